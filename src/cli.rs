@@ -1,0 +1,338 @@
+//! Argument parsing (clap derive) and the exit-status contract.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crampscan::batch::{self, ScanOptions};
+use crampscan::config::Config;
+use crampscan::eval;
+use crampscan::simulate::{self, Format, SimOptions};
+
+/// Every night processed (or the command succeeded).
+const EXIT_OK: u8 = 0;
+/// The run could not start or finish (bad config, unwritable output).
+const EXIT_FATAL: u8 = 1;
+/// Arguments did not parse (clap's own exit status).
+const EXIT_USAGE: u8 = 2;
+/// The run finished but some nights failed; see errors.csv.
+const EXIT_SOME_FAILED: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "crampscan",
+    version,
+    about = "Find nocturnal leg cramps and leg movements in overnight EMG and accelerometer recordings",
+    long_about = "crampscan reads recorded nights (surface EMG and accelerometer; CSV or WAV), \
+measures muscle activity in 0.25 s windows with an FFT band-power detector, finds contraction \
+episodes with the WASM leg-movement hysteresis, classifies them as cramp, lm (leg movement) or \
+sustained, and writes per-episode and per-night tables for a statistics package.",
+    after_help = "EXIT STATUS:\n  0  every night was processed\n  1  fatal error (bad config, output folder not writable)\n  2  usage error\n  3  the run finished but some nights failed (listed in OUT/errors.csv)\n\nEXAMPLES:\n  crampscan scan data/ -o out\n  crampscan simulate -o sim --nights 3 --hours 1 --format wav\n  crampscan evaluate --truth sim --pred out\n  crampscan inspect data/night01_emg.csv"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Detect and classify episodes in recorded nights and write the tables.
+    ///
+    /// INPUT may be files or folders (searched recursively for .csv, .txt and
+    /// .wav). Files in one folder whose names differ only by a part suffix
+    /// (_emg, _acc, _accel, _accelerometer, _imu) form one night. Writes
+    /// OUT/episodes.csv, OUT/nights.csv, OUT/nights/<night>.json,
+    /// OUT/errors.csv and OUT/run.json; a night that fails is listed in
+    /// errors.csv and the others are still written.
+    Scan {
+        /// Recording files or folders.
+        #[arg(value_name = "INPUT", required_unless_present = "print_config")]
+        inputs: Vec<PathBuf>,
+        /// Output folder (created if missing).
+        #[arg(
+            short,
+            long,
+            value_name = "OUT",
+            required_unless_present = "print_config"
+        )]
+        out: Option<PathBuf>,
+        /// TOML config; fields not given keep their defaults (see --print-config).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Detector name (overrides the config): fft-band.
+        #[arg(long, value_name = "NAME")]
+        detector: Option<String>,
+        /// Sample rate for CSV files without a time column or sidecar, Hz.
+        #[arg(long, value_name = "HZ")]
+        fs: Option<f64>,
+        /// Mains frequency to leave out: auto, 50, 60 or none (overrides the config).
+        #[arg(long, value_name = "HZ")]
+        mains: Option<String>,
+        /// Worker threads (default: all cores). Results do not depend on it.
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Print the effective config as TOML and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
+    /// Write seeded synthetic nights with ground truth (<night>.truth.csv).
+    ///
+    /// Each night has two leg EMG channels (emg_left_uv, emg_right_uv) and a
+    /// three-axis accelerometer (acc_x_g, acc_y_g, acc_z_g), written as
+    /// <night>_emg.<ext> and <night>_acc.<ext> with JSON sidecars giving the
+    /// start time (and, for WAV, _channels.tsv sidecars giving names, units
+    /// and gains). The same seed gives the same bytes.
+    Simulate {
+        /// Output folder.
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
+        /// Number of nights.
+        #[arg(long, default_value_t = 1)]
+        nights: usize,
+        /// Length of each night, hours.
+        #[arg(long, default_value_t = 0.25)]
+        hours: f64,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// File format.
+        #[arg(long, value_enum, default_value_t = SimFormat::Csv)]
+        format: SimFormat,
+        /// EMG sample rate, Hz.
+        #[arg(long, default_value_t = 1000.0)]
+        emg_fs: f64,
+        /// Accelerometer sample rate, Hz.
+        #[arg(long, default_value_t = 50.0)]
+        acc_fs: f64,
+        /// Mains frequency, Hz: 50, 60 or 0 for none.
+        #[arg(long, default_value_t = 50.0)]
+        mains: f64,
+        /// ECG R-wave amplitude on the leg channels, µV.
+        #[arg(long, default_value_t = 10.0)]
+        ecg_uv: f64,
+        /// Cramps per hour (at least one per night).
+        #[arg(long, default_value_t = 2.0)]
+        cramps_per_h: f64,
+        /// Night-id prefix.
+        #[arg(long, default_value = "night")]
+        prefix: String,
+    },
+    /// Show a file's channels, kinds, units, rates, duration, start time and quality.
+    Inspect {
+        /// A recording file.
+        file: PathBuf,
+        /// Sample rate for CSV files without a time column or sidecar, Hz.
+        #[arg(long, value_name = "HZ")]
+        fs: Option<f64>,
+    },
+    /// Compare detected episodes with annotated ones (event level, by IoU).
+    ///
+    /// TRUTH is a <night>.truth.csv file or a folder of them (columns
+    /// channel,kind,start_s,end_s); PRED is a scan output folder. Prints
+    /// precision, recall, F1 and median onset/offset errors per kind and
+    /// writes PRED/evaluation.csv.
+    Evaluate {
+        #[arg(long, value_name = "PATH")]
+        truth: PathBuf,
+        #[arg(long, value_name = "OUT")]
+        pred: PathBuf,
+        /// Minimum intersection-over-union for a match.
+        #[arg(long, default_value_t = eval::IOU_MIN)]
+        iou: f64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SimFormat {
+    Csv,
+    Wav,
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("crampscan: error: {e:#}");
+            ExitCode::from(EXIT_FATAL)
+        }
+    }
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read config {}", p.display()))?;
+            Config::from_toml(&text).with_context(|| format!("in config {}", p.display()))
+        }
+        None => Ok(Config::default()),
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Scan {
+            inputs,
+            out,
+            config,
+            detector,
+            fs,
+            mains,
+            threads,
+            print_config,
+        } => {
+            let mut cfg = load_config(config.as_deref())?;
+            if let Some(d) = detector {
+                cfg.detector.name = d;
+            }
+            if let Some(fs) = fs {
+                cfg.input.fs_hz = fs;
+            }
+            if let Some(m) = mains {
+                cfg.detector.mains = m;
+            }
+            cfg.validate()?;
+            if print_config {
+                print!("{}", cfg.to_toml());
+                return Ok(EXIT_OK);
+            }
+            if threads == Some(0) {
+                bail!("--threads must be at least 1");
+            }
+            let out = out.expect("clap requires --out");
+            let opts = ScanOptions {
+                inputs,
+                out_dir: out.clone(),
+                threads,
+                progress: std::io::stderr().is_terminal(),
+            };
+            let report = batch::scan(&opts, &cfg)?;
+            eprintln!(
+                "crampscan: {} nights, {} failed; tables in {}",
+                report.n_nights,
+                report.n_failed,
+                out.display()
+            );
+            println!("{}", out.join("nights.csv").display());
+            println!("{}", out.join("episodes.csv").display());
+            if report.n_failed > 0 {
+                eprintln!(
+                    "crampscan: see {} for the nights that failed",
+                    out.join("errors.csv").display()
+                );
+                Ok(EXIT_SOME_FAILED)
+            } else {
+                Ok(EXIT_OK)
+            }
+        }
+        Command::Simulate {
+            out,
+            nights,
+            hours,
+            seed,
+            format,
+            emg_fs,
+            acc_fs,
+            mains,
+            ecg_uv,
+            cramps_per_h,
+            prefix,
+        } => {
+            let opts = SimOptions {
+                out_dir: out.clone(),
+                nights,
+                hours,
+                seed,
+                format: match format {
+                    SimFormat::Csv => Format::Csv,
+                    SimFormat::Wav => Format::Wav,
+                },
+                emg_fs_hz: emg_fs,
+                acc_fs_hz: acc_fs,
+                mains_hz: (mains > 0.0).then_some(mains),
+                ecg_uv,
+                cramps_per_h,
+                prefix,
+                ..SimOptions::default()
+            };
+            let truths = simulate::simulate(&opts)?;
+            eprintln!(
+                "crampscan: wrote {} nights to {}",
+                truths.len(),
+                out.display()
+            );
+            Ok(EXIT_OK)
+        }
+        Command::Inspect { file, fs } => {
+            let mut cfg = Config::default();
+            if let Some(fs) = fs {
+                cfg.input.fs_hz = fs;
+            }
+            let ins = crampscan::inspect::inspect(&file, &cfg)?;
+            print!("{}", ins.render());
+            Ok(EXIT_OK)
+        }
+        Command::Evaluate { truth, pred, iou } => {
+            if !(0.0..=1.0).contains(&iou) {
+                bail!("--iou is {iou}; expected a number from 0 to 1");
+            }
+            let mut truth_events = Vec::new();
+            let files: Vec<PathBuf> = if truth.is_dir() {
+                let mut v: Vec<PathBuf> = std::fs::read_dir(&truth)
+                    .with_context(|| format!("cannot list {}", truth.display()))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.to_string_lossy().ends_with(".truth.csv"))
+                    .collect();
+                v.sort();
+                v
+            } else {
+                vec![truth.clone()]
+            };
+            for f in &files {
+                let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                let night = name.trim_end_matches(".truth.csv");
+                truth_events.extend(eval::read_truth(f, night)?);
+            }
+            let pred_events = eval::read_events(&pred.join("episodes.csv"), None)?;
+            // Only nights that have a truth file are scored.
+            let nights: std::collections::BTreeSet<&str> =
+                truth_events.iter().map(|e| e.night.as_str()).collect();
+            let pred_events: Vec<_> = pred_events
+                .into_iter()
+                .filter(|e| nights.contains(e.night.as_str()))
+                .collect();
+            let m = eval::metrics(&truth_events, &pred_events, iou);
+            let mut table = String::from(
+                "kind,n_truth,n_pred,tp,precision,recall,f1,onset_median_s,offset_median_s\n",
+            );
+            let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+            for k in &m {
+                table.push_str(&format!(
+                    "{},{},{},{},{:.3},{:.3},{:.3},{},{}\n",
+                    k.kind,
+                    k.n_truth,
+                    k.n_pred,
+                    k.tp,
+                    k.precision,
+                    k.recall,
+                    k.f1,
+                    f(k.onset_median_s),
+                    f(k.offset_median_s)
+                ));
+            }
+            print!("{table}");
+            crampscan::summary::write_atomic(&pred.join("evaluation.csv"), table.as_bytes())?;
+            Ok(EXIT_OK)
+        }
+    }
+}

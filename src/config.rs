@@ -1,0 +1,421 @@
+//! Every tunable default in one place. `crampscan scan --print-config`
+//! prints this struct as TOML and `--config FILE` reads it back; a file may
+//! set only the fields it wants to change.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Analysis window length, s (DESIGN.md: 0.25 s Hann windows).
+pub const WINDOW_S: f64 = 0.25;
+/// Hop between windows, s (DESIGN.md: 0.1 s, the feature series resolution).
+pub const HOP_S: f64 = 0.1;
+/// Lower edge of the EMG band, Hz: above most ECG and motion energy
+/// (surface EMG practice, e.g. De Luca et al. 2010 use 20 Hz high-pass).
+pub const BAND_LOW_HZ: f64 = 20.0;
+/// Upper edge of the EMG band, Hz; capped below Nyquist at run time.
+pub const BAND_HIGH_HZ: f64 = 150.0;
+/// Margin kept between the band's upper edge and Nyquist, Hz
+/// (at 200 Hz sampling this gives 20–90 Hz, as issue 9 asks).
+pub const NYQUIST_MARGIN_HZ: f64 = 10.0;
+/// Half-width of the band left out around each mains harmonic, Hz: the Hann
+/// main lobe of a 0.25 s window is ±2 bins = ±8 Hz, and its first side lobe
+/// (−31 dB) sits 2.5 bins out, so one more 4 Hz bin goes on each side.
+pub const MAINS_EXCLUSION_HZ: f64 = 12.0;
+/// Ratio (power at the mains frequency over its neighbourhood median) above
+/// which mains interference is declared present (about 8 dB).
+pub const MAINS_DETECT_RATIO: f64 = 6.0;
+
+/// Resting baseline: running window length, s. Long enough that a cramp of
+/// a few minutes cannot lift its own baseline.
+pub const BASELINE_WINDOW_S: f64 = 600.0;
+/// Resting baseline: percentile of band RMS inside the running window.
+pub const BASELINE_PERCENTILE: f64 = 10.0;
+/// Resting baseline floor, µV: below any real amplifier's noise.
+pub const BASELINE_FLOOR_UV: f64 = 0.5;
+/// Resting baseline cap, µV: resting tibialis/calf surface EMG stays below
+/// ~10 µV RMS, so a recording active throughout is still reported active.
+pub const BASELINE_CAP_UV: f64 = 10.0;
+
+/// WASM 2016 (Ferri et al., Sleep Med 2016): LM onset at 8 µV above resting EMG.
+pub const ONSET_ABOVE_UV: f64 = 8.0;
+/// WASM 2016: LM offset where EMG stays below 2 µV above resting...
+pub const OFFSET_BELOW_UV: f64 = 2.0;
+/// ...for at least 0.5 s (WASM 2016).
+pub const OFFSET_HOLD_S: f64 = 0.5;
+/// Relative mode (uncalibrated signals): onset at this multiple of baseline.
+pub const ONSET_RATIO: f64 = 4.0;
+/// Relative mode: offset below this multiple of baseline.
+pub const OFFSET_RATIO: f64 = 1.5;
+
+/// WASM 2016: minimum LM duration, s.
+pub const MIN_EPISODE_S: f64 = 0.5;
+/// WASM 2016: maximum duration of a candidate LM on one leg, s.
+pub const LM_MAX_S: f64 = 10.0;
+
+/// Cramp rule (DESIGN.md starting point): sustained for at least 15 s,
+/// longer than any bilateral candidate LM (WASM 2016: 15 s).
+pub const CRAMP_MIN_S: f64 = 15.0;
+/// Cramp rule: pauses up to this long inside a cramp are bridged, s.
+pub const CRAMP_BRIDGE_GAP_S: f64 = 2.0;
+/// Cramp rule: median amplitude at least this far above resting, µV
+/// (the WASM onset level, held throughout).
+pub const CRAMP_MIN_ABOVE_UV: f64 = 8.0;
+/// Cramp rule: median amplitude at least this multiple of the median of the
+/// preceding minute (DESIGN.md).
+pub const CRAMP_MIN_RATIO_PRECEDING: f64 = 2.0;
+/// Cramp rule: length of the preceding stretch used for that ratio, s.
+pub const CRAMP_PRECEDING_S: f64 = 60.0;
+/// Cramp rule: "tonic" means at least this share of the windows stay above
+/// the onset threshold (brief dips allowed).
+pub const CRAMP_MIN_ACTIVE_FRACTION: f64 = 0.6;
+/// Accelerometer evidence: stretch after a cramp is looked for this long, s.
+pub const ACCEL_AFTER_S: f64 = 30.0;
+/// Accelerometer evidence: ENMO above this counts as movement, g
+/// (ENMO ~0.02–0.05 g separates rest from light activity; van Hees 2013).
+pub const ACCEL_MOVEMENT_G: f64 = 0.05;
+
+/// WASM 2016: LMs on the two legs less than 0.5 s apart are one bilateral LM.
+pub const BILATERAL_GAP_S: f64 = 0.5;
+/// WASM 2016: maximum duration of a bilateral candidate LM, s.
+pub const BILATERAL_MAX_S: f64 = 15.0;
+/// WASM 2016: minimum number of consecutive candidate LMs in a PLM series.
+pub const PLM_MIN_COUNT: usize = 4;
+/// WASM 2016: shortest onset-to-onset interval inside a PLM series, s.
+pub const PLM_MIN_INTERVAL_S: f64 = 10.0;
+/// WASM 2016: longest onset-to-onset interval inside a PLM series, s.
+pub const PLM_MAX_INTERVAL_S: f64 = 90.0;
+
+/// AASM manual (leg EMG): minimum sampling rate for LM scoring, Hz.
+pub const MIN_EMG_FS_HZ: f64 = 200.0;
+/// A run of identical samples at least this long counts as flat, s.
+pub const FLAT_RUN_S: f64 = 1.0;
+/// A channel whose extreme value repeats at least this often is clipping.
+pub const CLIP_MIN_SAMPLES: u64 = 10;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub input: InputConfig,
+    pub detector: DetectorConfig,
+    pub episodes: EpisodeConfig,
+    pub cramp: CrampConfig,
+    pub scoring: ScoringConfig,
+    pub quality: QualityConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InputConfig {
+    /// Sample rate for CSV files without a time column or sidecar, Hz
+    /// (0 = not given).
+    pub fs_hz: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectorConfig {
+    /// Detector name: `fft-band`.
+    pub name: String,
+    pub window_s: f64,
+    pub hop_s: f64,
+    pub band_low_hz: f64,
+    pub band_high_hz: f64,
+    pub nyquist_margin_hz: f64,
+    /// `auto`, `50`, `60` or `none`.
+    pub mains: String,
+    pub mains_exclusion_hz: f64,
+    pub mains_detect_ratio: f64,
+    pub baseline_window_s: f64,
+    pub baseline_percentile: f64,
+    pub baseline_floor_uv: f64,
+    pub baseline_cap_uv: f64,
+    /// `absolute` (µV above baseline) or `relative` (multiples of baseline).
+    pub threshold_mode: String,
+    pub onset_above_uv: f64,
+    pub offset_below_uv: f64,
+    pub offset_hold_s: f64,
+    pub onset_ratio: f64,
+    pub offset_ratio: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EpisodeConfig {
+    pub min_duration_s: f64,
+    pub lm_max_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrampConfig {
+    pub min_duration_s: f64,
+    pub bridge_gap_s: f64,
+    pub min_above_uv: f64,
+    pub min_ratio_preceding: f64,
+    pub preceding_s: f64,
+    pub min_active_fraction: f64,
+    pub accel_after_s: f64,
+    pub accel_movement_g: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoringConfig {
+    pub bilateral_gap_s: f64,
+    pub bilateral_max_s: f64,
+    pub plm_min_count: usize,
+    pub plm_min_interval_s: f64,
+    pub plm_max_interval_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QualityConfig {
+    pub min_emg_fs_hz: f64,
+    pub flat_run_s: f64,
+    pub clip_min_samples: u64,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig {
+            name: "fft-band".into(),
+            window_s: WINDOW_S,
+            hop_s: HOP_S,
+            band_low_hz: BAND_LOW_HZ,
+            band_high_hz: BAND_HIGH_HZ,
+            nyquist_margin_hz: NYQUIST_MARGIN_HZ,
+            mains: "auto".into(),
+            mains_exclusion_hz: MAINS_EXCLUSION_HZ,
+            mains_detect_ratio: MAINS_DETECT_RATIO,
+            baseline_window_s: BASELINE_WINDOW_S,
+            baseline_percentile: BASELINE_PERCENTILE,
+            baseline_floor_uv: BASELINE_FLOOR_UV,
+            baseline_cap_uv: BASELINE_CAP_UV,
+            threshold_mode: "absolute".into(),
+            onset_above_uv: ONSET_ABOVE_UV,
+            offset_below_uv: OFFSET_BELOW_UV,
+            offset_hold_s: OFFSET_HOLD_S,
+            onset_ratio: ONSET_RATIO,
+            offset_ratio: OFFSET_RATIO,
+        }
+    }
+}
+
+impl Default for EpisodeConfig {
+    fn default() -> Self {
+        EpisodeConfig {
+            min_duration_s: MIN_EPISODE_S,
+            lm_max_s: LM_MAX_S,
+        }
+    }
+}
+
+impl Default for CrampConfig {
+    fn default() -> Self {
+        CrampConfig {
+            min_duration_s: CRAMP_MIN_S,
+            bridge_gap_s: CRAMP_BRIDGE_GAP_S,
+            min_above_uv: CRAMP_MIN_ABOVE_UV,
+            min_ratio_preceding: CRAMP_MIN_RATIO_PRECEDING,
+            preceding_s: CRAMP_PRECEDING_S,
+            min_active_fraction: CRAMP_MIN_ACTIVE_FRACTION,
+            accel_after_s: ACCEL_AFTER_S,
+            accel_movement_g: ACCEL_MOVEMENT_G,
+        }
+    }
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        ScoringConfig {
+            bilateral_gap_s: BILATERAL_GAP_S,
+            bilateral_max_s: BILATERAL_MAX_S,
+            plm_min_count: PLM_MIN_COUNT,
+            plm_min_interval_s: PLM_MIN_INTERVAL_S,
+            plm_max_interval_s: PLM_MAX_INTERVAL_S,
+        }
+    }
+}
+
+impl Default for QualityConfig {
+    fn default() -> Self {
+        QualityConfig {
+            min_emg_fs_hz: MIN_EMG_FS_HZ,
+            flat_run_s: FLAT_RUN_S,
+            clip_min_samples: CLIP_MIN_SAMPLES,
+        }
+    }
+}
+
+/// Mains setting parsed from `detector.mains`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MainsSetting {
+    Auto,
+    Fixed(Option<u32>),
+}
+
+impl Config {
+    /// Parses a TOML config; fields not given keep their defaults.
+    pub fn from_toml(text: &str) -> Result<Config> {
+        let cfg: Config = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The config as TOML, as printed by `--print-config`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("config serialises to TOML")
+    }
+
+    pub fn mains_setting(&self) -> Result<MainsSetting> {
+        match self.detector.mains.as_str() {
+            "auto" => Ok(MainsSetting::Auto),
+            "none" => Ok(MainsSetting::Fixed(None)),
+            "50" => Ok(MainsSetting::Fixed(Some(50))),
+            "60" => Ok(MainsSetting::Fixed(Some(60))),
+            other => Err(Error::Config(format!(
+                "detector.mains is \"{other}\"; expected auto, 50, 60 or none"
+            ))),
+        }
+    }
+
+    /// Checks ranges and names; the message names the field and what is expected.
+    pub fn validate(&self) -> Result<()> {
+        let d = &self.detector;
+        let positive = [
+            ("detector.window_s", d.window_s),
+            ("detector.hop_s", d.hop_s),
+            ("detector.band_high_hz", d.band_high_hz),
+            ("detector.baseline_window_s", d.baseline_window_s),
+            ("detector.baseline_cap_uv", d.baseline_cap_uv),
+            ("detector.onset_above_uv", d.onset_above_uv),
+            ("detector.onset_ratio", d.onset_ratio),
+            ("detector.mains_detect_ratio", d.mains_detect_ratio),
+            ("episodes.lm_max_s", self.episodes.lm_max_s),
+            ("cramp.min_duration_s", self.cramp.min_duration_s),
+            ("quality.min_emg_fs_hz", self.quality.min_emg_fs_hz),
+            ("quality.flat_run_s", self.quality.flat_run_s),
+        ];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::Config(format!(
+                    "{name} is {v}; expected a number > 0"
+                )));
+            }
+        }
+        let non_negative = [
+            ("input.fs_hz", self.input.fs_hz),
+            ("detector.band_low_hz", d.band_low_hz),
+            ("detector.nyquist_margin_hz", d.nyquist_margin_hz),
+            ("detector.mains_exclusion_hz", d.mains_exclusion_hz),
+            ("detector.baseline_floor_uv", d.baseline_floor_uv),
+            ("detector.offset_below_uv", d.offset_below_uv),
+            ("detector.offset_hold_s", d.offset_hold_s),
+            ("detector.offset_ratio", d.offset_ratio),
+            ("episodes.min_duration_s", self.episodes.min_duration_s),
+            ("cramp.bridge_gap_s", self.cramp.bridge_gap_s),
+            ("cramp.min_above_uv", self.cramp.min_above_uv),
+            ("cramp.min_ratio_preceding", self.cramp.min_ratio_preceding),
+            ("cramp.preceding_s", self.cramp.preceding_s),
+            ("cramp.accel_after_s", self.cramp.accel_after_s),
+            ("cramp.accel_movement_g", self.cramp.accel_movement_g),
+            ("scoring.bilateral_gap_s", self.scoring.bilateral_gap_s),
+            ("scoring.bilateral_max_s", self.scoring.bilateral_max_s),
+            (
+                "scoring.plm_min_interval_s",
+                self.scoring.plm_min_interval_s,
+            ),
+            (
+                "scoring.plm_max_interval_s",
+                self.scoring.plm_max_interval_s,
+            ),
+        ];
+        for (name, v) in non_negative {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::Config(format!(
+                    "{name} is {v}; expected a number >= 0"
+                )));
+            }
+        }
+        if d.name != "fft-band" {
+            return Err(Error::Config(format!(
+                "detector.name is \"{}\"; expected fft-band",
+                d.name
+            )));
+        }
+        if d.band_low_hz >= d.band_high_hz {
+            return Err(Error::Config(format!(
+                "detector.band_low_hz ({}) must be below detector.band_high_hz ({})",
+                d.band_low_hz, d.band_high_hz
+            )));
+        }
+        if d.hop_s > d.window_s {
+            return Err(Error::Config(format!(
+                "detector.hop_s ({}) must not exceed detector.window_s ({})",
+                d.hop_s, d.window_s
+            )));
+        }
+        if !(0.0..=100.0).contains(&d.baseline_percentile) {
+            return Err(Error::Config(format!(
+                "detector.baseline_percentile is {}; expected 0 to 100",
+                d.baseline_percentile
+            )));
+        }
+        if d.baseline_floor_uv > d.baseline_cap_uv {
+            return Err(Error::Config(
+                "detector.baseline_floor_uv must not exceed detector.baseline_cap_uv".into(),
+            ));
+        }
+        match d.threshold_mode.as_str() {
+            "absolute" | "relative" => {}
+            other => {
+                return Err(Error::Config(format!(
+                    "detector.threshold_mode is \"{other}\"; expected absolute or relative"
+                )))
+            }
+        }
+        if !(0.0..=1.0).contains(&self.cramp.min_active_fraction) {
+            return Err(Error::Config(
+                "cramp.min_active_fraction must lie between 0 and 1".into(),
+            ));
+        }
+        if self.scoring.plm_min_count < 2 {
+            return Err(Error::Config(
+                "scoring.plm_min_count must be at least 2".into(),
+            ));
+        }
+        self.mains_setting()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_round_trip_gives_the_same_config() {
+        let cfg = Config::default();
+        let back = Config::from_toml(&cfg.to_toml()).unwrap();
+        assert_eq!(cfg, back);
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let cfg = Config::from_toml("[detector]\nonset_above_uv = 10.0\n").unwrap();
+        assert_eq!(cfg.detector.onset_above_uv, 10.0);
+        assert_eq!(cfg.detector.offset_below_uv, OFFSET_BELOW_UV);
+    }
+
+    #[test]
+    fn unknown_field_and_bad_value_are_named() {
+        let e = Config::from_toml("[detector]\nonset_uv = 10.0\n").unwrap_err();
+        assert!(e.to_string().contains("onset_uv"), "{e}");
+        let e = Config::from_toml("[detector]\nmains = \"55\"\n").unwrap_err();
+        assert!(e.to_string().contains("detector.mains"), "{e}");
+        let e = Config::from_toml("[detector]\nhop_s = -1.0\n").unwrap_err();
+        assert!(e.to_string().contains("detector.hop_s"), "{e}");
+    }
+}

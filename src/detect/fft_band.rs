@@ -1,0 +1,200 @@
+//! The default detector: Hann windows, real FFT, Parseval-scaled band RMS
+//! in the EMG band with mains bins left out (DESIGN.md, "fft-band").
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::RealToComplex;
+
+use super::{ActivitySeries, ChannelAnalyzer, Detector};
+use crate::config::DetectorConfig;
+use crate::dsp::band::{band_mean_square, BandLayout, PowerParts};
+use crate::dsp::window::hann_periodic;
+use crate::dsp::PlanCache;
+use crate::error::{Error, Result};
+
+pub struct FftBand {
+    cfg: DetectorConfig,
+    plans: PlanCache,
+}
+
+impl FftBand {
+    pub fn new(cfg: DetectorConfig, plans: PlanCache) -> FftBand {
+        FftBand { cfg, plans }
+    }
+}
+
+/// The EMG band used at `fs_hz`: the configured band, its top capped at
+/// Nyquist minus the margin. `None` when nothing of it is left.
+pub fn effective_band(cfg: &DetectorConfig, fs_hz: f64) -> Option<(f64, f64)> {
+    let high = cfg.band_high_hz.min(fs_hz / 2.0 - cfg.nyquist_margin_hz);
+    (high > cfg.band_low_hz).then_some((cfg.band_low_hz, high))
+}
+
+impl Detector for FftBand {
+    fn name(&self) -> &'static str {
+        "fft-band"
+    }
+
+    fn analyzer(&self, fs_hz: f64) -> Result<Box<dyn ChannelAnalyzer>> {
+        let win_n = (self.cfg.window_s * fs_hz).round() as usize;
+        let hop_n = (self.cfg.hop_s * fs_hz).round() as usize;
+        let (low, high) = effective_band(&self.cfg, fs_hz).ok_or_else(|| {
+            Error::Config(format!(
+                "the EMG band {}–{} Hz does not fit below the Nyquist frequency of {fs_hz} Hz sampling",
+                self.cfg.band_low_hz, self.cfg.band_high_hz
+            ))
+        })?;
+        if win_n < 8 || hop_n == 0 {
+            return Err(Error::Config(format!(
+                "a {} s window at {fs_hz} Hz has {win_n} samples; at least 8 are needed",
+                self.cfg.window_s
+            )));
+        }
+        let window = hann_periodic(win_n);
+        let layout = BandLayout::new(fs_hz, &window, low, high, self.cfg.mains_exclusion_hz);
+        if layout.is_empty() {
+            return Err(Error::Config(format!(
+                "no FFT bin of a {} s window falls inside {low}–{high} Hz",
+                self.cfg.window_s
+            )));
+        }
+        let plan = self.plans.forward(win_n);
+        Ok(Box::new(FftBandAnalyzer {
+            fs_hz,
+            win_n,
+            hop_n,
+            hop_s: hop_n as f64 / fs_hz,
+            band_hz: (layout.low_hz, layout.high_hz),
+            window,
+            layout,
+            input: plan.make_input_vec(),
+            spectrum: plan.make_output_vec(),
+            scratch: plan.make_scratch_vec(),
+            plan,
+            pending: Vec::new(),
+            parts: Vec::new(),
+            median_freq_hz: Vec::new(),
+        }))
+    }
+}
+
+pub struct FftBandAnalyzer {
+    fs_hz: f64,
+    win_n: usize,
+    hop_n: usize,
+    hop_s: f64,
+    band_hz: (f64, f64),
+    window: Vec<f32>,
+    layout: BandLayout,
+    plan: Arc<dyn RealToComplex<f32>>,
+    input: Vec<f32>,
+    spectrum: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+    /// Samples not yet consumed by a whole window.
+    pending: Vec<f32>,
+    parts: Vec<PowerParts>,
+    median_freq_hz: Vec<f32>,
+}
+
+impl FftBandAnalyzer {
+    /// Band power parts of the window starting at `pending[start]`.
+    #[inline]
+    fn analyse_window(&mut self, start: usize) -> (PowerParts, f32) {
+        let frame = &self.pending[start..start + self.win_n];
+        let mut finite = true;
+        for ((dst, &x), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
+            finite &= x.is_finite();
+            *dst = x * w;
+        }
+        if !finite {
+            return ([f32::NAN; 4], f32::NAN);
+        }
+        // Lengths come from the plan itself, so processing cannot fail.
+        self.plan
+            .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch)
+            .expect("buffers sized by the plan");
+        self.layout.measure(&self.spectrum)
+    }
+}
+
+impl ChannelAnalyzer for FftBandAnalyzer {
+    fn push(&mut self, samples: &[f32]) {
+        self.pending.extend_from_slice(samples);
+        let mut start = 0;
+        while start + self.win_n <= self.pending.len() {
+            let (parts, mf) = self.analyse_window(start);
+            self.parts.push(parts);
+            self.median_freq_hz.push(mf);
+            start += self.hop_n;
+        }
+        self.pending.drain(..start);
+    }
+
+    fn finish(self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries {
+        let activity_uv = self
+            .parts
+            .iter()
+            .map(|p| band_mean_square(p, mains_hz).sqrt())
+            .collect();
+        ActivitySeries {
+            hop_s: self.hop_s,
+            first_center_s: self.win_n as f64 / 2.0 / self.fs_hz,
+            activity_uv,
+            median_freq_hz: self.median_freq_hz,
+            band_hz: self.band_hz,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(fs: f64, f_hz: f64, amp: f64, mains: Option<u32>) -> ActivitySeries {
+        let det = FftBand::new(DetectorConfig::default(), PlanCache::new());
+        let mut a = det.analyzer(fs).unwrap();
+        let x: Vec<f32> = (0..(10.0 * fs) as usize)
+            .map(|i| (amp * (2.0 * std::f64::consts::PI * f_hz * i as f64 / fs).sin()) as f32)
+            .collect();
+        for c in x.chunks(333) {
+            a.push(c);
+        }
+        a.finish(mains)
+    }
+
+    #[test]
+    fn sine_at_80_hz_reads_a_over_root_two() {
+        for fs in [1000.0, 500.0, 256.0, 200.0] {
+            let s = run(fs, 80.0, 50.0, Some(50));
+            let expect = 50.0 / 2f32.sqrt();
+            let (win, hop) = ((0.25 * fs).round() as usize, (0.1 * fs).round() as usize);
+            assert_eq!(
+                s.activity_uv.len(),
+                (10 * fs as usize - win) / hop + 1,
+                "fs={fs}"
+            );
+            for v in &s.activity_uv {
+                assert!((v - expect).abs() / expect < 0.02, "fs={fs}: {v}");
+            }
+            assert!((s.median_freq_hz[10] - 80.0).abs() <= 4.0);
+        }
+    }
+
+    #[test]
+    fn mains_sine_reads_near_zero() {
+        let s = run(1000.0, 50.0, 50.0, Some(50));
+        let max = s.activity_uv.iter().cloned().fold(0f32, f32::max);
+        assert!(max < 0.5, "50 Hz leaked {max} µV");
+        let s = run(1000.0, 60.0, 50.0, Some(60));
+        let max = s.activity_uv.iter().cloned().fold(0f32, f32::max);
+        assert!(max < 0.5, "60 Hz leaked {max} µV");
+    }
+
+    #[test]
+    fn too_low_rate_is_refused() {
+        let det = FftBand::new(DetectorConfig::default(), PlanCache::new());
+        let e = det.analyzer(1.0).err().unwrap().to_string();
+        assert!(e.contains("Nyquist"), "{e}");
+    }
+}

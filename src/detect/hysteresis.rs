@@ -1,0 +1,134 @@
+//! Hysteresis after the WASM leg-movement rule: an episode starts where
+//! activity reaches the onset level above resting and ends where it stays
+//! below the offset level for the hold time.
+
+use super::WindowSpan;
+use crate::config::Config;
+
+/// Activity over baseline, in the unit the thresholds use: µV above resting
+/// (absolute mode) or a multiple of resting (relative mode).
+#[inline]
+fn excess(activity: f32, baseline: f32, relative: bool) -> f32 {
+    if relative {
+        activity / baseline.max(f32::MIN_POSITIVE)
+    } else {
+        activity - baseline
+    }
+}
+
+/// Episodes `[start, end)` in window indices; `end` is the first window of
+/// the quiet stretch that ended the episode. Windows with NaN activity end
+/// an episode and never start one. Episodes shorter than the minimum
+/// duration are dropped.
+pub fn hysteresis(
+    activity_uv: &[f32],
+    baseline_uv: &[f32],
+    hop_s: f64,
+    cfg: &Config,
+) -> Vec<WindowSpan> {
+    let d = &cfg.detector;
+    let relative = d.threshold_mode == "relative";
+    let (onset, offset) = if relative {
+        (d.onset_ratio as f32, d.offset_ratio as f32)
+    } else {
+        (d.onset_above_uv as f32, d.offset_below_uv as f32)
+    };
+    let hold = ((d.offset_hold_s / hop_s).round() as usize).max(1);
+    let min_windows = (cfg.episodes.min_duration_s / hop_s - 1e-9).ceil() as usize;
+    let mut spans = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut quiet_from: Option<usize> = None;
+    let close = |s: usize, e: usize, spans: &mut Vec<WindowSpan>| {
+        if e - s >= min_windows.max(1) {
+            spans.push((s, e));
+        }
+    };
+    for (i, (&a, &b)) in activity_uv.iter().zip(baseline_uv).enumerate() {
+        if !a.is_finite() {
+            if let Some(s) = start.take() {
+                close(s, quiet_from.unwrap_or(i), &mut spans);
+            }
+            quiet_from = None;
+            continue;
+        }
+        let x = excess(a, b, relative);
+        match start {
+            None => {
+                if x >= onset {
+                    start = Some(i);
+                    quiet_from = None;
+                }
+            }
+            Some(s) => {
+                if x < offset {
+                    let q = *quiet_from.get_or_insert(i);
+                    if i + 1 - q >= hold {
+                        close(s, q, &mut spans);
+                        start = None;
+                        quiet_from = None;
+                    }
+                } else {
+                    quiet_from = None;
+                }
+            }
+        }
+    }
+    if let Some(s) = start {
+        close(s, quiet_from.unwrap_or(activity_uv.len()), &mut spans);
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(a: &[f32]) -> Vec<WindowSpan> {
+        let b = vec![2.0f32; a.len()];
+        hysteresis(a, &b, 0.1, &Config::default())
+    }
+
+    #[test]
+    fn onset_at_plus_8_offset_after_half_second_below_plus_2() {
+        // rest 2 µV; burst reaching 10 µV (=+8) at index 10, dipping to
+        // 3.9 (+1.9) for 4 windows (0.4 s, too short to end), ending at 30.
+        let mut a = vec![2.0f32; 60];
+        for v in &mut a[10..30] {
+            *v = 12.0;
+        }
+        for v in &mut a[18..22] {
+            *v = 3.9;
+        }
+        assert_eq!(spans(&a), vec![(10, 30)]);
+        // Just under the onset: nothing.
+        let mut a = vec![2.0f32; 60];
+        for v in &mut a[10..30] {
+            *v = 9.99;
+        }
+        assert_eq!(spans(&a), vec![]);
+    }
+
+    #[test]
+    fn short_bursts_are_dropped_and_nan_ends_an_episode() {
+        let mut a = vec![2.0f32; 60];
+        for v in &mut a[10..14] {
+            *v = 40.0; // 0.4 s < 0.5 s
+        }
+        assert_eq!(spans(&a), vec![]);
+        let mut a = vec![2.0f32; 60];
+        for v in &mut a[10..40] {
+            *v = 40.0;
+        }
+        a[25] = f32::NAN;
+        assert_eq!(spans(&a), vec![(10, 25), (26, 40)]);
+    }
+
+    #[test]
+    fn episode_running_to_the_end_is_closed() {
+        let mut a = vec![2.0f32; 30];
+        for v in &mut a[20..] {
+            *v = 40.0;
+        }
+        assert_eq!(spans(&a), vec![(20, 30)]);
+    }
+}

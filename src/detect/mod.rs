@@ -1,0 +1,90 @@
+//! Detectors: turn a channel's samples into an activity series (µV per
+//! window), then into episodes by a resting baseline and hysteresis.
+//!
+//! A detector only supplies the streaming analyzer; the baseline, the
+//! hysteresis and the episode rules are shared, so that detectors are
+//! compared on equal terms.
+
+pub mod baseline;
+pub mod fft_band;
+pub mod hysteresis;
+
+use crate::config::Config;
+use crate::dsp::PlanCache;
+use crate::error::{Error, Result};
+
+/// Per-window features of one EMG channel over a whole night.
+#[derive(Debug, Clone)]
+pub struct ActivitySeries {
+    /// Spacing of the windows, s.
+    pub hop_s: f64,
+    /// Time of the first window's centre from the recording start, s.
+    pub first_center_s: f64,
+    /// Activity (band RMS) per window, µV; NaN where the window held
+    /// non-finite samples.
+    pub activity_uv: Vec<f32>,
+    /// Median frequency of the EMG band per window, Hz (NaN when unknown).
+    pub median_freq_hz: Vec<f32>,
+    /// The band actually analysed, Hz.
+    pub band_hz: (f64, f64),
+}
+
+impl ActivitySeries {
+    /// Centre time of window `i`, s.
+    pub fn time_s(&self, i: usize) -> f64 {
+        self.first_center_s + i as f64 * self.hop_s
+    }
+
+    /// Index of the window whose centre is nearest to `t_s`, clamped.
+    pub fn index_at(&self, t_s: f64) -> usize {
+        let i = ((t_s - self.first_center_s) / self.hop_s).round();
+        if i <= 0.0 {
+            0
+        } else {
+            (i as usize).min(self.activity_uv.len().saturating_sub(1))
+        }
+    }
+
+    /// Number of windows with finite activity.
+    pub fn valid_windows(&self) -> usize {
+        self.activity_uv.iter().filter(|v| v.is_finite()).count()
+    }
+}
+
+/// The streaming part of a detector for one channel.
+pub trait ChannelAnalyzer: Send {
+    /// Feeds the next samples (µV) of the channel.
+    fn push(&mut self, samples: &[f32]);
+    /// Ends the stream; `mains_hz` is the night's mains decision.
+    fn finish(self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries;
+}
+
+/// A contraction detector, chosen by name in the config.
+pub trait Detector: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// A fresh analyzer for a channel sampled at `fs_hz`.
+    fn analyzer(&self, fs_hz: f64) -> Result<Box<dyn ChannelAnalyzer>>;
+}
+
+/// The detector named in `cfg.detector.name`.
+pub fn from_config(cfg: &Config, plans: &PlanCache) -> Result<Box<dyn Detector>> {
+    match cfg.detector.name.as_str() {
+        "fft-band" => Ok(Box::new(fft_band::FftBand::new(
+            cfg.detector.clone(),
+            plans.clone(),
+        ))),
+        other => Err(Error::Config(format!(
+            "unknown detector \"{other}\"; expected fft-band"
+        ))),
+    }
+}
+
+/// Episode boundaries as window indices `[start, end)`.
+pub type WindowSpan = (usize, usize);
+
+/// Baseline and hysteresis episodes of one channel's series.
+pub fn detect_spans(series: &ActivitySeries, cfg: &Config) -> (Vec<f32>, Vec<WindowSpan>) {
+    let baseline = baseline::running_baseline(&series.activity_uv, series.hop_s, &cfg.detector);
+    let spans = hysteresis::hysteresis(&series.activity_uv, &baseline, series.hop_s, cfg);
+    (baseline, spans)
+}

@@ -1,0 +1,131 @@
+//! `crampscan inspect`: what a file holds and how clean it is, without
+//! detecting anything.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::dsp::mains::{self, MainsEstimator};
+use crate::dsp::PlanCache;
+use crate::error::Result;
+use crate::io::{self, BLOCK_FRAMES};
+use crate::quality::{ChannelQuality, QualityTracker};
+use crate::recording::{Block, ChannelKind, RecordingInfo};
+
+/// Channels, rates, duration and quality of one file.
+pub struct Inspection {
+    pub info: RecordingInfo,
+    pub frames: u64,
+    pub quality: Vec<ChannelQuality>,
+    /// Mains frequency found on the EMG channels, Hz.
+    pub mains_hz: Option<u32>,
+}
+
+/// Reads `path` once, gathering quality figures.
+pub fn inspect(path: &Path, cfg: &Config) -> Result<Inspection> {
+    let mut src = io::open(path, cfg)?;
+    let info0 = src.info().clone();
+    let plans = PlanCache::new();
+    let mut trackers: Vec<QualityTracker> = info0
+        .channels
+        .iter()
+        .map(|_| QualityTracker::new(info0.fs_hz, &cfg.quality))
+        .collect();
+    let mut mains_est: Vec<Option<MainsEstimator>> = info0
+        .channels
+        .iter()
+        .map(|c| {
+            (c.kind == ChannelKind::Emg && info0.fs_hz >= 130.0)
+                .then(|| MainsEstimator::new(info0.fs_hz, &plans))
+        })
+        .collect();
+    let mut block = Block::new(info0.channels.len(), BLOCK_FRAMES);
+    let mut frames = 0;
+    loop {
+        src.read_block(&mut block)?;
+        if block.len == 0 {
+            break;
+        }
+        frames += block.len as u64;
+        for (c, t) in trackers.iter_mut().enumerate() {
+            t.push(block.channel(c));
+            if let Some(m) = &mut mains_est[c] {
+                m.push(block.channel(c));
+            }
+        }
+    }
+    let ratios: Vec<_> = mains_est
+        .iter()
+        .flatten()
+        .filter_map(|m| m.ratios())
+        .collect();
+    Ok(Inspection {
+        info: src.info().clone(),
+        frames,
+        quality: trackers.into_iter().map(QualityTracker::finish).collect(),
+        mains_hz: mains::decide(&ratios, cfg.detector.mains_detect_ratio),
+    })
+}
+
+impl Inspection {
+    /// A human-readable report.
+    pub fn render(&self) -> String {
+        let i = &self.info;
+        let mut s = String::new();
+        let _ = writeln!(s, "file        {}", i.path.display());
+        let _ = writeln!(s, "format      {}", i.format);
+        let _ = writeln!(s, "rate        {} Hz", i.fs_hz);
+        let _ = writeln!(
+            s,
+            "duration    {:.3} s ({} frames)",
+            self.frames as f64 / i.fs_hz,
+            self.frames
+        );
+        let _ = writeln!(
+            s,
+            "start       {}",
+            i.start_time
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string())
+                .unwrap_or_else(|| "unknown".into())
+        );
+        let _ = writeln!(
+            s,
+            "mains       {}",
+            self.mains_hz
+                .map(|m| format!("{m} Hz"))
+                .unwrap_or_else(|| "none found".into())
+        );
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{:<20} {:<6} {:<8} {:>10} {:>10} {:>9} {:>9}  use",
+            "channel", "kind", "unit", "rate_hz", "nonfinite", "flat_s", "clipped"
+        );
+        for (c, q) in i.channels.iter().zip(&self.quality) {
+            let kind = match c.kind {
+                ChannelKind::Emg => "emg",
+                ChannelKind::Accel => "accel",
+                ChannelKind::Other => "other",
+            };
+            let unit = if c.source_unit.is_empty() || c.source_unit == c.kind.unit() {
+                c.kind.unit().to_string()
+            } else {
+                format!("{}->{}", c.source_unit, c.kind.unit())
+            };
+            let used = match c.kind {
+                ChannelKind::Emg => "detection",
+                ChannelKind::Accel => "movement (ENMO)",
+                ChannelKind::Other => "quality only",
+            };
+            let _ = writeln!(
+                s,
+                "{:<20} {:<6} {:<8} {:>10} {:>10} {:>9.1} {:>9}  {used}",
+                c.name, kind, unit, c.fs_hz, q.nonfinite_samples, q.flat_s, q.clipped_samples
+            );
+        }
+        for w in &i.warnings {
+            let _ = writeln!(s, "warning: {w}");
+        }
+        s
+    }
+}

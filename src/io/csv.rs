@@ -1,0 +1,528 @@
+//! CSV reader: a header row, one column per channel, an optional time
+//! column (`time`, `time_s`, `t`, `timestamp`: seconds or ISO 8601) from
+//! which the sample rate is inferred and checked. Rows stream through one
+//! reused `ByteRecord`; numbers are parsed from bytes with fast-float2.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use csv::ByteRecord;
+
+use super::{checked_unit_scale, kind_from_name, sidecar, SampleSource};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::recording::{Block, ChannelInfo, RecordingInfo};
+
+/// Names recognised as the time column (case-insensitive).
+pub const TIME_COLUMNS: &[&str] = &["time", "time_s", "t", "timestamp"];
+/// Rows read ahead to infer the sample rate from the time column.
+const RATE_PROBE_ROWS: usize = 1024;
+/// A sample interval off by more than this share of the nominal one is a gap
+/// or an irregularity.
+const INTERVAL_TOLERANCE: f64 = 0.5;
+
+#[derive(Clone, Copy, PartialEq)]
+enum TimeFormat {
+    Seconds,
+    Iso,
+}
+
+struct Column {
+    field: usize,
+    name: String,
+    /// raw * scale + offset gives µV or g.
+    scale: f64,
+    offset: f64,
+}
+
+pub struct CsvSource {
+    info: RecordingInfo,
+    path: PathBuf,
+    reader: csv::Reader<File>,
+    record: ByteRecord,
+    n_fields: usize,
+    columns: Vec<Column>,
+    time: Option<(usize, TimeFormat)>,
+    /// Time of the first sample, s (or the ISO start).
+    t0_s: f64,
+    start_iso: Option<chrono::NaiveDateTime>,
+    /// Rows read ahead during open, delivered first.
+    head: Vec<(u64, Vec<f32>)>,
+    head_pos: usize,
+    prev_time_s: Option<f64>,
+    irregular: u64,
+    first_irregular: Option<(u64, f64, f64)>,
+    done: bool,
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+impl CsvSource {
+    pub fn open(path: &Path, cfg: &Config) -> Result<CsvSource> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+            return Err(Error::input(
+                path,
+                "empty file; expected a header row naming the channels",
+            ));
+        }
+        let sc = sidecar::load(path)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .from_reader(file);
+        let header = reader
+            .byte_headers()
+            .map_err(|e| Error::input(path, format!("cannot read the header row: {e}")))?
+            .clone();
+        let names: Vec<String> = header
+            .iter()
+            .map(|h| {
+                String::from_utf8_lossy(trim(h))
+                    .trim_start_matches('\u{feff}')
+                    .to_string()
+            })
+            .collect();
+        if names.iter().all(|n| n.is_empty()) {
+            return Err(Error::input(
+                path,
+                "line 1: empty header row; expected channel names",
+            ));
+        }
+        let mut time_field = None;
+        let mut columns = Vec::new();
+        let mut channels = Vec::new();
+        let mut ignored = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            if time_field.is_none() && TIME_COLUMNS.contains(&name.to_ascii_lowercase().as_str()) {
+                time_field = Some(i);
+                continue;
+            }
+            let (kind, unit, gain, offset) = match sc.channel(name) {
+                Some(c) => (c.kind, c.units.clone(), c.gain, c.offset),
+                None => match kind_from_name(name) {
+                    Some((k, u)) => (k, u.to_string(), 1.0, 0.0),
+                    None => {
+                        ignored.push(format!("column {} \"{name}\"", i + 1));
+                        continue;
+                    }
+                },
+            };
+            let unit_factor = checked_unit_scale(path, name, kind, &unit)?;
+            columns.push(Column {
+                field: i,
+                name: name.clone(),
+                scale: gain * unit_factor,
+                offset: offset * unit_factor,
+            });
+            channels.push(ChannelInfo {
+                name: name.clone(),
+                kind,
+                source_unit: unit,
+                fs_hz: 0.0,
+            });
+        }
+        if columns.is_empty() {
+            return Err(Error::input(
+                path,
+                format!(
+                    "line 1: no channel columns among [{}]; expected names like emg_left_uv or acc_x_g, or a {}_channels.tsv sidecar",
+                    names.join(", "),
+                    path.file_stem().and_then(|s| s.to_str()).unwrap_or("<stem>")
+                ),
+            ));
+        }
+        let mut warnings = Vec::new();
+        if !ignored.is_empty() {
+            warnings.push(format!(
+                "ignored columns of unknown kind: {}",
+                ignored.join(", ")
+            ));
+        }
+        let mut src = CsvSource {
+            info: RecordingInfo {
+                path: path.to_path_buf(),
+                format: "csv",
+                fs_hz: 0.0,
+                start_time: sc.start_time,
+                channels,
+                warnings,
+            },
+            path: path.to_path_buf(),
+            reader,
+            record: ByteRecord::new(),
+            n_fields: names.len(),
+            columns,
+            time: None,
+            t0_s: 0.0,
+            start_iso: None,
+            head: Vec::new(),
+            head_pos: 0,
+            prev_time_s: None,
+            irregular: 0,
+            first_irregular: None,
+            done: false,
+        };
+        // Read ahead: the first rows fix the time format and the sample rate.
+        let mut times = Vec::new();
+        while src.head.len() < RATE_PROBE_ROWS {
+            let Some(line) = src.next_record()? else {
+                break;
+            };
+            if let Some(tf) = time_field {
+                if src.time.is_none() {
+                    let first = trim(&src.record[tf]);
+                    let format = if fast_float2::parse::<f64, _>(first).is_ok() {
+                        TimeFormat::Seconds
+                    } else {
+                        TimeFormat::Iso
+                    };
+                    src.time = Some((tf, format));
+                }
+                times.push(src.parse_time(line)?);
+            }
+            let mut row = vec![0f32; src.columns.len()];
+            src.parse_row(line, &mut row)?;
+            src.head.push((line, row));
+        }
+        if src.head.is_empty() {
+            return Err(Error::input(
+                path,
+                "no data rows after the header; expected at least one row of samples",
+            ));
+        }
+        let fs_hz = if src.time.is_some() {
+            if times.len() < 2 {
+                return Err(Error::input(
+                    path,
+                    "only one data row: cannot infer the sample rate from the time column",
+                ));
+            }
+            let mut diffs: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+            diffs.sort_by(f64::total_cmp);
+            let dt = diffs[diffs.len() / 2];
+            if !(dt.is_finite() && dt > 0.0) {
+                return Err(Error::input(
+                    path,
+                    format!("time column: median interval is {dt} s; expected increasing times"),
+                ));
+            }
+            src.t0_s = times[0];
+            1.0 / dt
+        } else if let Some(fs) = sc
+            .fs_hz
+            .or_else(|| sc.channels.iter().find_map(|c| c.fs_hz))
+        {
+            fs
+        } else if cfg.input.fs_hz > 0.0 {
+            cfg.input.fs_hz
+        } else {
+            return Err(Error::input(
+                path,
+                format!(
+                    "no sample rate: expected a time column ({}), a sampling_frequency in the sidecar, or --fs",
+                    TIME_COLUMNS.join(", ")
+                ),
+            ));
+        };
+        // Round an inferred rate to 1e-6 Hz so that float noise in the time
+        // column does not leak into window lengths.
+        let fs_hz = (fs_hz * 1e6).round() / 1e6;
+        src.info.fs_hz = fs_hz;
+        for c in &mut src.info.channels {
+            c.fs_hz = fs_hz;
+        }
+        if src.start_iso.is_some() && src.info.start_time.is_none() {
+            src.info.start_time = src.start_iso;
+        }
+        for (i, t) in times.iter().enumerate() {
+            let line = src.head[i].0;
+            src.check_interval(line, *t);
+        }
+        Ok(src)
+    }
+
+    /// Reads the next record; returns its line number, `None` at the end.
+    fn next_record(&mut self) -> Result<Option<u64>> {
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(false) => Ok(None),
+            Ok(true) => {
+                let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+                if self.record.len() != self.n_fields {
+                    // A blank line or a lone trailing delimiter row is not data.
+                    if self.record.len() == 1 && trim(&self.record[0]).is_empty() {
+                        return self.next_record();
+                    }
+                    return Err(Error::input(
+                        &self.path,
+                        format!(
+                            "line {line}: {} fields; expected {} as in the header",
+                            self.record.len(),
+                            self.n_fields
+                        ),
+                    ));
+                }
+                Ok(Some(line))
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                Err(Error::input(&self.path, format!("line {line}: {e}")))
+            }
+        }
+    }
+
+    fn parse_time(&mut self, line: u64) -> Result<f64> {
+        let (tf, format) = self.time.expect("time column known");
+        let raw = trim(&self.record[tf]);
+        let value = match format {
+            TimeFormat::Seconds => fast_float2::parse::<f64, _>(raw)
+                .ok()
+                .filter(|t| t.is_finite()),
+            TimeFormat::Iso => std::str::from_utf8(raw)
+                .ok()
+                .and_then(sidecar::parse_datetime)
+                .map(|dt| {
+                    let start = *self.start_iso.get_or_insert(dt);
+                    (dt - start).num_nanoseconds().unwrap_or(i64::MAX) as f64 * 1e-9
+                }),
+        };
+        value.ok_or_else(|| {
+            Error::input(
+                &self.path,
+                format!(
+                    "line {line}, column {} (time): expected {}, found \"{}\"",
+                    tf + 1,
+                    if format == TimeFormat::Seconds {
+                        "a time in seconds"
+                    } else {
+                        "an ISO 8601 time"
+                    },
+                    String::from_utf8_lossy(raw)
+                ),
+            )
+        })
+    }
+
+    fn parse_row(&self, line: u64, out: &mut [f32]) -> Result<()> {
+        for (col, slot) in self.columns.iter().zip(out.iter_mut()) {
+            let raw = trim(&self.record[col.field]);
+            *slot = if raw.is_empty() {
+                f32::NAN
+            } else {
+                match fast_float2::parse::<f64, _>(raw) {
+                    Ok(v) => (v * col.scale + col.offset) as f32,
+                    Err(_) => {
+                        return Err(Error::input(
+                            &self.path,
+                            format!(
+                                "line {line}, column {} ({}): expected a number, found \"{}\"",
+                                col.field + 1,
+                                col.name,
+                                String::from_utf8_lossy(raw)
+                            ),
+                        ))
+                    }
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// Counts intervals that differ from 1/fs by more than the tolerance.
+    fn check_interval(&mut self, line: u64, t: f64) {
+        if let Some(prev) = self.prev_time_s {
+            let nominal = 1.0 / self.info.fs_hz;
+            let dt = t - prev;
+            if (dt - nominal).abs() > INTERVAL_TOLERANCE * nominal {
+                self.irregular += 1;
+                if self.first_irregular.is_none() {
+                    self.first_irregular = Some((line, prev - self.t0_s, dt));
+                }
+            }
+        }
+        self.prev_time_s = Some(t);
+    }
+
+    fn finish_warnings(&mut self) {
+        if let Some((line, at, dt)) = self.first_irregular {
+            self.info.warnings.push(format!(
+                "time column: {} irregular sample intervals or gaps (first at line {line}, t = {at:.3} s: {dt:.6} s instead of {:.6} s); samples are treated as contiguous",
+                self.irregular,
+                1.0 / self.info.fs_hz
+            ));
+        }
+    }
+}
+
+impl SampleSource for CsvSource {
+    fn info(&self) -> &RecordingInfo {
+        &self.info
+    }
+
+    fn read_block(&mut self, block: &mut Block) -> Result<()> {
+        block.len = 0;
+        let cap = block.capacity();
+        while self.head_pos < self.head.len() && block.len < cap {
+            let row = &self.head[self.head_pos].1;
+            for (c, v) in row.iter().enumerate() {
+                block.data[[c, block.len]] = *v;
+            }
+            block.len += 1;
+            self.head_pos += 1;
+        }
+        if self.head_pos == self.head.len() && !self.head.is_empty() {
+            self.head = Vec::new();
+            self.head_pos = 0;
+        }
+        let mut row = vec![0f32; self.columns.len()];
+        while block.len < cap && !self.done && self.head.is_empty() {
+            let Some(line) = self.next_record()? else {
+                self.done = true;
+                self.finish_warnings();
+                break;
+            };
+            if self.time.is_some() {
+                let t = self.parse_time(line)?;
+                self.check_interval(line, t);
+            }
+            self.parse_row(line, &mut row)?;
+            for (c, v) in row.iter().enumerate() {
+                block.data[[c, block.len]] = *v;
+            }
+            block.len += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn read_all(src: &mut CsvSource) -> Result<Vec<Vec<f32>>> {
+        let n = src.info().channels.len();
+        let mut out = vec![Vec::new(); n];
+        let mut block = Block::new(n, 3);
+        loop {
+            src.read_block(&mut block)?;
+            if block.len == 0 {
+                return Ok(out);
+            }
+            for (c, o) in out.iter_mut().enumerate() {
+                o.extend_from_slice(block.channel(c));
+            }
+        }
+    }
+
+    #[test]
+    fn time_column_gives_rate_and_units_scale() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "n.csv",
+            "time,emg_a_mv,acc_x_g,note\n0.000,0.001,1.0,x\n0.004,0.002,1.0,y\n0.008,-0.001,0.5,z\n0.012,0,0,w\n0.016,0.5,0,v\n",
+        );
+        let mut src = CsvSource::open(&p, &Config::default()).unwrap();
+        assert!((src.info().fs_hz - 250.0).abs() < 1e-9);
+        assert_eq!(src.info().channels.len(), 2);
+        assert!(src.info().warnings[0].contains("note"));
+        let data = read_all(&mut src).unwrap();
+        assert_eq!(data[0], vec![1.0, 2.0, -1.0, 0.0, 500.0]);
+        assert_eq!(data[1], vec![1.0, 1.0, 0.5, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn gap_in_time_column_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "n.csv",
+            "t,emg_uv\n0,1\n0.01,1\n0.02,1\n0.5,1\n0.51,1\n0.52,1\n",
+        );
+        let mut src = CsvSource::open(&p, &Config::default()).unwrap();
+        read_all(&mut src).unwrap();
+        let w = src.info().warnings.join(" ");
+        assert!(w.contains("1 irregular") && w.contains("line 5"), "{w}");
+    }
+
+    #[test]
+    fn non_numeric_cell_names_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut body = String::from("emg_left_uv,emg_right_uv\n");
+        for _ in 0..2000 {
+            body.push_str("1,2\n");
+        }
+        body.push_str("3,abc\n");
+        let p = write(dir.path(), "n.csv", &body);
+        let mut cfg = Config::default();
+        cfg.input.fs_hz = 500.0;
+        let mut src = CsvSource::open(&p, &cfg).unwrap();
+        let e = read_all(&mut src).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2002, column 2 (emg_right_uv): expected a number, found \"abc\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ragged_row_empty_and_header_only_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config {
+            input: crate::config::InputConfig { fs_hz: 500.0 },
+            ..Config::default()
+        };
+        let p = write(dir.path(), "a.csv", "emg_uv,emg2_uv\n1,2\n3\n");
+        let e = CsvSource::open(&p, &cfg).err().unwrap().to_string();
+        assert!(e.contains("line 3: 1 fields; expected 2"), "{e}");
+        let p = write(dir.path(), "b.csv", "");
+        let e = CsvSource::open(&p, &cfg).err().unwrap().to_string();
+        assert!(e.contains("empty file"), "{e}");
+        let p = write(dir.path(), "c.csv", "emg_uv\n");
+        let e = CsvSource::open(&p, &cfg).err().unwrap().to_string();
+        assert!(e.contains("no data rows"), "{e}");
+        let p = write(dir.path(), "d.csv", "emg_uv\n1\n2\n");
+        let e = CsvSource::open(&p, &Config::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("no sample rate"), "{e}");
+    }
+
+    #[test]
+    fn nan_and_empty_cells_become_non_finite() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "n.csv",
+            "time,emg_uv\n0,1\n0.001,NaN\n0.002,\n0.003,inf\n",
+        );
+        let mut src = CsvSource::open(&p, &Config::default()).unwrap();
+        let d = read_all(&mut src).unwrap();
+        assert_eq!(d[0].iter().filter(|v| !v.is_finite()).count(), 3);
+    }
+
+    #[test]
+    fn iso_timestamps_give_rate_and_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "n.csv",
+            "timestamp,emg_uv\n2026-01-15T23:00:00.000,1\n2026-01-15T23:00:00.002,1\n2026-01-15T23:00:00.004,1\n",
+        );
+        let src = CsvSource::open(&p, &Config::default()).unwrap();
+        assert!((src.info().fs_hz - 500.0).abs() < 1e-6);
+        assert_eq!(
+            src.info().start_time.unwrap().to_string(),
+            "2026-01-15 23:00:00"
+        );
+    }
+}

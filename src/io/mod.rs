@@ -1,0 +1,159 @@
+//! Readers. Each opens one file, describes it as a [`RecordingInfo`] and then
+//! delivers its samples block by block, already in physical units.
+
+pub mod csv;
+pub mod sidecar;
+pub mod wav;
+
+use std::path::Path;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::recording::{unit_scale, Block, ChannelKind, RecordingInfo};
+
+/// Frames per block: 4096 frames keep a block in L2 cache for a few channels
+/// while amortising per-block overhead.
+pub const BLOCK_FRAMES: usize = 4096;
+
+/// A file opened for streaming.
+pub trait SampleSource: Send {
+    fn info(&self) -> &RecordingInfo;
+    /// Fills `block` (channels × frames) from the start; sets `block.len` to
+    /// the number of frames read, 0 at the end of the file.
+    fn read_block(&mut self, block: &mut Block) -> Result<()>;
+}
+
+/// File extensions that are recordings (lower case).
+pub const RECORDING_EXTENSIONS: &[&str] = &["csv", "txt", "wav"];
+
+/// Whether `path` names a recording (not a sidecar, truth or output table).
+pub fn is_recording(path: &Path) -> bool {
+    let name = match path.file_name().and_then(|n| n.to_str()) {
+        Some(n) => n.to_ascii_lowercase(),
+        None => return false,
+    };
+    if name.ends_with(".truth.csv") || name.ends_with("_channels.tsv") {
+        return false;
+    }
+    // Output tables of an earlier run found inside an input folder.
+    if matches!(
+        name.as_str(),
+        "episodes.csv" | "nights.csv" | "errors.csv" | "evaluation.csv"
+    ) {
+        return false;
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    matches!(ext.as_deref(), Some(e) if RECORDING_EXTENSIONS.contains(&e))
+}
+
+/// Opens a recording by its extension.
+pub fn open(path: &Path, cfg: &Config) -> Result<Box<dyn SampleSource>> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "csv" | "txt" => Ok(Box::new(csv::CsvSource::open(path, cfg)?)),
+        "wav" => Ok(Box::new(wav::WavSource::open(path)?)),
+        _ => Err(Error::input(
+            path,
+            format!("unsupported file type \".{ext}\"; expected .csv, .txt or .wav"),
+        )),
+    }
+}
+
+/// Kind and unit guessed from a column name: `emg_*` is EMG, `acc_*` and
+/// `accel_*` accelerometer; suffixes `_uv`, `_mv`, `_v`, `_g`, `_mg` give the
+/// unit (and the kind when the prefix does not).
+pub fn kind_from_name(name: &str) -> Option<(ChannelKind, &'static str)> {
+    let lower = name.trim().to_ascii_lowercase();
+    let unit = [
+        ("_uv", "uV"),
+        ("_mv", "mV"),
+        ("_v", "V"),
+        ("_mg", "mg"),
+        ("_g", "g"),
+    ]
+    .iter()
+    .find(|(suffix, _)| lower.ends_with(suffix))
+    .map(|(_, u)| *u);
+    let kind = if lower.starts_with("emg") {
+        Some(ChannelKind::Emg)
+    } else if lower.starts_with("acc") {
+        Some(ChannelKind::Accel)
+    } else {
+        match unit {
+            Some("uV" | "mV" | "V") => Some(ChannelKind::Emg),
+            Some("g" | "mg") => Some(ChannelKind::Accel),
+            _ => None,
+        }
+    };
+    let kind = kind?;
+    let unit = match (kind, unit) {
+        (ChannelKind::Emg, Some(u @ ("uV" | "mV" | "V"))) => u,
+        (ChannelKind::Accel, Some(u @ ("g" | "mg"))) => u,
+        (ChannelKind::Emg, _) => "uV",
+        (ChannelKind::Accel, _) => "g",
+        (ChannelKind::Other, _) => "",
+    };
+    Some((kind, unit))
+}
+
+/// Factor to µV or g for `unit`, or an error naming the channel and the units accepted.
+pub fn checked_unit_scale(
+    path: &Path,
+    channel: &str,
+    kind: ChannelKind,
+    unit: &str,
+) -> Result<f64> {
+    unit_scale(kind, unit).ok_or_else(|| {
+        let expected = match kind {
+            ChannelKind::Emg => "uV, mV or V",
+            ChannelKind::Accel => "g, mg or m/s^2",
+            ChannelKind::Other => "any",
+        };
+        Error::input(
+            path,
+            format!(
+                "channel {channel}: unit \"{unit}\" does not fit its kind; expected {expected}"
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_names_give_kind_and_unit() {
+        assert_eq!(
+            kind_from_name("emg_left_uv"),
+            Some((ChannelKind::Emg, "uV"))
+        );
+        assert_eq!(
+            kind_from_name("EMG_calf_mV"),
+            Some((ChannelKind::Emg, "mV"))
+        );
+        assert_eq!(kind_from_name("acc_x"), Some((ChannelKind::Accel, "g")));
+        assert_eq!(
+            kind_from_name("accel_z_mg"),
+            Some((ChannelKind::Accel, "mg"))
+        );
+        assert_eq!(kind_from_name("tib_uv"), Some((ChannelKind::Emg, "uV")));
+        assert_eq!(kind_from_name("battery"), None);
+    }
+
+    #[test]
+    fn sidecars_and_truth_are_not_recordings() {
+        assert!(is_recording(Path::new("a/n1_emg.csv")));
+        assert!(is_recording(Path::new("a/n1.WAV")));
+        assert!(!is_recording(Path::new("a/n1.truth.csv")));
+        assert!(!is_recording(Path::new("a/n1_channels.tsv")));
+        assert!(!is_recording(Path::new("a/n1.json")));
+    }
+}

@@ -1,0 +1,26 @@
+//! crampscan: find nocturnal leg cramps and leg-movement episodes in
+//! overnight EMG and accelerometer recordings.
+//!
+//! Data flows one way: [`io`] reads files into blocks of physical samples,
+//! [`detect`] turns each EMG channel into a per-window activity series and
+//! episodes, [`score`] classifies them and computes the night's figures,
+//! [`summary`] formats the tables, and [`batch`] runs many nights in
+//! parallel. [`night`] wires the stages for one night.
+
+pub mod batch;
+pub mod config;
+pub mod detect;
+pub mod dsp;
+pub mod error;
+pub mod eval;
+pub mod inspect;
+pub mod io;
+pub mod night;
+pub mod quality;
+pub mod recording;
+pub mod score;
+pub mod simulate;
+pub mod summary;
+
+pub use config::Config;
+pub use error::{Error, Result};

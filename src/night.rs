@@ -1,0 +1,408 @@
+//! One night from files to episodes: open the files, stream their blocks
+//! through the channel analyzers (channels in parallel), then detect,
+//! classify and score on the per-window features.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDateTime;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{Config, MainsSetting};
+use crate::detect::{self, ActivitySeries, ChannelAnalyzer, Detector};
+use crate::dsp::enmo::EnmoAnalyzer;
+use crate::dsp::mains::{self, MainsEstimator, MainsRatios};
+use crate::dsp::PlanCache;
+use crate::error::{Error, Result};
+use crate::io::{self, SampleSource, BLOCK_FRAMES};
+use crate::quality::{ChannelQuality, QualityTracker};
+use crate::recording::{Block, ChannelKind, RecordingInfo};
+use crate::score::classify::{classify_channel, AccelSeries, ChannelDetection};
+use crate::score::plm::{self, LmFigures};
+use crate::score::{Episode, EpisodeKind};
+
+/// Spectral features are biased below this rate, Hz (DESIGN.md).
+pub const SPECTRAL_MIN_FS_HZ: f64 = 500.0;
+
+/// The files of one night.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NightInput {
+    pub id: String,
+    pub files: Vec<PathBuf>,
+}
+
+/// A channel as analysed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelReport {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub file: String,
+    pub source_unit: String,
+    pub unit: &'static str,
+    pub fs_hz: f64,
+    pub quality: ChannelQuality,
+    /// EMG band analysed, Hz.
+    pub band_hz: Option<(f64, f64)>,
+    /// Median resting baseline over the night, µV.
+    pub baseline_median_uv: Option<f64>,
+    /// Mains peak ratios (power at 50/60 Hz over its neighbourhood).
+    pub mains_ratio_50: Option<f64>,
+    pub mains_ratio_60: Option<f64>,
+}
+
+/// Per-night figures for `nights.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NightSummary {
+    pub duration_h: f64,
+    pub analyzed_h: f64,
+    pub n_cramps: usize,
+    pub cramps_per_h: f64,
+    pub cramp_total_s: f64,
+    pub cramp_longest_s: f64,
+    pub n_lm: usize,
+    pub lm_index: f64,
+    pub n_plm: usize,
+    pub plm_index: f64,
+    pub n_sustained: usize,
+}
+
+/// Everything known about one processed night.
+#[derive(Debug, Clone, Serialize)]
+pub struct NightResult {
+    pub night: String,
+    pub sources: Vec<String>,
+    pub start_time: Option<NaiveDateTime>,
+    pub duration_s: f64,
+    pub analyzed_s: f64,
+    /// Mains frequency left out of the band, Hz (`None`: no mains found).
+    pub mains_hz: Option<u32>,
+    /// `auto` when detected, `config` when given.
+    pub mains_source: &'static str,
+    pub detector: String,
+    pub channels: Vec<ChannelReport>,
+    /// Quality flags (also in `nights.csv`); empty when all is well.
+    pub quality: Vec<String>,
+    /// Reader and analysis notes that did not stop the night.
+    pub warnings: Vec<String>,
+    pub episodes: Vec<Episode>,
+    pub leg_movements: LmFigures,
+    pub summary: NightSummary,
+}
+
+struct Lane {
+    quality: QualityTracker,
+    emg: Option<(Box<dyn ChannelAnalyzer>, MainsEstimator)>,
+}
+
+struct StreamedFile {
+    info: RecordingInfo,
+    frames: u64,
+    qualities: Vec<ChannelQuality>,
+    emg: Vec<(usize, Box<dyn ChannelAnalyzer>, MainsEstimator)>,
+    enmo: Option<EnmoAnalyzer>,
+}
+
+fn display(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+/// Streams one file through quality trackers, EMG analyzers and ENMO.
+fn stream_file(
+    mut src: Box<dyn SampleSource>,
+    cfg: &Config,
+    detector: &dyn Detector,
+    plans: &PlanCache,
+) -> Result<StreamedFile> {
+    let info = src.info().clone();
+    let fs = info.fs_hz;
+    let mut lanes = Vec::with_capacity(info.channels.len());
+    for ch in &info.channels {
+        let emg = if ch.kind == ChannelKind::Emg {
+            let analyzer = detector
+                .analyzer(fs)
+                .map_err(|e| Error::input(&info.path, format!("channel {}: {e}", ch.name)))?;
+            Some((analyzer, MainsEstimator::new(fs, plans)))
+        } else {
+            None
+        };
+        lanes.push(Lane {
+            quality: QualityTracker::new(fs, &cfg.quality),
+            emg,
+        });
+    }
+    let axes: Vec<usize> = info
+        .channels
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == ChannelKind::Accel)
+        .map(|(i, _)| i)
+        .take(3)
+        .collect();
+    let mut enmo = (axes.len() == 3).then(|| EnmoAnalyzer::new(fs, cfg.detector.hop_s));
+    let mut block = Block::new(info.channels.len(), BLOCK_FRAMES);
+    let mut frames = 0u64;
+    loop {
+        src.read_block(&mut block)?;
+        if block.len == 0 {
+            break;
+        }
+        frames += block.len as u64;
+        let block_ref = &block;
+        lanes.par_iter_mut().enumerate().for_each(|(c, lane)| {
+            let x = block_ref.channel(c);
+            lane.quality.push(x);
+            if let Some((a, m)) = &mut lane.emg {
+                a.push(x);
+                m.push(x);
+            }
+        });
+        if let Some(e) = &mut enmo {
+            e.push(
+                block.channel(axes[0]),
+                block.channel(axes[1]),
+                block.channel(axes[2]),
+            );
+        }
+    }
+    let info = src.info().clone(); // readers add warnings at the end of the stream
+    let mut qualities = Vec::new();
+    let mut emg = Vec::new();
+    for (c, lane) in lanes.into_iter().enumerate() {
+        qualities.push(lane.quality.finish());
+        if let Some((a, m)) = lane.emg {
+            emg.push((c, a, m));
+        }
+    }
+    Ok(StreamedFile {
+        info,
+        frames,
+        qualities,
+        emg,
+        enmo,
+    })
+}
+
+/// Processes one night. Errors name the file and the place.
+pub fn process_night(
+    input: &NightInput,
+    cfg: &Config,
+    detector: &dyn Detector,
+    plans: &PlanCache,
+) -> Result<NightResult> {
+    let mut sources = Vec::with_capacity(input.files.len());
+    for f in &input.files {
+        sources.push(io::open(f, cfg)?);
+    }
+    let mut warnings = Vec::new();
+    // Refuse before reading samples: no EMG, or EMG sampled too slowly.
+    let mut any_emg = false;
+    for s in &sources {
+        let info = s.info();
+        for ch in info.channels.iter().filter(|c| c.kind == ChannelKind::Emg) {
+            any_emg = true;
+            if ch.fs_hz < cfg.quality.min_emg_fs_hz {
+                return Err(Error::input(
+                    &info.path,
+                    format!(
+                        "channel {}: sampled at {} Hz; leg-EMG scoring needs at least {} Hz (AASM minimum for leg EMG)",
+                        ch.name, ch.fs_hz, cfg.quality.min_emg_fs_hz
+                    ),
+                ));
+            }
+            if ch.fs_hz < SPECTRAL_MIN_FS_HZ {
+                warnings.push(format!(
+                    "{}: channel {} sampled at {} Hz: median_freq_hz is biased below {SPECTRAL_MIN_FS_HZ} Hz",
+                    display(&info.path),
+                    ch.name,
+                    ch.fs_hz
+                ));
+            }
+        }
+    }
+    if !any_emg {
+        return Err(Error::input(
+            &input.files[0],
+            "no EMG channel: expected a column named emg_* (or with a _uv/_mv suffix), or a sidecar row with type EMG",
+        ));
+    }
+    let streamed: Vec<StreamedFile> = sources
+        .into_par_iter()
+        .map(|s| stream_file(s, cfg, detector, plans))
+        .collect::<Result<_>>()?;
+
+    // Mains: configured, or decided from all EMG channels together.
+    let ratios: Vec<MainsRatios> = streamed
+        .iter()
+        .flat_map(|f| f.emg.iter().filter_map(|(_, _, m)| m.ratios()))
+        .collect();
+    let (mains_hz, mains_source) = match cfg.mains_setting()? {
+        MainsSetting::Fixed(m) => (m, "config"),
+        MainsSetting::Auto => (
+            mains::decide(&ratios, cfg.detector.mains_detect_ratio),
+            "auto",
+        ),
+    };
+
+    let mut start_time = None;
+    let mut duration_s = 0f64;
+    let mut channels = Vec::new();
+    let mut quality = Vec::new();
+    let mut emg_series: Vec<(String, ActivitySeries)> = Vec::new();
+    let mut accel: Option<AccelSeries> = None;
+    for f in streamed {
+        let info = &f.info;
+        duration_s = duration_s.max(f.frames as f64 / info.fs_hz);
+        match (start_time, info.start_time) {
+            (None, Some(t)) => start_time = Some(t),
+            (Some(a), Some(b)) if (b - a).num_milliseconds().abs() > 1000 => warnings.push(format!(
+                "{}: starts at {b}, not {a} like the night's first file; files are analysed as if aligned",
+                display(&info.path)
+            )),
+            _ => {}
+        }
+        for w in &info.warnings {
+            warnings.push(format!("{}: {w}", display(&info.path)));
+            if w.starts_with("time column") {
+                quality.push(format!(
+                    "{}:irregular_time",
+                    info.path
+                        .file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        let mut emg_by_channel: Vec<Option<(Box<dyn ChannelAnalyzer>, MainsEstimator)>> =
+            (0..info.channels.len()).map(|_| None).collect();
+        for (c, a, m) in f.emg {
+            emg_by_channel[c] = Some((a, m));
+        }
+        for ((ch, q), emg) in info.channels.iter().zip(f.qualities).zip(emg_by_channel) {
+            quality.extend(q.flags(&ch.name));
+            let mut report = ChannelReport {
+                name: ch.name.clone(),
+                kind: ch.kind,
+                file: display(&info.path),
+                source_unit: ch.source_unit.clone(),
+                unit: ch.kind.unit(),
+                fs_hz: ch.fs_hz,
+                quality: q,
+                band_hz: None,
+                baseline_median_uv: None,
+                mains_ratio_50: None,
+                mains_ratio_60: None,
+            };
+            if let Some((a, m)) = emg {
+                if let Some(r) = m.ratios() {
+                    report.mains_ratio_50 = Some(round(r.r50, 2));
+                    report.mains_ratio_60 = Some(round(r.r60, 2));
+                }
+                let series = a.finish(mains_hz);
+                report.band_hz = Some(series.band_hz);
+                emg_series.push((ch.name.clone(), series));
+            }
+            channels.push(report);
+        }
+        if accel.is_none() {
+            if let Some(e) = f.enmo {
+                let hop_s = e.hop_s;
+                accel = Some(AccelSeries {
+                    hop_s,
+                    enmo_g: e.finish(),
+                });
+            }
+        }
+    }
+
+    // Detection and classification per EMG channel, in parallel.
+    let per_channel: Vec<(Vec<f32>, Vec<Episode>)> = emg_series
+        .par_iter()
+        .map(|(name, series)| {
+            let (baseline, spans) = detect::detect_spans(series, cfg);
+            let ch = ChannelDetection {
+                name,
+                series,
+                baseline_uv: &baseline,
+                spans: &spans,
+            };
+            let eps = classify_channel(&ch, accel.as_ref(), cfg);
+            (baseline, eps)
+        })
+        .collect();
+    let mut episodes = Vec::new();
+    for ((name, _), (baseline, eps)) in emg_series.iter().zip(per_channel) {
+        if let Some(r) = channels
+            .iter_mut()
+            .find(|c| &c.name == name && c.kind == ChannelKind::Emg)
+        {
+            r.baseline_median_uv = crate::dsp::stats::median(&baseline).map(|v| round(v as f64, 3));
+        }
+        episodes.extend(eps);
+    }
+    episodes.sort_by(|a, b| {
+        a.start_s
+            .total_cmp(&b.start_s)
+            .then_with(|| a.channel.cmp(&b.channel))
+    });
+
+    let analyzed_s = emg_series
+        .iter()
+        .map(|(_, s)| s.valid_windows() as f64 * s.hop_s)
+        .fold(0.0, f64::max)
+        .min(duration_s);
+    let lm = plm::score(
+        &episodes,
+        &cfg.scoring,
+        cfg.episodes.lm_max_s,
+        cfg.episodes.min_duration_s,
+    );
+    let analyzed_h = analyzed_s / 3600.0;
+    let per_h = |n: usize| {
+        if analyzed_h > 0.0 {
+            n as f64 / analyzed_h
+        } else {
+            0.0
+        }
+    };
+    let cramps: Vec<&Episode> = episodes
+        .iter()
+        .filter(|e| e.kind == EpisodeKind::Cramp)
+        .collect();
+    let summary = NightSummary {
+        duration_h: duration_s / 3600.0,
+        analyzed_h,
+        n_cramps: cramps.len(),
+        cramps_per_h: per_h(cramps.len()),
+        cramp_total_s: cramps.iter().map(|e| e.duration_s()).sum(),
+        cramp_longest_s: cramps.iter().map(|e| e.duration_s()).fold(0.0, f64::max),
+        n_lm: lm.n_lm,
+        lm_index: per_h(lm.n_lm),
+        n_plm: lm.n_plm,
+        plm_index: per_h(lm.n_plm),
+        n_sustained: episodes
+            .iter()
+            .filter(|e| e.kind == EpisodeKind::Sustained)
+            .count(),
+    };
+    Ok(NightResult {
+        night: input.id.clone(),
+        sources: input.files.iter().map(|p| display(p)).collect(),
+        start_time,
+        duration_s,
+        analyzed_s,
+        mains_hz,
+        mains_source,
+        detector: detector.name().to_string(),
+        channels,
+        quality,
+        warnings,
+        episodes,
+        leg_movements: lm,
+        summary,
+    })
+}
+
+fn round(x: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    (x * f).round() / f
+}

@@ -1,0 +1,125 @@
+//! The recording model: what a reader knows about a file before and while
+//! its samples stream through the pipeline.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDateTime;
+use ndarray::Array2;
+use serde::Serialize;
+
+/// What a channel measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// Surface or needle EMG, samples in µV.
+    Emg,
+    /// One accelerometer axis, samples in g.
+    Accel,
+    /// Anything else (read, quality-checked, not analysed).
+    Other,
+}
+
+impl ChannelKind {
+    /// Physical unit of the samples after reading.
+    pub fn unit(self) -> &'static str {
+        match self {
+            ChannelKind::Emg => "uV",
+            ChannelKind::Accel => "g",
+            ChannelKind::Other => "",
+        }
+    }
+}
+
+/// One channel of a file. Samples reach the pipeline already scaled:
+/// `physical = (raw * gain + offset) * unit_scale`, in µV for EMG and g for
+/// accelerometer axes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelInfo {
+    pub name: String,
+    pub kind: ChannelKind,
+    /// Unit as found in the file or sidecar (e.g. `mV`), before conversion.
+    pub source_unit: String,
+    /// Sample rate, Hz.
+    pub fs_hz: f64,
+}
+
+/// What a reader knows about one input file.
+#[derive(Debug, Clone)]
+pub struct RecordingInfo {
+    pub path: PathBuf,
+    /// `csv` or `wav`.
+    pub format: &'static str,
+    /// Sample rate shared by all channels of the file, Hz.
+    pub fs_hz: f64,
+    /// Wall-clock time of the first sample, when known.
+    pub start_time: Option<NaiveDateTime>,
+    /// Channels, in file order, that the reader delivers.
+    pub channels: Vec<ChannelInfo>,
+    /// Things the reader noticed that do not stop the analysis
+    /// (ignored columns, time gaps), for the night's quality field.
+    pub warnings: Vec<String>,
+}
+
+/// A block of samples, channels × frames, in physical units. Readers fill it
+/// in place so a night streams through a fixed amount of memory.
+pub struct Block {
+    pub data: Array2<f32>,
+    /// Number of valid frames at the start of `data`'s columns.
+    pub len: usize,
+}
+
+impl Block {
+    /// A block with room for `frames` frames of `channels` channels.
+    pub fn new(channels: usize, frames: usize) -> Block {
+        Block {
+            data: Array2::zeros((channels, frames)),
+            len: 0,
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.data.ncols()
+    }
+
+    /// The valid samples of channel `c`.
+    pub fn channel(&self, c: usize) -> &[f32] {
+        let row = self.data.row(c);
+        &row.to_slice().expect("block rows are contiguous")[..self.len]
+    }
+}
+
+/// Converts a unit string to the factor that brings it to µV (EMG) or g (accel).
+/// Returns `None` for a unit that does not fit the kind.
+pub fn unit_scale(kind: ChannelKind, unit: &str) -> Option<f64> {
+    let u = unit.trim();
+    let lower = u.to_ascii_lowercase();
+    match kind {
+        ChannelKind::Emg => match lower.as_str() {
+            "" | "uv" | "µv" | "μv" | "microvolt" | "microvolts" => Some(1.0),
+            "mv" | "millivolt" | "millivolts" => Some(1e3),
+            "v" | "volt" | "volts" => Some(1e6),
+            "nv" => Some(1e-3),
+            _ => None,
+        },
+        ChannelKind::Accel => match lower.as_str() {
+            "" | "g" => Some(1.0),
+            "mg" => Some(1e-3),
+            "m/s^2" | "m/s2" | "m/s²" | "ms-2" | "ms^-2" => Some(1.0 / 9.80665),
+            _ => None,
+        },
+        ChannelKind::Other => Some(1.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_convert_to_microvolts_and_g() {
+        assert_eq!(unit_scale(ChannelKind::Emg, "mV"), Some(1e3));
+        assert_eq!(unit_scale(ChannelKind::Emg, "µV"), Some(1.0));
+        assert_eq!(unit_scale(ChannelKind::Accel, "mg"), Some(1e-3));
+        assert_eq!(unit_scale(ChannelKind::Emg, "g"), None);
+    }
+}

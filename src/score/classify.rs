@@ -1,0 +1,364 @@
+//! Classifies one channel's hysteresis spans as cramp, LM or sustained.
+//!
+//! Cramp rule (DESIGN.md starting point, all values in `[cramp]`): spans
+//! separated by at most `bridge_gap_s` are joined; a joined stretch of at
+//! least `min_duration_s` is a cramp when it is tonic (at least
+//! `min_active_fraction` of its windows above the onset level), its median
+//! amplitude is at least `min_above_uv` above resting and at least
+//! `min_ratio_preceding` times the median of the preceding
+//! `preceding_s`. Accelerometer movement at onset or in the
+//! `accel_after_s` after the end supports it (raises the confidence).
+
+use super::{Episode, EpisodeKind};
+use crate::config::Config;
+use crate::detect::{ActivitySeries, WindowSpan};
+use crate::dsp::stats::{median, percentile_in_place};
+
+/// Accelerometer movement series of the night.
+#[derive(Debug, Clone)]
+pub struct AccelSeries {
+    /// Spacing, s; value `k` covers `[k, k+1) * hop_s`.
+    pub hop_s: f64,
+    pub enmo_g: Vec<f32>,
+}
+
+impl AccelSeries {
+    fn range(&self, t0: f64, t1: f64) -> &[f32] {
+        let n = self.enmo_g.len();
+        let a = ((t0.max(0.0) / self.hop_s).floor() as usize).min(n);
+        let b = ((t1.max(0.0) / self.hop_s).ceil() as usize).clamp(a, n);
+        &self.enmo_g[a..b]
+    }
+
+    /// Mean ENMO over `[t0, t1]`, g; `None` without finite data there.
+    pub fn mean(&self, t0: f64, t1: f64) -> Option<f64> {
+        let (s, n) = self
+            .range(t0, t1)
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((0.0, 0usize), |(s, n), &v| (s + v as f64, n + 1));
+        (n > 0).then(|| s / n as f64)
+    }
+
+    /// Largest ENMO over `[t0, t1]`, g.
+    pub fn max(&self, t0: f64, t1: f64) -> Option<f64> {
+        self.range(t0, t1)
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|&v| v as f64)
+            .reduce(f64::max)
+    }
+}
+
+/// One channel's detector output, ready for classification.
+pub struct ChannelDetection<'a> {
+    pub name: &'a str,
+    pub series: &'a ActivitySeries,
+    pub baseline_uv: &'a [f32],
+    pub spans: &'a [WindowSpan],
+}
+
+fn clamp01(x: f64) -> f64 {
+    if x.is_finite() {
+        x.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+fn round_to(x: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    (x * f).round() / f
+}
+
+/// Episodes of one channel, in time order.
+pub fn classify_channel(
+    ch: &ChannelDetection,
+    accel: Option<&AccelSeries>,
+    cfg: &Config,
+) -> Vec<Episode> {
+    let hop = ch.series.hop_s;
+    let bridge = (cfg.cramp.bridge_gap_s / hop).round() as usize;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < ch.spans.len() {
+        // Join spans whose gaps are short enough to bridge.
+        let mut j = i;
+        while j + 1 < ch.spans.len() && ch.spans[j + 1].0 - ch.spans[j].1 <= bridge {
+            j += 1;
+        }
+        let joined = (ch.spans[i].0, ch.spans[j].1);
+        if (joined.1 - joined.0) as f64 * hop >= cfg.cramp.min_duration_s {
+            if let Some(ep) = cramp(ch, joined, accel, cfg) {
+                out.push(ep);
+                i = j + 1;
+                continue;
+            }
+        }
+        for &span in &ch.spans[i..=j] {
+            out.push(movement(ch, span, accel, cfg));
+        }
+        i = j + 1;
+    }
+    out
+}
+
+/// Amplitude figures of a span: (peak, mean, mean baseline, median freq).
+fn features(ch: &ChannelDetection, (s, e): WindowSpan) -> (f64, f64, f64, Option<f64>) {
+    let act = &ch.series.activity_uv[s..e];
+    let base = &ch.baseline_uv[s..e];
+    let (mut peak, mut sum, mut bsum, mut n) = (0f64, 0f64, 0f64, 0usize);
+    for (&a, &b) in act.iter().zip(base) {
+        if a.is_finite() {
+            peak = peak.max(a as f64);
+            sum += a as f64;
+            bsum += b as f64;
+            n += 1;
+        }
+    }
+    let n = n.max(1) as f64;
+    let mf: Vec<f32> = ch.series.median_freq_hz[s..e]
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    (peak, sum / n, bsum / n, median(&mf).map(|v| v as f64))
+}
+
+fn new_episode(
+    ch: &ChannelDetection,
+    kind: EpisodeKind,
+    span: WindowSpan,
+    accel: Option<&AccelSeries>,
+    confidence: f64,
+    rules: Vec<String>,
+) -> Episode {
+    let (peak, mean, base, mf) = features(ch, span);
+    let start_s = ch.series.time_s(span.0);
+    let end_s = ch.series.time_s(span.1);
+    Episode {
+        channel: ch.name.to_string(),
+        kind,
+        start_s,
+        end_s,
+        peak_rms_uv: peak,
+        mean_rms_uv: mean,
+        baseline_rms_uv: base,
+        median_freq_hz: mf,
+        accel_enmo_g: accel.and_then(|a| a.mean(start_s, end_s)),
+        confidence: round_to(confidence, 3),
+        rules,
+    }
+}
+
+/// An LM or sustained episode.
+fn movement(
+    ch: &ChannelDetection,
+    span: WindowSpan,
+    accel: Option<&AccelSeries>,
+    cfg: &Config,
+) -> Episode {
+    let dur = (span.1 - span.0) as f64 * ch.series.hop_s;
+    let kind = if dur <= cfg.episodes.lm_max_s {
+        EpisodeKind::Lm
+    } else {
+        EpisodeKind::Sustained
+    };
+    let (peak, _, base, _) = features(ch, span);
+    let onset = cfg.detector.onset_above_uv;
+    // Confidence grows from 0.5 at the onset level to 1 at four times it.
+    let confidence = 0.5 + 0.5 * clamp01(((peak - base) / onset).log2() / 2.0);
+    let rules = vec![
+        format!("duration_s={dur:.1}"),
+        format!("peak_above_uv={:.1}", peak - base),
+    ];
+    new_episode(ch, kind, span, accel, confidence, rules)
+}
+
+/// The joined span as a cramp, if it meets the cramp rule.
+fn cramp(
+    ch: &ChannelDetection,
+    span: WindowSpan,
+    accel: Option<&AccelSeries>,
+    cfg: &Config,
+) -> Option<Episode> {
+    let c = &cfg.cramp;
+    let hop = ch.series.hop_s;
+    let (s, e) = span;
+    let act = &ch.series.activity_uv[s..e];
+    let base = &ch.baseline_uv[s..e];
+    let mut above: Vec<f32> = act
+        .iter()
+        .zip(base)
+        .filter(|(a, _)| a.is_finite())
+        .map(|(&a, &b)| a - b)
+        .collect();
+    if above.is_empty() {
+        return None;
+    }
+    let n = above.len() as f64;
+    let active = above
+        .iter()
+        .filter(|&&x| x as f64 >= cfg.detector.onset_above_uv)
+        .count() as f64
+        / n;
+    let median_above = percentile_in_place(&mut above, 50.0)? as f64;
+    let mut inside: Vec<f32> = act.iter().copied().filter(|v| v.is_finite()).collect();
+    let median_inside = percentile_in_place(&mut inside, 50.0)? as f64;
+    let pre_n = (c.preceding_s / hop).round() as usize;
+    let mut before: Vec<f32> = ch.series.activity_uv[s.saturating_sub(pre_n)..s]
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    // With no preceding minute (a cramp at the very start), compare with resting.
+    let reference = percentile_in_place(&mut before, 50.0)
+        .map(|v| v as f64)
+        .unwrap_or_else(|| base.iter().map(|&b| b as f64).sum::<f64>() / base.len() as f64)
+        .max(cfg.detector.baseline_floor_uv);
+    let ratio = median_inside / reference;
+    if active < c.min_active_fraction
+        || median_above < c.min_above_uv
+        || ratio < c.min_ratio_preceding
+    {
+        return None;
+    }
+    let dur = (e - s) as f64 * hop;
+    let mut rules = vec![
+        format!("duration_s={dur:.1}"),
+        format!("active_fraction={active:.2}"),
+        format!("median_above_uv={median_above:.1}"),
+        format!("ratio_to_preceding={ratio:.1}"),
+    ];
+    let margin_active =
+        clamp01((active - c.min_active_fraction) / (1.0 - c.min_active_fraction).max(1e-9));
+    let margin_amp = clamp01((median_above / c.min_above_uv.max(1e-9)).log2() / 2.0);
+    let margin_ratio = clamp01((ratio / c.min_ratio_preceding.max(1e-9)).log2() / 3.0);
+    let mut confidence = 0.5 + 0.35 * (margin_active + margin_amp + margin_ratio) / 3.0;
+    if let Some(a) = accel {
+        let t0 = ch.series.time_s(s);
+        let t1 = ch.series.time_s(e);
+        let jerk = a
+            .max(t0 - 1.0, t0 + 2.0)
+            .is_some_and(|m| m >= c.accel_movement_g);
+        let after = a
+            .max(t1, t1 + c.accel_after_s)
+            .is_some_and(|m| m >= c.accel_movement_g);
+        if jerk {
+            rules.push("accel_jerk_at_onset".into());
+        }
+        if after {
+            rules.push("accel_movement_after".into());
+        }
+        if jerk || after {
+            confidence += 0.15;
+        }
+    }
+    Some(new_episode(
+        ch,
+        EpisodeKind::Cramp,
+        span,
+        accel,
+        confidence,
+        rules,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(act: Vec<f32>) -> ActivitySeries {
+        let n = act.len();
+        ActivitySeries {
+            hop_s: 0.1,
+            first_center_s: 0.125,
+            activity_uv: act,
+            median_freq_hz: vec![80.0; n],
+            band_hz: (20.0, 150.0),
+        }
+    }
+
+    fn classify(act: Vec<f32>, accel: Option<&AccelSeries>) -> Vec<Episode> {
+        let cfg = Config::default();
+        let s = series(act);
+        let (base, spans) = crate::detect::detect_spans(&s, &cfg);
+        let ch = ChannelDetection {
+            name: "emg",
+            series: &s,
+            baseline_uv: &base,
+            spans: &spans,
+        };
+        classify_channel(&ch, accel, &cfg)
+    }
+
+    #[test]
+    fn long_tonic_strong_activity_is_a_cramp_with_bridged_dips() {
+        let mut a = vec![2.0f32; 3000];
+        for v in &mut a[1000..1300] {
+            *v = 40.0;
+        }
+        for v in &mut a[1100..1112] {
+            *v = 2.0; // a 1.2 s dip, bridged
+        }
+        let eps = classify(a, None);
+        assert_eq!(eps.len(), 1, "{eps:?}");
+        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+        assert!((eps[0].start_s - 100.125).abs() < 1e-9);
+        assert!((eps[0].end_s - 130.125).abs() < 1e-9);
+        assert!((eps[0].peak_rms_uv - 40.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn kinds_follow_duration_and_the_cramp_rule() {
+        let mut a = vec![2.0f32; 3000];
+        for v in &mut a[100..130] {
+            *v = 30.0;
+        }
+        for v in &mut a[1000..1200] {
+            *v = 30.0; // 20 s of tonic activity: a cramp
+        }
+        for v in &mut a[2000..2120] {
+            *v = 30.0; // 12 s
+        }
+        let eps = classify(a, None);
+        let kinds: Vec<_> = eps.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![EpisodeKind::Lm, EpisodeKind::Cramp, EpisodeKind::Sustained]
+        );
+    }
+
+    #[test]
+    fn phasic_activity_is_not_a_cramp_and_accel_raises_confidence() {
+        let mut a = vec![2.0f32; 3000];
+        // 20 s of bursts: 0.6 s on, 1.0 s off (bridged, but active only ~40 %).
+        let mut i = 1000;
+        while i < 1200 {
+            for v in &mut a[i..i + 6] {
+                *v = 40.0;
+            }
+            i += 16;
+        }
+        let eps = classify(a.clone(), None);
+        assert!(eps.iter().all(|e| e.kind == EpisodeKind::Lm), "{eps:?}");
+
+        let mut b = vec![2.0f32; 3000];
+        for v in &mut b[1000..1300] {
+            *v = 40.0;
+        }
+        let without = classify(b.clone(), None)[0].confidence;
+        let mut enmo = vec![0.0f32; 3000];
+        for v in &mut enmo[1310..1400] {
+            *v = 0.2;
+        }
+        let acc = AccelSeries {
+            hop_s: 0.1,
+            enmo_g: enmo,
+        };
+        let with = classify(b, Some(&acc));
+        assert!(with[0].rules.iter().any(|r| r == "accel_movement_after"));
+        assert!((with[0].confidence - without - 0.15).abs() < 1e-3);
+        assert!(with[0].accel_enmo_g.unwrap() < 1e-9);
+    }
+}

@@ -1,0 +1,189 @@
+//! Output tables. The results are computed once; these functions only
+//! format them. Numbers carry fixed decimals so the bytes do not depend on
+//! anything but the values.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{Duration, NaiveDateTime};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::night::NightResult;
+
+/// Columns of `episodes.csv`.
+pub const EPISODE_COLUMNS: &[&str] = &[
+    "night",
+    "channel",
+    "kind",
+    "start_s",
+    "end_s",
+    "duration_s",
+    "onset_clock",
+    "peak_rms_uv",
+    "mean_rms_uv",
+    "baseline_rms_uv",
+    "median_freq_hz",
+    "accel_enmo_g",
+    "confidence",
+];
+
+/// Columns of `nights.csv`.
+pub const NIGHT_COLUMNS: &[&str] = &[
+    "night",
+    "source",
+    "duration_h",
+    "analyzed_h",
+    "n_cramps",
+    "cramps_per_h",
+    "cramp_total_s",
+    "cramp_longest_s",
+    "n_lm",
+    "lm_index",
+    "n_plm",
+    "plm_index",
+    "n_sustained",
+    "mains_hz",
+    "quality",
+];
+
+/// A night that could not be processed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NightError {
+    pub night: String,
+    pub source: String,
+    pub error: String,
+}
+
+/// ISO 8601 clock time of `offset_s` after `start`, to the millisecond.
+pub fn clock(start: Option<NaiveDateTime>, offset_s: f64) -> String {
+    match start {
+        Some(t) => (t + Duration::milliseconds((offset_s * 1000.0).round() as i64))
+            .format("%Y-%m-%dT%H:%M:%S%.3f")
+            .to_string(),
+        None => String::new(),
+    }
+}
+
+fn opt(v: Option<f64>, decimals: usize) -> String {
+    v.filter(|x| x.is_finite())
+        .map(|x| format!("{x:.decimals$}"))
+        .unwrap_or_default()
+}
+
+fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).expect("write to memory");
+    for r in rows {
+        w.write_record(&r).expect("write to memory");
+    }
+    w.into_inner().expect("flush to memory")
+}
+
+/// `episodes.csv` for the nights, in night then time order.
+pub fn episodes_csv(nights: &[NightResult]) -> Vec<u8> {
+    let rows = nights.iter().flat_map(|n| {
+        n.episodes.iter().map(move |e| {
+            vec![
+                n.night.clone(),
+                e.channel.clone(),
+                e.kind.as_str().to_string(),
+                format!("{:.3}", e.start_s),
+                format!("{:.3}", e.end_s),
+                format!("{:.3}", e.duration_s()),
+                clock(n.start_time, e.start_s),
+                format!("{:.2}", e.peak_rms_uv),
+                format!("{:.2}", e.mean_rms_uv),
+                format!("{:.2}", e.baseline_rms_uv),
+                opt(e.median_freq_hz, 1),
+                opt(e.accel_enmo_g, 4),
+                format!("{:.3}", e.confidence),
+            ]
+        })
+    });
+    csv_bytes(EPISODE_COLUMNS, rows)
+}
+
+/// `nights.csv`, one row per night.
+pub fn nights_csv(nights: &[NightResult]) -> Vec<u8> {
+    let rows = nights.iter().map(|n| {
+        let s = &n.summary;
+        vec![
+            n.night.clone(),
+            n.sources.join(";"),
+            format!("{:.4}", s.duration_h),
+            format!("{:.4}", s.analyzed_h),
+            s.n_cramps.to_string(),
+            format!("{:.3}", s.cramps_per_h),
+            format!("{:.1}", s.cramp_total_s),
+            format!("{:.1}", s.cramp_longest_s),
+            s.n_lm.to_string(),
+            format!("{:.2}", s.lm_index),
+            s.n_plm.to_string(),
+            format!("{:.2}", s.plm_index),
+            s.n_sustained.to_string(),
+            n.mains_hz
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "none".into()),
+            if n.quality.is_empty() {
+                "ok".to_string()
+            } else {
+                n.quality.join(";")
+            },
+        ]
+    });
+    csv_bytes(NIGHT_COLUMNS, rows)
+}
+
+/// `errors.csv`.
+pub fn errors_csv(errors: &[NightError]) -> Vec<u8> {
+    let rows = errors
+        .iter()
+        .map(|e| vec![e.night.clone(), e.source.clone(), e.error.clone()]);
+    csv_bytes(&["night", "source", "error"], rows)
+}
+
+#[derive(Serialize)]
+struct NightDocument<'a> {
+    #[serde(flatten)]
+    night: &'a NightResult,
+    config: &'a Config,
+}
+
+/// `nights/<night>.json`: the night in full, with the config used.
+pub fn night_json(night: &NightResult, cfg: &Config) -> Vec<u8> {
+    let mut v =
+        serde_json::to_vec_pretty(&NightDocument { night, config: cfg }).expect("night serialises");
+    v.push(b'\n');
+    v
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a
+/// reader never sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::output(path, e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_times_are_iso_8601() {
+        let t = crate::io::sidecar::parse_datetime("2026-01-15T23:59:30").unwrap();
+        assert_eq!(clock(Some(t), 45.25), "2026-01-16T00:00:15.250");
+        assert_eq!(clock(None, 1.0), "");
+    }
+}
