@@ -59,7 +59,10 @@ fn whole_night(c: &mut Criterion) {
         let ext = if format == Format::Csv { "csv" } else { "wav" };
         let night = NightInput {
             id: "night01".into(),
-            files: vec![sub.join(format!("night01_acc.{ext}")), sub.join(format!("night01_emg.{ext}"))],
+            files: vec![
+                sub.join(format!("night01_acc.{ext}")),
+                sub.join(format!("night01_emg.{ext}")),
+            ],
         };
         let cfg = Config::default();
         let plans = PlanCache::new();
