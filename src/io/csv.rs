@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use csv::ByteRecord;
 
-use super::{checked_unit_scale, kind_from_name, sidecar, SampleSource};
+use super::{checked_unit_scale, kind_from_name, select, sidecar, SampleSource};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::recording::{Block, ChannelInfo, RecordingInfo};
+use crate::recording::{Block, ChannelInfo, ChannelKind, RecordingInfo};
 
 /// Names recognised as the time column (case-insensitive).
 pub const TIME_COLUMNS: &[&str] = &["time", "time_s", "t", "timestamp"];
@@ -101,16 +101,25 @@ impl CsvSource {
                 time_field = Some(i);
                 continue;
             }
-            let (kind, unit, gain, offset) = match sc.channel(name) {
-                Some(c) => (c.kind, c.units.clone(), c.gain, c.offset),
+            let explicit = !cfg.channels.select.is_empty();
+            if explicit && !select::is_selected(&cfg.channels, name) {
+                ignored.push(format!("column {} \"{name}\" (not in --channels)", i + 1));
+                continue;
+            }
+            let (kind, unit, gain, offset, why) = match sc.channel(name) {
+                Some(c) => (c.kind, c.units.clone(), c.gain, c.offset, "sidecar"),
                 None => match kind_from_name(name) {
-                    Some((k, u)) => (k, u.to_string(), 1.0, 0.0),
+                    Some((k, u)) => (k, u.to_string(), 1.0, 0.0, "column name"),
+                    None if explicit => {
+                        (ChannelKind::Emg, "uV".to_string(), 1.0, 0.0, "--channels")
+                    }
                     None => {
                         ignored.push(format!("column {} \"{name}\"", i + 1));
                         continue;
                     }
                 },
             };
+            let why = if explicit { "--channels" } else { why };
             let unit_factor = checked_unit_scale(path, name, kind, &unit)?;
             columns.push(Column {
                 field: i,
@@ -123,6 +132,7 @@ impl CsvSource {
                 kind,
                 source_unit: unit,
                 fs_hz: 0.0,
+                selected_by: why.to_string(),
             });
         }
         if columns.is_empty() {
