@@ -542,6 +542,41 @@ impl EdfFile {
         })
     }
 
+    /// Every sample of signal `index` in its physical unit, records in file
+    /// order, gaps not filled. Loads the whole signal: for inspection and
+    /// tests, not for the streaming pipeline.
+    pub fn read_signal(&self, index: usize) -> Result<Vec<f64>> {
+        let s = self.header.signals.get(index).ok_or_else(|| {
+            Error::input(
+                &self.path,
+                format!(
+                    "signal {}: the file has {} signals",
+                    index + 1,
+                    self.header.signals.len()
+                ),
+            )
+        })?;
+        let bps = self.header.bytes_per_sample();
+        let mut f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let mut buf = vec![0u8; s.samples_per_record * bps];
+        let (gain, pmin, dmin) = (s.gain(), s.physical_min, s.digital_min as f64);
+        let mut out = Vec::with_capacity(self.n_records * s.samples_per_record);
+        for r in 0..self.n_records {
+            let at = (self.header.header_bytes + r * self.header.record_bytes + s.offset_in_record) as u64;
+            f.seek(SeekFrom::Start(at)).map_err(|e| Error::io(&self.path, e))?;
+            f.read_exact(&mut buf).map_err(|e| Error::io(&self.path, e))?;
+            for b in buf.chunks_exact(bps) {
+                let d = if bps == 3 {
+                    i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8
+                } else {
+                    i16::from_le_bytes([b[0], b[1]]) as i32
+                };
+                out.push((d as f64 - dmin) * gain + pmin);
+            }
+        }
+        Ok(out)
+    }
+
     /// Gaps between records: `(record index after the gap, gap length s)`.
     pub fn gaps(&self) -> Vec<(usize, f64)> {
         let d = self.header.record_s;
