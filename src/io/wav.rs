@@ -210,9 +210,8 @@ impl SampleSource for WavSource {
         }
         self.frames_read += block.len as u64;
         match err {
-            Some(hound::Error::IoError(e))
-                if self.preallocated && e.kind() == std::io::ErrorKind::UnexpectedEof =>
-            {
+            // hound reports the end of a short data chunk as a format error.
+            Some(_) if self.preallocated => {
                 self.info.warnings.push(format!(
                     "the data chunk declares {} frames but the file ends after {}: read the frames present (a recording that stopped early)",
                     self.frames_total, self.frames_read
