@@ -86,6 +86,48 @@ pub const PLM_MIN_INTERVAL_S: f64 = 10.0;
 /// WASM 2016: longest onset-to-onset interval inside a PLM series, s.
 pub const PLM_MAX_INTERVAL_S: f64 = 90.0;
 
+/// Leg-EMG label patterns (case-insensitive globs over the whole label, `*`
+/// any run, `?` one character). Sources: tibialis anterior labels written by
+/// PSG systems (AASM montage `LAT`/`RAT`, `Leg 1`/`Leg 2`, `EMG Tib L`), calf
+/// muscles for cramps, and crampscan's own `emg_*` column names.
+pub const EMG_PATTERNS: &[&str] = &[
+    "*tib*",
+    "LAT",
+    "RAT",
+    "LAT*",
+    "RAT*",
+    "*leg*",
+    "*gastroc*",
+    "*soleus*",
+    "*calf*",
+    "emg_*",
+];
+/// Accelerometer label patterns (`Accel X`, `ACC_X`, `acc_x_g`, Axivity `Accel-X`).
+pub const ACCEL_PATTERNS: &[&str] = &["*acc*", "*accel*"];
+/// Labels never taken as leg EMG or movement even when a pattern matches:
+/// chin EMG, EEG, EOG and ECG (a PSG file holds all of them).
+pub const EXCLUDE_PATTERNS: &[&str] = &[
+    "*chin*",
+    "*submental*",
+    "*EEG*",
+    "*EOG*",
+    "*ECG*",
+    "*EKG*",
+    "*resp*",
+    "*annotation*",
+];
+/// Annotation texts read as a leg movement (EDF+ scorer exports).
+pub const LM_TEXTS: &[&str] = &[
+    "Limb Movement",
+    "Leg Movement",
+    "LM",
+    "PLM",
+    "Limb movement (left)",
+    "Limb movement (right)",
+];
+/// Annotation texts read as a cramp.
+pub const CRAMP_TEXTS: &[&str] = &["cramp", "Leg cramp"];
+
 /// AASM manual (leg EMG): minimum sampling rate for LM scoring, Hz.
 pub const MIN_EMG_FS_HZ: f64 = 200.0;
 /// A run of identical samples at least this long counts as flat, s.
@@ -102,6 +144,75 @@ pub struct Config {
     pub cramp: CrampConfig,
     pub scoring: ScoringConfig,
     pub quality: QualityConfig,
+    pub channels: ChannelConfig,
+    pub annotations: AnnotationConfig,
+}
+
+/// Which signals of a file are analysed (EDF labels, CSV columns).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// Explicit channel names (`--channels`); when not empty, only these are used.
+    pub select: Vec<String>,
+    /// Label patterns that make a signal leg EMG.
+    pub emg_patterns: Vec<String>,
+    /// Label patterns that make a signal an accelerometer axis.
+    pub accel_patterns: Vec<String>,
+    /// Label patterns never used (checked first).
+    pub exclude_patterns: Vec<String>,
+}
+
+impl Default for ChannelConfig {
+    fn default() -> Self {
+        let v = |p: &[&str]| p.iter().map(|s| s.to_string()).collect();
+        ChannelConfig {
+            select: Vec::new(),
+            emg_patterns: v(EMG_PATTERNS),
+            accel_patterns: v(ACCEL_PATTERNS),
+            exclude_patterns: v(EXCLUDE_PATTERNS),
+        }
+    }
+}
+
+/// How annotation texts (EDF+ or a CSV of scored events) map to episode kinds.
+/// Matching is case-insensitive on the trimmed text, before any ` @ channel`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnnotationConfig {
+    pub lm_texts: Vec<String>,
+    pub cramp_texts: Vec<String>,
+}
+
+impl Default for AnnotationConfig {
+    fn default() -> Self {
+        let v = |p: &[&str]| p.iter().map(|s| s.to_string()).collect();
+        AnnotationConfig {
+            lm_texts: v(LM_TEXTS),
+            cramp_texts: v(CRAMP_TEXTS),
+        }
+    }
+}
+
+impl AnnotationConfig {
+    /// The kind (`lm`, `cramp`) an annotation text stands for, if any.
+    pub fn kind_of(&self, text: &str) -> Option<&'static str> {
+        let t = text.trim();
+        if self
+            .lm_texts
+            .iter()
+            .any(|x| x.trim().eq_ignore_ascii_case(t))
+        {
+            Some("lm")
+        } else if self
+            .cramp_texts
+            .iter()
+            .any(|x| x.trim().eq_ignore_ascii_case(t))
+        {
+            Some("cramp")
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -366,6 +477,30 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     (
         "scoring.plm_max_interval_s",
         "Longest onset-to-onset interval in a PLM series, s (WASM 2016: 90).",
+    ),
+    (
+        "channels.select",
+        "Use exactly these channel labels (empty: choose by the patterns below).",
+    ),
+    (
+        "channels.emg_patterns",
+        "Labels taken as leg EMG (case-insensitive, * wildcards).",
+    ),
+    (
+        "channels.accel_patterns",
+        "Labels taken as accelerometer axes (case-insensitive, * wildcards).",
+    ),
+    (
+        "channels.exclude_patterns",
+        "Labels never analysed, even when another pattern matches.",
+    ),
+    (
+        "annotations.lm_texts",
+        "Annotation texts scored as leg movements (case-insensitive).",
+    ),
+    (
+        "annotations.cramp_texts",
+        "Annotation texts scored as cramps (case-insensitive).",
     ),
     (
         "quality.min_emg_fs_hz",

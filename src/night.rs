@@ -191,9 +191,31 @@ pub fn process_night(
 ) -> Result<NightResult> {
     let mut sources = Vec::with_capacity(input.files.len());
     for f in &input.files {
-        sources.push(io::open(f, cfg)?);
+        sources.extend(io::open(f, cfg)?);
     }
     let mut warnings = Vec::new();
+    // Every name given with --channels must exist in one of the night's files.
+    for name in &cfg.channels.select {
+        let found = sources.iter().any(|s| {
+            s.info()
+                .channels
+                .iter()
+                .any(|c| c.name.trim().eq_ignore_ascii_case(name.trim()))
+        });
+        if !found {
+            return Err(Error::input(
+                &input.files[0],
+                format!(
+                    "channel \"{name}\" given with --channels is not in this night's files; channels found: {}",
+                    sources
+                        .iter()
+                        .flat_map(|s| s.info().channels.iter().map(|c| c.name.clone()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
     // Refuse before reading samples: no EMG, or EMG sampled too slowly.
     let mut any_emg = false;
     for s in &sources {
@@ -262,14 +284,24 @@ pub fn process_night(
         }
         for w in &info.warnings {
             warnings.push(format!("{}: {w}", display(&info.path)));
-            if w.starts_with("time column") {
-                quality.push(format!(
-                    "{}:irregular_time",
+            let flag = if w.starts_with("time column") {
+                Some("irregular_time")
+            } else if w.starts_with("gap of") {
+                Some("gaps")
+            } else {
+                None
+            };
+            if let Some(flag) = flag {
+                let f = format!(
+                    "{}:{flag}",
                     info.path
                         .file_name()
                         .map(|n| n.to_string_lossy())
                         .unwrap_or_default()
-                ));
+                );
+                if !quality.contains(&f) {
+                    quality.push(f);
+                }
             }
         }
         let mut emg_by_channel: Vec<Option<(Box<dyn ChannelAnalyzer>, MainsEstimator)>> =

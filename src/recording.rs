@@ -41,15 +41,19 @@ pub struct ChannelInfo {
     pub source_unit: String,
     /// Sample rate, Hz.
     pub fs_hz: f64,
+    /// Why the channel is used: the label pattern that matched, the column
+    /// name rule, the sidecar, or `--channels`.
+    pub selected_by: String,
 }
 
 /// What a reader knows about one input file.
 #[derive(Debug, Clone)]
 pub struct RecordingInfo {
     pub path: PathBuf,
-    /// `csv` or `wav`.
+    /// `csv`, `wav`, `edf`, `edf+`, `bdf` or `bdf+`.
     pub format: &'static str,
-    /// Sample rate shared by all channels of the file, Hz.
+    /// Sample rate shared by all channels of this source, Hz. A file whose
+    /// signals have different rates (EDF) opens as one source per rate.
     pub fs_hz: f64,
     /// Wall-clock time of the first sample, when known.
     pub start_time: Option<NaiveDateTime>,
