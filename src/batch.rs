@@ -14,7 +14,9 @@ use crate::detect;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
 use crate::io;
-use crate::night::{process_night, NightInput, NightResult};
+use crate::night::{process_night_with, NightInput, NightOptions, NightResult};
+use crate::report::{self, traces, ReportOptions};
+use crate::score::EpisodeKind;
 use crate::summary::{self, NightError};
 
 /// File-name suffixes that mark one part of a night split over several
@@ -114,6 +116,11 @@ pub struct ScanOptions {
     pub threads: Option<usize>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Save the per-window features (`nights/<night>.traces.bin`) and write
+    /// the figures and HTML report (`report/`).
+    pub plots: bool,
+    /// Episode kinds that get a close-up figure when `plots` is on.
+    pub closeup_kinds: Vec<EpisodeKind>,
 }
 
 /// How a scan went.
@@ -122,6 +129,8 @@ pub struct ScanReport {
     pub n_nights: usize,
     pub n_failed: usize,
     pub out_dir: PathBuf,
+    /// `report/index.html`, when figures were asked for.
+    pub report_index: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -201,16 +210,30 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         let outcomes = nights
             .par_iter()
             .map(|n| {
-                let r = process_night(n, cfg, detector.as_ref(), &plans).map_err(|e| NightError {
-                    night: n.id.clone(),
-                    source: n
-                        .files
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(";"),
-                    error: e.to_string(),
-                });
+                let night_opts = NightOptions {
+                    keep_traces: opts.plots,
+                };
+                let r = process_night_with(n, cfg, detector.as_ref(), &plans, night_opts)
+                    .and_then(|mut r| {
+                        // Written now, so a batch never holds every night's features.
+                        if let Some(t) = r.traces.take() {
+                            summary::write_atomic(
+                                &traces::path(&opts.out_dir, &r.night),
+                                &traces::encode(&r.night, &t),
+                            )?;
+                        }
+                        Ok(r)
+                    })
+                    .map_err(|e| NightError {
+                        night: n.id.clone(),
+                        source: n
+                            .files
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(";"),
+                        error: e.to_string(),
+                    });
                 if let Some(b) = &bar {
                     b.inc(1);
                 }
@@ -267,10 +290,20 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
     let mut run_bytes = serde_json::to_vec_pretty(&run).expect("run record serialises");
     run_bytes.push(b'\n');
     summary::write_atomic(&out.join("run.json"), &run_bytes)?;
+    let report_index = if opts.plots {
+        let ropts = ReportOptions {
+            out_dir: out.clone(),
+            closeup_kinds: opts.closeup_kinds.clone(),
+        };
+        Some(pool.install(|| report::write_report(&ropts))?.index)
+    } else {
+        None
+    };
     Ok(ScanReport {
         n_nights: results.len() + errors.len(),
         n_failed: errors.len(),
         out_dir: out.clone(),
+        report_index,
     })
 }
 
