@@ -213,7 +213,11 @@ fn parse_kinds(list: &str) -> anyhow::Result<Vec<EpisodeKind>> {
     let mut kinds = Vec::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if item.eq_ignore_ascii_case("all") {
-            return Ok(vec![EpisodeKind::Cramp, EpisodeKind::Lm, EpisodeKind::Sustained]);
+            return Ok(vec![
+                EpisodeKind::Cramp,
+                EpisodeKind::Lm,
+                EpisodeKind::Sustained,
+            ]);
         }
         match EpisodeKind::parse(item) {
             Some(k) => kinds.push(k),

@@ -54,7 +54,11 @@ struct Target {
 
 /// Reads the stretches of `requests` from the night's files; the
 /// accelerometer comes from the first file with three accelerometer axes.
-pub fn read_closeups(sources: &[PathBuf], cfg: &Config, requests: &[Request]) -> Result<Vec<Closeup>> {
+pub fn read_closeups(
+    sources: &[PathBuf],
+    cfg: &Config,
+    requests: &[Request],
+) -> Result<Vec<Closeup>> {
     let mut out: Vec<Closeup> = requests
         .iter()
         .map(|r| Closeup {
@@ -248,7 +252,11 @@ pub fn spectrogram(x: &[f32], fs_hz: f64, t0_s: f64, plans: &PlanCache) -> Spect
             0.0
         };
         for ((o, &v), &wk) in input.iter_mut().zip(frame).zip(&w) {
-            *o = if finite { ((v as f64 - mean) as f32) * wk } else { 0.0 };
+            *o = if finite {
+                ((v as f64 - mean) as f32) * wk
+            } else {
+                0.0
+            };
         }
         if plan
             .process_with_scratch(&mut input, &mut spectrum, &mut scratch)
@@ -258,7 +266,11 @@ pub fn spectrogram(x: &[f32], fs_hz: f64, t0_s: f64, plans: &PlanCache) -> Spect
         }
         for s in &spectrum[..n_bins] {
             let p = s.norm_sqr() as f64 * scale;
-            db.push(if finite { (10.0 * p.max(1e-12).log10()) as f32 } else { f32::NAN });
+            db.push(if finite {
+                (10.0 * p.max(1e-12).log10()) as f32
+            } else {
+                f32::NAN
+            });
         }
     }
     let mut sorted: Vec<f32> = db.iter().copied().filter(|v| v.is_finite()).collect();
@@ -301,7 +313,11 @@ mod tests {
         assert!((peak as f64 * df - f).abs() <= df, "peak bin {peak}");
         // Parseval: the PSD summed over bins times df gives the variance,
         // A²/2 = 1250 µV².
-        let var: f64 = col.iter().map(|d| 10f64.powf(*d as f64 / 10.0)).sum::<f64>() * df;
+        let var: f64 = col
+            .iter()
+            .map(|d| 10f64.powf(*d as f64 / 10.0))
+            .sum::<f64>()
+            * df;
         assert!((var - 1250.0).abs() < 20.0, "variance {var}");
     }
 

@@ -126,7 +126,8 @@ pub struct Overview<'a> {
 /// Where the overview put things, in pixels of the figure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverviewLayout {
-    /// Plot area columns `[start, end)` shared by every panel.
+    /// Plot area columns `[start, end)` shared by every panel; plotters maps
+    /// the x range onto `start ..= end - 1`.
     pub plot_x_px: (i32, i32),
     /// Time range of the x axis, s from the recording start.
     pub x_range_s: (f64, f64),
@@ -137,7 +138,7 @@ pub struct OverviewLayout {
 impl OverviewLayout {
     /// The pixel column of time `t_s`, as plotters maps it.
     pub fn x_px(&self, t_s: f64) -> i32 {
-        let (x0, x1) = self.plot_x_px;
+        let (x0, x1) = (self.plot_x_px.0, self.plot_x_px.1 - 1);
         let f = (t_s - self.x_range_s.0) / (self.x_range_s.1 - self.x_range_s.0);
         x0 + ((x1 - x0) as f64 * f + 1e-3).floor() as i32
     }
@@ -360,8 +361,11 @@ fn draw_legend<DB: DrawingBackend>(
     let mut x = 12;
     for &(label, color, filled) in items {
         if filled {
-            area.draw(&Rectangle::new([(x, y - 5), (x + 14, y + 6)], color.filled()))
-                .map_err(pe)?;
+            area.draw(&Rectangle::new(
+                [(x, y - 5), (x + 14, y + 6)],
+                color.filled(),
+            ))
+            .map_err(pe)?;
         } else {
             area.draw(&PathElement::new(
                 vec![(x, y), (x + 14, y)],
@@ -470,7 +474,11 @@ pub fn draw_overview<DB: DrawingBackend>(
             .y_label_area_size(Y_LABEL_AREA_PX)
             .caption(&tr.channel, (FONT, 14))
             .build_cartesian_2d(
-                TimeAxis { lo: x_range.0, hi: x_range.1, ticks: ticks.clone() },
+                TimeAxis {
+                    lo: x_range.0,
+                    hi: x_range.1,
+                    ticks: ticks.clone(),
+                },
                 (y_lo..y_hi).log_scale(),
             )
             .map_err(pe)?;
@@ -488,18 +496,25 @@ pub fn draw_overview<DB: DrawingBackend>(
         mesh.draw().map_err(pe)?;
         let (px, py) = chart.plotting_area().get_pixel_range();
         layout.plot_x_px = (px.start, px.end);
-        layout.emg_panels.push((tr.channel.clone(), (py.start, py.end)));
+        layout
+            .emg_panels
+            .push((tr.channel.clone(), (py.start, py.end)));
         let s_per_px = (x_range.1 - x_range.0) / (px.end - px.start).max(1) as f64;
         // Episodes of this channel, at least one pixel wide so a 1 s LM in
         // an 8-hour night is still seen.
         chart
-            .draw_series(ov.episodes.iter().filter(|e| e.channel == tr.channel).map(|e| {
-                let end = e.end_s.max(e.start_s + 1.5 * s_per_px);
-                Rectangle::new(
-                    [(e.start_s, y_hi), (end, y_lo)],
-                    kind_rgb(e.kind).mix(EPISODE_OPACITY).filled(),
-                )
-            }))
+            .draw_series(
+                ov.episodes
+                    .iter()
+                    .filter(|e| e.channel == tr.channel)
+                    .map(|e| {
+                        let end = e.end_s.max(e.start_s + 1.5 * s_per_px);
+                        Rectangle::new(
+                            [(e.start_s, y_hi), (end, y_lo)],
+                            kind_rgb(e.kind).mix(EPISODE_OPACITY).filled(),
+                        )
+                    }),
+            )
             .map_err(pe)?;
         // PLM series: a strip along the top of every EMG panel.
         let strip_lo = y_hi / (y_hi / y_lo).powf(0.04);
@@ -511,11 +526,16 @@ pub fn draw_overview<DB: DrawingBackend>(
             .map_err(pe)?;
         for path in zigzag(&env, y_lo) {
             chart
-                .draw_series(std::iter::once(PathElement::new(path, TRACE_RGB.stroke_width(1))))
+                .draw_series(std::iter::once(PathElement::new(
+                    path,
+                    TRACE_RGB.stroke_width(1),
+                )))
                 .map_err(pe)?;
         }
         let line = |f: &dyn Fn(f64) -> f64| -> Vec<(f64, f64)> {
-            base.iter().map(|&(t, b)| (t, f(b).clamp(y_lo, y_hi))).collect()
+            base.iter()
+                .map(|&(t, b)| (t, f(b).clamp(y_lo, y_hi)))
+                .collect()
         };
         let th = ov.thresholds;
         for (pts, color, dashed) in [
@@ -548,7 +568,11 @@ pub fn draw_overview<DB: DrawingBackend>(
             .y_label_area_size(Y_LABEL_AREA_PX)
             .caption("accelerometer movement", (FONT, 14))
             .build_cartesian_2d(
-                TimeAxis { lo: x_range.0, hi: x_range.1, ticks: ticks.clone() },
+                TimeAxis {
+                    lo: x_range.0,
+                    hi: x_range.1,
+                    ticks: ticks.clone(),
+                },
                 0.0..y_hi,
             )
             .map_err(pe)?;
@@ -567,7 +591,10 @@ pub fn draw_overview<DB: DrawingBackend>(
             .map_err(pe)?;
         for path in zigzag(&env, 0.0) {
             chart
-                .draw_series(std::iter::once(PathElement::new(path, TRACE_RGB.stroke_width(1))))
+                .draw_series(std::iter::once(PathElement::new(
+                    path,
+                    TRACE_RGB.stroke_width(1),
+                )))
                 .map_err(pe)?;
         }
     }
@@ -680,14 +707,21 @@ pub fn draw_closeup<DB: DrawingBackend>(
         .x_label_area_size(22)
         .y_label_area_size(Y_LABEL_AREA_PX)
         .caption(format!("raw EMG, {}", e.channel), (FONT, 14))
-        .build_cartesian_2d(TimeAxis { lo: x_range.0, hi: x_range.1, ticks: ticks.clone() }, -y..y)
+        .build_cartesian_2d(
+            TimeAxis {
+                lo: x_range.0,
+                hi: x_range.1,
+                ticks: ticks.clone(),
+            },
+            -y..y,
+        )
         .map_err(pe)?;
     chart
         .configure_mesh()
         .light_line_style(GRID_RGB)
         .bold_line_style(GRID_RGB)
         .x_label_formatter(&fmt_x)
-            .y_label_formatter(&y_tick)
+        .y_label_formatter(&y_tick)
         .y_labels(5)
         .y_desc("EMG (µV)")
         .label_style((FONT, 12))
@@ -702,7 +736,10 @@ pub fn draw_closeup<DB: DrawingBackend>(
         .map_err(pe)?;
     for path in zigzag(&env, f64::NEG_INFINITY) {
         chart
-            .draw_series(std::iter::once(PathElement::new(path, TRACE_RGB.stroke_width(1))))
+            .draw_series(std::iter::once(PathElement::new(
+                path,
+                TRACE_RGB.stroke_width(1),
+            )))
             .map_err(pe)?;
     }
 
@@ -723,7 +760,11 @@ pub fn draw_closeup<DB: DrawingBackend>(
             (FONT, 14),
         )
         .build_cartesian_2d(
-            TimeAxis { lo: x_range.0, hi: x_range.1, ticks: ticks.clone() },
+            TimeAxis {
+                lo: x_range.0,
+                hi: x_range.1,
+                ticks: ticks.clone(),
+            },
             0.0..f_hi,
         )
         .map_err(pe)?;
@@ -746,7 +787,7 @@ pub fn draw_closeup<DB: DrawingBackend>(
         .configure_mesh()
         .disable_mesh()
         .x_label_formatter(&fmt_x)
-            .y_label_formatter(&y_tick)
+        .y_label_formatter(&y_tick)
         .y_labels(5)
         .y_desc("frequency (Hz)")
         .label_style((FONT, 12))
@@ -780,7 +821,11 @@ pub fn draw_closeup<DB: DrawingBackend>(
             (FONT, 14),
         )
         .build_cartesian_2d(
-            TimeAxis { lo: x_range.0, hi: x_range.1, ticks },
+            TimeAxis {
+                lo: x_range.0,
+                hi: x_range.1,
+                ticks,
+            },
             accel_range(d),
         )
         .map_err(pe)?;
@@ -789,7 +834,7 @@ pub fn draw_closeup<DB: DrawingBackend>(
         .light_line_style(GRID_RGB)
         .bold_line_style(GRID_RGB)
         .x_label_formatter(&fmt_x)
-            .y_label_formatter(&y_tick)
+        .y_label_formatter(&y_tick)
         .y_labels(5)
         .x_desc(time_axis_label(start, step))
         .y_desc("acceleration (g)")
@@ -809,7 +854,10 @@ pub fn draw_closeup<DB: DrawingBackend>(
             let env = envelope(axis, a.t0_s, 1.0 / a.fs_hz, x_range.0, x_range.1, columns);
             for path in zigzag(&env, f64::NEG_INFINITY) {
                 chart
-                    .draw_series(std::iter::once(PathElement::new(path, color.stroke_width(1))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        path,
+                        color.stroke_width(1),
+                    )))
                     .map_err(pe)?;
             }
         }
@@ -883,7 +931,11 @@ pub fn closeup_svg(f: &CloseupFigure) -> Fig<String> {
                 rgb.extend_from_slice(&sp.rgb(c, b));
             }
         }
-        let png = encode_png(&rgb, (sp.n_cols as u32, sp.n_bins as u32), png::ColorType::Rgb)?;
+        let png = encode_png(
+            &rgb,
+            (sp.n_cols as u32, sp.n_bins as u32),
+            png::ColorType::Rgb,
+        )?;
         // Place the cells where their times fall on the x axis.
         let span = f.data.t1_s.max(f.data.t0_s + 1.0) - f.data.t0_s;
         let px = |t: f64| x0 as f64 + (x1 - x0) as f64 * (t - f.data.t0_s) / span;
@@ -897,7 +949,10 @@ pub fn closeup_svg(f: &CloseupFigure) -> Fig<String> {
             base64(&png)
         );
         // After the background rectangle, so axes and marks stay on top.
-        if let Some(i) = s.find("<rect").and_then(|i| s[i..].find("/>").map(|j| i + j + 2)) {
+        if let Some(i) = s
+            .find("<rect")
+            .and_then(|i| s[i..].find("/>").map(|j| i + j + 2))
+        {
             s.insert_str(i, &format!("\n{image}"));
         }
     }
@@ -934,7 +989,9 @@ pub fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for c in bytes.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         for k in 0..4 {
             if k <= c.len() {
                 s.push(A[(n >> (18 - 6 * k) & 63) as usize] as char);

@@ -176,7 +176,10 @@ pub fn index_page(
             "<tr><td class=\"t\"><a href=\"{}\">{}</a></td><td class=\"t\">{}</td>",
             url_path(&night_file(&n.night)),
             esc(&n.night),
-            esc(&clock(n.start_time, 0.0).chars().take(19).collect::<String>())
+            esc(&clock(n.start_time, 0.0)
+                .chars()
+                .take(19)
+                .collect::<String>())
         );
         h.push_str(&num_cell(s.duration_h, 2));
         h.push_str(&num_cell(s.analyzed_h, 2));
@@ -216,7 +219,10 @@ pub fn index_page(
     }
     h.push_str("<h2>Provenance</h2>\n<dl>\n");
     for (label, value) in [
-        ("tool", format!("{} {}", json_text(&run["tool"]), json_text(&run["version"]))),
+        (
+            "tool",
+            format!("{} {}", json_text(&run["tool"]), json_text(&run["version"])),
+        ),
         ("detector", json_text(&run["detector"])),
         ("threads", json_text(&run["threads"])),
         ("started", unix_iso(&run["started_unix_s"])),
@@ -271,7 +277,10 @@ pub fn night_page(n: &NightDoc, f: &NightFigures) -> String {
         ("sources", n.sources.join("; ")),
         (
             "start",
-            clock(n.start_time, 0.0).chars().take(19).collect::<String>(),
+            clock(n.start_time, 0.0)
+                .chars()
+                .take(19)
+                .collect::<String>(),
         ),
         ("duration", format!("{} h", num(s.duration_h, 2))),
         ("analysed", format!("{} h", num(s.analyzed_h, 2))),
@@ -300,8 +309,14 @@ pub fn night_page(n: &NightDoc, f: &NightFigures) -> String {
                 num(s.cramp_longest_s, 1)
             ),
         ),
-        ("LM", format!("{} (index {} per h)", s.n_lm, num(s.lm_index, 1))),
-        ("PLM", format!("{} (index {} per h)", s.n_plm, num(s.plm_index, 1))),
+        (
+            "LM",
+            format!("{} (index {} per h)", s.n_lm, num(s.lm_index, 1)),
+        ),
+        (
+            "PLM",
+            format!("{} (index {} per h)", s.n_plm, num(s.plm_index, 1)),
+        ),
         ("sustained", s.n_sustained.to_string()),
         (
             "quality",
@@ -323,11 +338,7 @@ pub fn night_page(n: &NightDoc, f: &NightFigures) -> String {
     }
     h.push_str("<h2>Overview</h2>\n");
     if let Some((svg, png)) = &f.overview {
-        h.push_str(&figure(
-            svg,
-            png,
-            &format!("overview of night {}", n.night),
-        ));
+        h.push_str(&figure(svg, png, &format!("overview of night {}", n.night)));
     }
     h.push_str("<h2>Episodes</h2>\n<table class=\"sortable\" id=\"episodes\"><thead><tr>");
     for (name, is_num) in [

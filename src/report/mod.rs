@@ -234,8 +234,9 @@ fn night_figures(
     let data = match closeup::read_closeups(&sources, &doc.config, &requests) {
         Ok(d) => d,
         Err(e) => {
-            figs.notes
-                .push(format!("No close-ups: the recording could not be read again: {e}"));
+            figs.notes.push(format!(
+                "No close-ups: the recording could not be read again: {e}"
+            ));
             return Ok(figs);
         }
     };
@@ -257,8 +258,7 @@ fn night_figures(
             };
             let svg_rel = format!("{dir}/episode-{:03}.svg", i + 1);
             let png_rel = format!("{dir}/episode-{:03}.png", i + 1);
-            let (svg, png) =
-                rayon::join(|| figures::closeup_svg(&f), || figures::closeup_png(&f));
+            let (svg, png) = rayon::join(|| figures::closeup_svg(&f), || figures::closeup_png(&f));
             let svg = svg.map_err(|m| plot_err(&report_dir.join(&svg_rel), m))?;
             let png = png.map_err(|m| plot_err(&report_dir.join(&png_rel), m))?;
             write_figure(report_dir, &svg_rel, svg.as_bytes())?;

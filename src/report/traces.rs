@@ -112,7 +112,9 @@ pub fn read(path: &Path) -> Result<NightTraces> {
 
 fn decode(bytes: &[u8]) -> std::result::Result<NightTraces, String> {
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
-        return Err("not a crampscan trace file: expected the magic bytes CSTRACE1 at byte 0".into());
+        return Err(
+            "not a crampscan trace file: expected the magic bytes CSTRACE1 at byte 0".into(),
+        );
     }
     let h_len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
     let body = bytes
@@ -191,7 +193,11 @@ fn decode(bytes: &[u8]) -> std::result::Result<NightTraces, String> {
             }
         }
     }
-    if let Some(t) = traces.emg.iter().find(|t| t.baseline_uv.len() != t.activity_uv.len()) {
+    if let Some(t) = traces
+        .emg
+        .iter()
+        .find(|t| t.baseline_uv.len() != t.activity_uv.len())
+    {
         return Err(format!("series {}: no {BASELINE}", t.channel));
     }
     Ok(traces)
