@@ -32,13 +32,13 @@ pub struct NightInput {
 }
 
 /// A channel as analysed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChannelReport {
     pub name: String,
     pub kind: ChannelKind,
     pub file: String,
     pub source_unit: String,
-    pub unit: &'static str,
+    pub unit: String,
     pub fs_hz: f64,
     pub quality: ChannelQuality,
     /// EMG band analysed, Hz.
@@ -67,7 +67,7 @@ pub struct NightSummary {
 }
 
 /// Everything known about one processed night.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NightResult {
     pub night: String,
     pub sources: Vec<String>,
@@ -77,7 +77,7 @@ pub struct NightResult {
     /// Mains frequency left out of the band, Hz (`None`: no mains found).
     pub mains_hz: Option<u32>,
     /// `auto` when detected, `config` when given.
-    pub mains_source: &'static str,
+    pub mains_source: String,
     pub detector: String,
     pub channels: Vec<ChannelReport>,
     /// Quality flags (also in `nights.csv`); empty when all is well.
@@ -329,7 +329,7 @@ pub fn process_night_with(
                 kind: ch.kind,
                 file: display(&info.path),
                 source_unit: ch.source_unit.clone(),
-                unit: ch.kind.unit(),
+                unit: ch.kind.unit().to_string(),
                 fs_hz: ch.fs_hz,
                 quality: q,
                 band_hz: None,
@@ -452,7 +452,7 @@ pub fn process_night_with(
         duration_s,
         analyzed_s,
         mains_hz,
-        mains_source,
+        mains_source: mains_source.to_string(),
         detector: detector.name().to_string(),
         channels,
         quality,

@@ -191,9 +191,9 @@ pub fn index_page(
         h.push_str(&num_cell(s.lm_index, 1));
         let _ = write!(h, "<td>{}</td>", s.n_plm);
         h.push_str(&num_cell(s.plm_index, 1));
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<td>{}</td><td>{}</td><td class=\"t\">{}</td></tr>\n",
+            "<td>{}</td><td>{}</td><td class=\"t\">{}</td></tr>",
             s.n_sustained,
             f.closeups.len() + usize::from(f.overview.is_some()),
             esc(&if n.quality.is_empty() {
