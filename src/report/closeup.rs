@@ -71,8 +71,12 @@ pub fn read_closeups(
         })
         .collect();
     let mut accel_found = false;
+    // An EDF file with several sample rates opens as one source per rate.
+    let mut opened = Vec::new();
     for path in sources {
-        let mut src = io::open(path, cfg)?;
+        opened.extend(io::open(path, cfg)?);
+    }
+    for mut src in opened {
         let info = src.info().clone();
         let fs = info.fs_hz;
         let frame = |t: f64| (t.max(0.0) * fs).round() as u64;
