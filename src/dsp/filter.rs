@@ -135,11 +135,6 @@ pub fn sosfilt_zi(sos: &Sos) -> Result<Vec<[f64; 2]>> {
     Ok(zi)
 }
 
-/// Samples filtered per inner pass: the block is copied to `f64` on the
-/// stack and run section by section, which keeps each section's
-/// coefficients and state in registers.
-const CHUNK: usize = 256;
-
 /// A causal SOS filter with its state, for streaming: filtering a signal in
 /// blocks of any sizes gives bit-for-bit the output of filtering it whole.
 #[derive(Debug, Clone)]
@@ -192,28 +187,19 @@ impl SosFilter {
 
     /// Filters `x` in place, carrying the state to the next call.
     pub fn process<T: Sample>(&mut self, x: &mut [T]) {
-        let mut buf = [0f64; CHUNK];
-        for block in x.chunks_mut(CHUNK) {
-            let buf = &mut buf[..block.len()];
-            for (b, &v) in buf.iter_mut().zip(block.iter()) {
-                *b = v.to_f64();
-            }
+        // Sample by sample through all sections (the same operations in the
+        // same order as `step`): the sections' recurrences are independent
+        // chains, so the CPU overlaps them, which a section-by-section pass
+        // over the block cannot.
+        for v in x.iter_mut() {
+            let mut u = v.to_f64();
             for (s, z) in self.sections.iter().zip(self.state.iter_mut()) {
-                let (b0, b1, b2, a1, a2) = (s[0], s[1], s[2], s[4], s[5]);
-                let (mut z0, mut z1) = (z[0], z[1]);
-                // Same operations, in the same order, as `step`.
-                for v in buf.iter_mut() {
-                    let xin = *v;
-                    let y = b0 * xin + z0;
-                    z0 = b1 * xin - a1 * y + z1;
-                    z1 = b2 * xin - a2 * y;
-                    *v = y;
-                }
-                *z = [z0, z1];
+                let y = s[0] * u + z[0];
+                z[0] = s[1] * u - s[4] * y + z[1];
+                z[1] = s[2] * u - s[5] * y;
+                u = y;
             }
-            for (dst, &b) in block.iter_mut().zip(buf.iter()) {
-                *dst = T::from_f64(b);
-            }
+            *v = T::from_f64(u);
         }
     }
 }
