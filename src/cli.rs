@@ -49,8 +49,22 @@ enum Command {
     /// errors.csv and the others are still written.
     Scan {
         /// Recording files or folders.
-        #[arg(value_name = "INPUT", required_unless_present = "print_config")]
+        #[arg(value_name = "INPUT", required_unless_present_any = ["print_config", "manifest"], conflicts_with = "manifest")]
         inputs: Vec<PathBuf>,
+        /// Read the nights from a CSV manifest instead: columns night, files
+        /// (;-separated, relative to the manifest) and optionally subject,
+        /// fs_hz, mains. Night ids must be unique.
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+        /// Process only shard I of N: nights sorted by id, dealt round-robin.
+        /// N runs with I = 1..N cover every night once; combine them with
+        /// `crampscan merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<crampscan::batch::Shard>,
+        /// Keep the nights whose OUT/nights/<night>.json was made by this
+        /// version from the same input bytes and config; process the rest.
+        #[arg(long)]
+        resume: bool,
         /// Output folder (created if missing).
         #[arg(
             short,
@@ -71,6 +85,10 @@ enum Command {
         /// Mains frequency to leave out: auto, 50, 60 or none (overrides the config).
         #[arg(long, value_name = "HZ")]
         mains: Option<String>,
+        /// Use only these channels (comma-separated names or EDF labels),
+        /// instead of the label patterns of the config.
+        #[arg(long, value_name = "A,B", value_delimiter = ',')]
+        channels: Vec<String>,
         /// Worker threads (default: all cores). Results do not depend on it.
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
@@ -120,6 +138,18 @@ enum Command {
         #[arg(long, default_value = "night")]
         prefix: String,
     },
+    /// Combine the outputs of sharded scans into the tables one run would write.
+    ///
+    /// Refuses shards made by another crampscan version or config, a shard
+    /// set that is incomplete or repeated, and nights found in two shards.
+    Merge {
+        /// Shard output folders (from `scan --shard I/N`).
+        #[arg(value_name = "SHARD_OUT", required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder for the merged tables.
+        #[arg(short, long, value_name = "OUT")]
+        out: PathBuf,
+    },
     /// Show a file's channels, kinds, units, rates, duration, start time and quality.
     Inspect {
         /// A recording file.
@@ -127,11 +157,20 @@ enum Command {
         /// Sample rate for CSV files without a time column or sidecar, Hz.
         #[arg(long, value_name = "HZ")]
         fs: Option<f64>,
+        /// Use only these channels (comma-separated names or EDF labels).
+        #[arg(long, value_name = "A,B", value_delimiter = ',')]
+        channels: Vec<String>,
+        /// TOML config (channel patterns); fields not given keep their defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Compare detected episodes with annotated ones (event level, by IoU).
     ///
-    /// TRUTH is a <night>.truth.csv file or a folder of them (columns
-    /// channel,kind,start_s,end_s); PRED is a scan output folder. Prints
+    /// TRUTH is a <night>.truth.csv file (columns channel,kind,start_s,end_s),
+    /// an EDF+/BDF+ file whose annotations are the truth, a CSV of scored
+    /// events (start_s or onset_s, end_s or duration_s, kind or text, optional
+    /// channel), or a folder of them; annotation texts map to kinds through
+    /// the [annotations] config. PRED is a scan output folder. Prints
     /// precision, recall, F1 and median onset/offset errors per kind and
     /// writes PRED/evaluation.csv.
     Evaluate {
@@ -142,6 +181,9 @@ enum Command {
         /// Minimum intersection-over-union for a match.
         #[arg(long, default_value_t = eval::IOU_MIN)]
         iou: f64,
+        /// TOML config ([annotations] maps annotation texts to kinds).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -149,6 +191,7 @@ enum Command {
 enum SimFormat {
     Csv,
     Wav,
+    Edf,
 }
 
 pub fn run() -> ExitCode {
@@ -183,15 +226,22 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Scan {
             inputs,
+            manifest,
+            shard,
+            resume,
             out,
             config,
             detector,
             fs,
             mains,
+            channels,
             threads,
             print_config,
         } => {
             let mut cfg = load_config(config.as_deref())?;
+            if !channels.is_empty() {
+                cfg.channels.select = channels;
+            }
             if let Some(d) = detector {
                 cfg.detector.name = d;
             }
@@ -211,16 +261,26 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             let out = out.expect("clap requires --out");
             let opts = ScanOptions {
-                inputs,
+                inputs: match manifest {
+                    Some(m) => batch::Inputs::Manifest(m),
+                    None => batch::Inputs::Paths(inputs),
+                },
                 out_dir: out.clone(),
                 threads,
                 progress: std::io::stderr().is_terminal(),
+                shard,
+                resume,
             };
             let report = batch::scan(&opts, &cfg)?;
             eprintln!(
-                "crampscan: {} nights, {} failed; tables in {}",
+                "crampscan: {} nights, {} failed{}; tables in {}",
                 report.n_nights,
                 report.n_failed,
+                if resume {
+                    format!(", {} kept from the earlier run", report.n_resumed)
+                } else {
+                    String::new()
+                },
                 out.display()
             );
             println!("{}", out.join("nights.csv").display());
@@ -256,6 +316,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 format: match format {
                     SimFormat::Csv => Format::Csv,
                     SimFormat::Wav => Format::Wav,
+                    SimFormat::Edf => Format::Edf,
                 },
                 emg_fs_hz: emg_fs,
                 acc_fs_hz: acc_fs,
@@ -273,8 +334,32 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             );
             Ok(EXIT_OK)
         }
-        Command::Inspect { file, fs } => {
-            let mut cfg = Config::default();
+        Command::Merge { shards, out } => {
+            let report = batch::merge(&shards, &out)?;
+            eprintln!(
+                "crampscan: merged {} shards: {} nights, {} failed; tables in {}",
+                shards.len(),
+                report.n_nights,
+                report.n_failed,
+                out.display()
+            );
+            println!("{}", out.join("nights.csv").display());
+            Ok(if report.n_failed > 0 {
+                EXIT_SOME_FAILED
+            } else {
+                EXIT_OK
+            })
+        }
+        Command::Inspect {
+            file,
+            fs,
+            channels,
+            config,
+        } => {
+            let mut cfg = load_config(config.as_deref())?;
+            if !channels.is_empty() {
+                cfg.channels.select = channels;
+            }
             if let Some(fs) = fs {
                 cfg.input.fs_hz = fs;
             }
@@ -282,26 +367,49 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             print!("{}", ins.render());
             Ok(EXIT_OK)
         }
-        Command::Evaluate { truth, pred, iou } => {
+        Command::Evaluate {
+            truth,
+            pred,
+            iou,
+            config,
+        } => {
             if !(0.0..=1.0).contains(&iou) {
                 bail!("--iou is {iou}; expected a number from 0 to 1");
             }
+            let cfg = load_config(config.as_deref())?;
             let mut truth_events = Vec::new();
             let files: Vec<PathBuf> = if truth.is_dir() {
                 let mut v: Vec<PathBuf> = std::fs::read_dir(&truth)
                     .with_context(|| format!("cannot list {}", truth.display()))?
                     .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.to_string_lossy().ends_with(".truth.csv"))
                     .collect();
                 v.sort();
-                v
+                // .truth.csv files first; EDF+/BDF+ annotations only for
+                // nights without one.
+                let csv: Vec<PathBuf> = v
+                    .iter()
+                    .filter(|p| p.to_string_lossy().ends_with(".truth.csv"))
+                    .cloned()
+                    .collect();
+                let have: std::collections::BTreeSet<String> = csv
+                    .iter()
+                    .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
+                    .map(|n| n.trim_end_matches(".truth.csv").to_string())
+                    .collect();
+                let edf = v.into_iter().filter(|p| {
+                    let ext = p
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .map(|e| e.to_ascii_lowercase());
+                    matches!(ext.as_deref(), Some("edf" | "bdf"))
+                        && !have.contains(&crampscan::batch::night_id(p))
+                });
+                csv.iter().cloned().chain(edf).collect()
             } else {
                 vec![truth.clone()]
             };
             for f in &files {
-                let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                let night = name.trim_end_matches(".truth.csv");
-                truth_events.extend(eval::read_truth(f, night)?);
+                truth_events.extend(eval::read_truth_file(f, &cfg.annotations)?);
             }
             let pred_events = eval::read_events(&pred.join("episodes.csv"), None)?;
             // Only nights that have a truth file are scored.

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::config::AnnotationConfig;
 use crate::error::{Error, Result};
 
 /// IoU a detection must reach to match an annotation (issue 4 default).
@@ -38,7 +39,10 @@ pub fn match_events(truth: &[Event], pred: &[Event], iou_min: f64) -> Vec<(usize
     let mut cands = Vec::new();
     for (i, t) in truth.iter().enumerate() {
         for (j, p) in pred.iter().enumerate() {
-            if t.night == p.night && t.channel == p.channel && t.kind == p.kind {
+            // A truth event without a channel (an EDF+ annotation that
+            // names none) matches a detection on any channel.
+            let same_channel = t.channel.is_empty() || t.channel == p.channel;
+            if t.night == p.night && same_channel && t.kind == p.kind {
                 let v = iou((t.start_s, t.end_s), (p.start_s, p.end_s));
                 if v >= iou_min && v > 0.0 {
                     cands.push((i, j, v));
@@ -145,6 +149,123 @@ pub fn metrics(truth: &[Event], pred: &[Event], iou_min: f64) -> Vec<KindMetrics
             }
         })
         .collect()
+}
+
+/// Reads annotations as truth from any supported file: an EDF+/BDF+ file
+/// (annotation texts `<text>` or `<text> @ <channel>`), a crampscan truth
+/// file (`channel,kind,start_s,end_s`) or a simple CSV of scored events
+/// (`start_s` or `onset_s`; `end_s` or `duration_s`; `kind`, `text`,
+/// `label`, `annotation` or `event`; optional `channel`). Texts map to kinds
+/// through `map`; unmapped texts (sleep stages, lights off) are left out.
+/// The night is the file name without `.truth.csv`, `_events.csv` or a part
+/// suffix (`_emg`).
+pub fn read_truth_file(path: &Path, map: &AnnotationConfig) -> Result<Vec<Event>> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let lower = name.to_ascii_lowercase();
+    let night = if lower.ends_with(".truth.csv") {
+        name[..name.len() - ".truth.csv".len()].to_string()
+    } else {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let stem = stem
+            .strip_suffix("_events")
+            .or_else(|| stem.strip_suffix("_scoring"))
+            .unwrap_or(stem);
+        crate::batch::night_id(&path.with_file_name(format!("{stem}.x")))
+    };
+    let split = |text: &str| -> (String, String) {
+        match text.split_once(" @ ") {
+            Some((t, c)) => (t.trim().to_string(), c.trim().to_string()),
+            None => (text.trim().to_string(), String::new()),
+        }
+    };
+    if lower.ends_with(".edf") || lower.ends_with(".bdf") {
+        let f = crate::io::edf::EdfFile::open(path)?;
+        return Ok(f
+            .annotations
+            .iter()
+            .filter_map(|a| {
+                let (text, channel) = split(&a.text);
+                map.kind_of(&text).map(|kind| Event {
+                    night: night.clone(),
+                    channel,
+                    kind: kind.to_string(),
+                    start_s: a.onset_s,
+                    end_s: a.onset_s + a.duration_s.unwrap_or(0.0),
+                })
+            })
+            .collect());
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(path)
+        .map_err(|e| Error::input(path, e.to_string()))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| Error::input(path, e.to_string()))?
+        .clone();
+    let col = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+    };
+    let start = col(&["start_s", "onset_s", "onset"]);
+    let end = col(&["end_s"]);
+    let dur = col(&["duration_s", "duration"]);
+    let text = col(&["kind", "text", "label", "annotation", "event"]);
+    let chan = col(&["channel"]);
+    let (Some(si), Some(ti)) = (start, text) else {
+        return Err(Error::input(
+            path,
+            format!(
+                "line 1: columns [{}]; expected start_s (or onset_s), end_s (or duration_s), kind (or text/label) and optionally channel",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    };
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| Error::input(path, e.to_string()))?;
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let num = |i: usize| -> Result<f64> {
+            rec.get(i)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    Error::input(
+                        path,
+                        format!(
+                            "line {line}, column {} ({}): expected a number, found \"{}\"",
+                            i + 1,
+                            &headers[i],
+                            rec.get(i).unwrap_or("")
+                        ),
+                    )
+                })
+        };
+        let (label, mut channel) = split(rec.get(ti).unwrap_or(""));
+        if let Some(c) = chan {
+            channel = rec.get(c).unwrap_or("").trim().to_string();
+        }
+        let kind = match label.as_str() {
+            "lm" | "cramp" | "sustained" => Some(label.clone()),
+            _ => map.kind_of(&label).map(str::to_string),
+        };
+        let Some(kind) = kind else { continue };
+        let s0 = num(si)?;
+        let e0 = match (end, dur) {
+            (Some(e), _) => num(e)?,
+            (None, Some(d)) => s0 + num(d)?,
+            (None, None) => s0,
+        };
+        out.push(Event {
+            night: night.clone(),
+            channel,
+            kind,
+            start_s: s0,
+            end_s: e0,
+        });
+    }
+    Ok(out)
 }
 
 /// Reads a truth file (`channel,kind,start_s,end_s`) for night `night`.

@@ -12,57 +12,65 @@ use crate::io::{self, BLOCK_FRAMES};
 use crate::quality::{ChannelQuality, QualityTracker};
 use crate::recording::{Block, ChannelKind, RecordingInfo};
 
-/// Channels, rates, duration and quality of one file.
-pub struct Inspection {
+/// Channels, rates, duration and quality of one group of channels that
+/// share a sample rate (a file has one group, or one per rate for EDF).
+pub struct InspectedGroup {
     pub info: RecordingInfo,
     pub frames: u64,
     pub quality: Vec<ChannelQuality>,
+}
+
+/// What one file holds.
+pub struct Inspection {
+    pub groups: Vec<InspectedGroup>,
     /// Mains frequency found on the EMG channels, Hz.
     pub mains_hz: Option<u32>,
 }
 
 /// Reads `path` once, gathering quality figures.
 pub fn inspect(path: &Path, cfg: &Config) -> Result<Inspection> {
-    let mut src = io::open(path, cfg)?;
-    let info0 = src.info().clone();
     let plans = PlanCache::new();
-    let mut trackers: Vec<QualityTracker> = info0
-        .channels
-        .iter()
-        .map(|_| QualityTracker::new(info0.fs_hz, &cfg.quality))
-        .collect();
-    let mut mains_est: Vec<Option<MainsEstimator>> = info0
-        .channels
-        .iter()
-        .map(|c| {
-            (c.kind == ChannelKind::Emg && info0.fs_hz >= 130.0)
-                .then(|| MainsEstimator::new(info0.fs_hz, &plans))
-        })
-        .collect();
-    let mut block = Block::new(info0.channels.len(), BLOCK_FRAMES);
-    let mut frames = 0;
-    loop {
-        src.read_block(&mut block)?;
-        if block.len == 0 {
-            break;
-        }
-        frames += block.len as u64;
-        for (c, t) in trackers.iter_mut().enumerate() {
-            t.push(block.channel(c));
-            if let Some(m) = &mut mains_est[c] {
-                m.push(block.channel(c));
+    let mut groups = Vec::new();
+    let mut ratios = Vec::new();
+    for mut src in io::open(path, cfg)? {
+        let info0 = src.info().clone();
+        let mut trackers: Vec<QualityTracker> = info0
+            .channels
+            .iter()
+            .map(|_| QualityTracker::new(info0.fs_hz, &cfg.quality))
+            .collect();
+        let mut mains_est: Vec<Option<MainsEstimator>> = info0
+            .channels
+            .iter()
+            .map(|c| {
+                (c.kind == ChannelKind::Emg && info0.fs_hz >= 130.0)
+                    .then(|| MainsEstimator::new(info0.fs_hz, &plans))
+            })
+            .collect();
+        let mut block = Block::new(info0.channels.len(), BLOCK_FRAMES);
+        let mut frames = 0;
+        loop {
+            src.read_block(&mut block)?;
+            if block.len == 0 {
+                break;
+            }
+            frames += block.len as u64;
+            for (c, t) in trackers.iter_mut().enumerate() {
+                t.push(block.channel(c));
+                if let Some(m) = &mut mains_est[c] {
+                    m.push(block.channel(c));
+                }
             }
         }
+        ratios.extend(mains_est.iter().flatten().filter_map(|m| m.ratios()));
+        groups.push(InspectedGroup {
+            info: src.info().clone(),
+            frames,
+            quality: trackers.into_iter().map(QualityTracker::finish).collect(),
+        });
     }
-    let ratios: Vec<_> = mains_est
-        .iter()
-        .flatten()
-        .filter_map(|m| m.ratios())
-        .collect();
     Ok(Inspection {
-        info: src.info().clone(),
-        frames,
-        quality: trackers.into_iter().map(QualityTracker::finish).collect(),
+        groups,
         mains_hz: mains::decide(&ratios, cfg.detector.mains_detect_ratio),
     })
 }
@@ -70,17 +78,22 @@ pub fn inspect(path: &Path, cfg: &Config) -> Result<Inspection> {
 impl Inspection {
     /// A human-readable report.
     pub fn render(&self) -> String {
-        let i = &self.info;
         let mut s = String::new();
+        let Some(first) = self.groups.first() else {
+            return s;
+        };
+        let i = &first.info;
         let _ = writeln!(s, "file        {}", i.path.display());
         let _ = writeln!(s, "format      {}", i.format);
-        let _ = writeln!(s, "rate        {} Hz", i.fs_hz);
-        let _ = writeln!(
-            s,
-            "duration    {:.3} s ({} frames)",
-            self.frames as f64 / i.fs_hz,
-            self.frames
-        );
+        for g in &self.groups {
+            let _ = writeln!(
+                s,
+                "rate        {} Hz: {:.3} s ({} frames)",
+                g.info.fs_hz,
+                g.frames as f64 / g.info.fs_hz,
+                g.frames
+            );
+        }
         let _ = writeln!(
             s,
             "start       {}",
@@ -98,32 +111,41 @@ impl Inspection {
         let _ = writeln!(s);
         let _ = writeln!(
             s,
-            "{:<20} {:<6} {:<8} {:>10} {:>10} {:>9} {:>9}  use",
-            "channel", "kind", "unit", "rate_hz", "nonfinite", "flat_s", "clipped"
+            "{:<20} {:<6} {:<8} {:>10} {:>10} {:>9} {:>9}  {:<16} why",
+            "channel", "kind", "unit", "rate_hz", "nonfinite", "flat_s", "clipped", "use"
         );
-        for (c, q) in i.channels.iter().zip(&self.quality) {
-            let kind = match c.kind {
-                ChannelKind::Emg => "emg",
-                ChannelKind::Accel => "accel",
-                ChannelKind::Other => "other",
-            };
-            let unit = if c.source_unit.is_empty() || c.source_unit == c.kind.unit() {
-                c.kind.unit().to_string()
-            } else {
-                format!("{}->{}", c.source_unit, c.kind.unit())
-            };
-            let used = match c.kind {
-                ChannelKind::Emg => "detection",
-                ChannelKind::Accel => "movement (ENMO)",
-                ChannelKind::Other => "quality only",
-            };
-            let _ = writeln!(
-                s,
-                "{:<20} {:<6} {:<8} {:>10} {:>10} {:>9.1} {:>9}  {used}",
-                c.name, kind, unit, c.fs_hz, q.nonfinite_samples, q.flat_s, q.clipped_samples
-            );
+        for g in &self.groups {
+            for (c, q) in g.info.channels.iter().zip(&g.quality) {
+                let kind = match c.kind {
+                    ChannelKind::Emg => "emg",
+                    ChannelKind::Accel => "accel",
+                    ChannelKind::Other => "other",
+                };
+                let unit = if c.source_unit.is_empty() || c.source_unit == c.kind.unit() {
+                    c.kind.unit().to_string()
+                } else {
+                    format!("{}->{}", c.source_unit, c.kind.unit())
+                };
+                let used = match c.kind {
+                    ChannelKind::Emg => "detection",
+                    ChannelKind::Accel => "movement (ENMO)",
+                    ChannelKind::Other => "quality only",
+                };
+                let _ = writeln!(
+                    s,
+                    "{:<20} {:<6} {:<8} {:>10} {:>10} {:>9.1} {:>9}  {used:<16} {}",
+                    c.name,
+                    kind,
+                    unit,
+                    c.fs_hz,
+                    q.nonfinite_samples,
+                    q.flat_s,
+                    q.clipped_samples,
+                    c.selected_by
+                );
+            }
         }
-        for w in &i.warnings {
+        for w in self.groups.iter().flat_map(|g| &g.info.warnings) {
             let _ = writeln!(s, "warning: {w}");
         }
         s

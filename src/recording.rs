@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use chrono::NaiveDateTime;
 use ndarray::Array2;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a channel measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelKind {
     /// Surface or needle EMG, samples in µV.
@@ -33,7 +33,7 @@ impl ChannelKind {
 /// One channel of a file. Samples reach the pipeline already scaled:
 /// `physical = (raw * gain + offset) * unit_scale`, in µV for EMG and g for
 /// accelerometer axes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelInfo {
     pub name: String,
     pub kind: ChannelKind,
@@ -41,15 +41,19 @@ pub struct ChannelInfo {
     pub source_unit: String,
     /// Sample rate, Hz.
     pub fs_hz: f64,
+    /// Why the channel is used: the label pattern that matched, the column
+    /// name rule, the sidecar, or `--channels`.
+    pub selected_by: String,
 }
 
 /// What a reader knows about one input file.
 #[derive(Debug, Clone)]
 pub struct RecordingInfo {
     pub path: PathBuf,
-    /// `csv` or `wav`.
+    /// `csv`, `wav`, `edf`, `edf+`, `bdf` or `bdf+`.
     pub format: &'static str,
-    /// Sample rate shared by all channels of the file, Hz.
+    /// Sample rate shared by all channels of this source, Hz. A file whose
+    /// signals have different rates (EDF) opens as one source per rate.
     pub fs_hz: f64,
     /// Wall-clock time of the first sample, when known.
     pub start_time: Option<NaiveDateTime>,

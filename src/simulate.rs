@@ -32,7 +32,16 @@ pub const WAV_ACC_GAIN_G: f64 = 1.0 / 4096.0;
 pub enum Format {
     Csv,
     Wav,
+    /// EDF+ with the truth as annotations (`<kind> @ <channel>`).
+    Edf,
 }
+
+/// EDF physical range of simulated EMG, µV: 0.05 µV per digital step
+/// over ±1638 µV, well above any simulated peak.
+pub const EDF_EMG_RANGE_UV: (f64, f64) = (-1638.4, 1638.35);
+/// EDF physical range of simulated acceleration, g: 1e-4 g per step, the
+/// resolution of the CSV output.
+pub const EDF_ACC_RANGE_G: (f64, f64) = (-3.2768, 3.2767);
 
 /// What to simulate.
 #[derive(Debug, Clone)]
@@ -233,6 +242,7 @@ fn ecg(t: f64, beat_s: f64, amp: f64) -> f64 {
 enum Sink {
     Csv(BufWriter<std::fs::File>),
     Wav(hound::WavWriter<BufWriter<std::fs::File>>),
+    Edf(crate::io::edf_write::EdfWriter),
 }
 
 impl Sink {
@@ -255,6 +265,40 @@ impl Sink {
         Ok(Sink::Wav(w))
     }
 
+    #[allow(clippy::too_many_arguments)]
+    fn edf(
+        path: &Path,
+        names: &[&str],
+        unit: &str,
+        range: (f64, f64),
+        fs: f64,
+        start: &str,
+        annotations: &[crate::io::edf::Annotation],
+        duration_s: f64,
+    ) -> Result<Sink> {
+        let signals = names
+            .iter()
+            .map(|n| crate::io::edf_write::WriteSignal {
+                label: n.to_string(),
+                unit: unit.into(),
+                physical_min: range.0,
+                physical_max: range.1,
+                digital_min: -32768,
+                digital_max: 32767,
+            })
+            .collect();
+        let start = crate::io::sidecar::parse_datetime(start)
+            .ok_or_else(|| Error::Config(format!("bad start time {start}")))?;
+        Ok(Sink::Edf(crate::io::edf_write::EdfWriter::create(
+            path,
+            signals,
+            fs,
+            start,
+            annotations,
+            duration_s,
+        )?))
+    }
+
     fn row(
         &mut self,
         path: &Path,
@@ -271,6 +315,7 @@ impl Sink {
                 }
                 writeln!(w, "{line}").map_err(|e| Error::output(path, e))
             }
+            Sink::Edf(w) => w.push_frame(values),
             Sink::Wav(w) => {
                 for v in values {
                     let c = (v / gain).round().clamp(i16::MIN as f64, i16::MAX as f64) as i16;
@@ -285,6 +330,7 @@ impl Sink {
     fn finish(self, path: &Path) -> Result<()> {
         match self {
             Sink::Csv(mut w) => w.flush().map_err(|e| Error::output(path, e)),
+            Sink::Edf(w) => w.finish(),
             Sink::Wav(w) => w
                 .finalize()
                 .map_err(|e| Error::output(path, std::io::Error::other(e.to_string()))),
@@ -330,6 +376,7 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
     let ext = match opts.format {
         Format::Csv => "csv",
         Format::Wav => "wav",
+        Format::Edf => "edf",
     };
     let start = format!("2026-01-{:02}T23:00:00", (k % 28) + 1);
 
@@ -353,6 +400,26 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
     let mut sink = match opts.format {
         Format::Csv => Sink::csv(&emg_path, &format!("time,{}", EMG_CHANNELS.join(",")))?,
         Format::Wav => Sink::wav(&emg_path, 2, fs)?,
+        Format::Edf => {
+            let ann: Vec<crate::io::edf::Annotation> = events
+                .iter()
+                .map(|e| crate::io::edf::Annotation {
+                    onset_s: (e.start_s * 1000.0).round() / 1000.0,
+                    duration_s: Some(((e.end_s - e.start_s) * 1000.0).round() / 1000.0),
+                    text: format!("{} @ {}", e.kind.as_str(), EMG_CHANNELS[e.channel]),
+                })
+                .collect();
+            Sink::edf(
+                &emg_path,
+                &EMG_CHANNELS,
+                "uV",
+                EDF_EMG_RANGE_UV,
+                fs,
+                &start,
+                &ann,
+                duration_s,
+            )?
+        }
     };
     let mut noise = [EmgNoise::new(fs)?, EmgNoise::new(fs)?];
     let beat_s = rng.random_range(0.8..1.0f64);
@@ -387,6 +454,16 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
     let mut sink = match opts.format {
         Format::Csv => Sink::csv(&acc_path, &format!("time,{}", ACC_CHANNELS.join(",")))?,
         Format::Wav => Sink::wav(&acc_path, 3, afs)?,
+        Format::Edf => Sink::edf(
+            &acc_path,
+            &ACC_CHANNELS,
+            "g",
+            EDF_ACC_RANGE_G,
+            afs,
+            &start,
+            &[],
+            duration_s,
+        )?,
     };
     let n = (duration_s * afs).round() as u64;
     for i in 0..n {
@@ -418,7 +495,11 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
     }
     sink.finish(&acc_path)?;
 
-    // Sidecars: start time for both files, channel tables for WAV.
+    // Sidecars: start time for both files, channel tables for WAV (an EDF
+    // header carries both).
+    if opts.format == Format::Edf {
+        return Ok(truth_path);
+    }
     for (path, fs) in [(&emg_path, fs), (&acc_path, afs)] {
         let json = crate::io::sidecar::sibling(path, ".json");
         write_text(

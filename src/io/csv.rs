@@ -4,14 +4,15 @@
 //! reused `ByteRecord`; numbers are parsed from bytes with fast-float2.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use csv::ByteRecord;
 
-use super::{checked_unit_scale, kind_from_name, sidecar, SampleSource};
+use super::{checked_unit_scale, kind_from_name, select, sidecar, SampleSource};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::recording::{Block, ChannelInfo, RecordingInfo};
+use crate::recording::{Block, ChannelInfo, ChannelKind, RecordingInfo};
 
 /// Names recognised as the time column (case-insensitive).
 pub const TIME_COLUMNS: &[&str] = &["time", "time_s", "t", "timestamp"];
@@ -55,8 +56,90 @@ pub struct CsvSource {
     done: bool,
 }
 
+/// The 1-based line of `byte` in `path`, counted from the file itself: the
+/// csv crate's own line count drifts on CRLF files read with a space
+/// delimiter. Only called on the way to an error.
+fn line_of(path: &Path, byte: u64, fallback: u64) -> u64 {
+    match std::fs::read(path) {
+        Ok(b) => {
+            // On CRLF files the record's position is the '\n' of the
+            // previous line ending: count it too.
+            let end = (byte as usize + 1).min(b.len());
+            1 + b[..end].iter().filter(|&&c| c == b'\n').count() as u64
+        }
+        Err(_) => fallback,
+    }
+}
+
 fn trim(bytes: &[u8]) -> &[u8] {
     bytes.trim_ascii()
+}
+
+/// What the first lines of a text file say about its layout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sniff {
+    pub delimiter: u8,
+    /// The first non-comment line is data, not column names.
+    pub headerless: bool,
+    /// Rate from a `# Sampling Rate (Hz):= 1000.00` comment (OpenSignals/BioSPPy).
+    pub rate_hz: Option<f64>,
+    /// Names from a `# Labels:= EMG` comment.
+    pub labels: Vec<String>,
+}
+
+/// Looks at comment lines and the first data line: delimiter (comma,
+/// semicolon, tab, else a space), header or not, rate and labels in comments.
+pub fn sniff(head: &[u8]) -> Sniff {
+    let text = String::from_utf8_lossy(head);
+    let mut rate_hz = None;
+    let mut labels = Vec::new();
+    let mut first = None;
+    for line in text.lines() {
+        let l = line.trim_start_matches('\u{feff}').trim();
+        if let Some(c) = l.strip_prefix('#') {
+            if let Some((k, v)) = c.split_once(":=").or_else(|| c.split_once(':')) {
+                let k = k.trim().to_ascii_lowercase();
+                if k.starts_with("sampling rate") || k.starts_with("sampling frequency") {
+                    rate_hz = v
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|f| *f > 0.0 && f.is_finite());
+                } else if k == "labels" {
+                    labels = v
+                        .split(['\t', ','])
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect();
+                }
+            }
+            continue;
+        }
+        if !l.is_empty() {
+            first = Some(l.to_string());
+            break;
+        }
+    }
+    let first = first.unwrap_or_default();
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|d| first.bytes().filter(|b| b == d).count())
+        .filter(|d| first.bytes().any(|b| b == *d))
+        .unwrap_or(b' ');
+    let headerless = !first.is_empty()
+        && first
+            .split(delimiter as char)
+            .filter(|f| !f.trim().is_empty())
+            .all(|f| {
+                let f = f.trim();
+                f.parse::<f64>().is_ok() || sidecar::parse_datetime(f).is_some()
+            });
+    Sniff {
+        delimiter,
+        headerless,
+        rate_hz,
+        labels,
+    }
 }
 
 impl CsvSource {
@@ -69,23 +152,77 @@ impl CsvSource {
             ));
         }
         let sc = sidecar::load(path)?;
+        let mut head = Vec::with_capacity(8192);
+        std::io::Read::by_ref(&mut &file)
+            .take(8192)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::io(path, e))?;
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let sn = sniff(&head);
         let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
+            .has_headers(!sn.headerless)
+            .delimiter(sn.delimiter)
             .flexible(true)
             .comment(Some(b'#'))
             .from_reader(file);
-        let header = reader
-            .byte_headers()
-            .map_err(|e| Error::input(path, format!("cannot read the header row: {e}")))?
-            .clone();
-        let names: Vec<String> = header
-            .iter()
-            .map(|h| {
-                String::from_utf8_lossy(trim(h))
-                    .trim_start_matches('\u{feff}')
-                    .to_string()
-            })
-            .collect();
+        let names: Vec<String> = if sn.headerless {
+            // Headerless: a first column of increasing seconds or date-times
+            // is time; the others take the `# Labels:=` names or colN.
+            let mut probe = ByteRecord::new();
+            let mut peek = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .delimiter(sn.delimiter)
+                .flexible(true)
+                .comment(Some(b'#'))
+                .from_reader(File::open(path).map_err(|e| Error::io(path, e))?);
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            while rows.len() < 3 && peek.read_byte_record(&mut probe).unwrap_or(false) {
+                rows.push(
+                    probe
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(trim(f)).into_owned())
+                        .collect(),
+                );
+            }
+            let n = rows.first().map(|r| r.len()).unwrap_or(0);
+            let first_col: Vec<&str> = rows
+                .iter()
+                .filter_map(|r| r.first().map(|s| s.as_str()))
+                .collect();
+            let is_time = n >= 2
+                && (first_col.iter().all(|f| f.parse::<f64>().is_err() && sidecar::parse_datetime(f).is_some())
+                    || (first_col.len() >= 2
+                        && first_col
+                            .windows(2)
+                            .all(|w| matches!((w[0].parse::<f64>(), w[1].parse::<f64>()), (Ok(a), Ok(b)) if b > a))
+                        && sn.rate_hz.is_none()));
+            let mut names = Vec::with_capacity(n);
+            let data_cols = if is_time { n - 1 } else { n };
+            if is_time {
+                names.push("time".to_string());
+            }
+            for k in 0..data_cols {
+                names.push(if sn.labels.len() == data_cols {
+                    sn.labels[k].clone()
+                } else {
+                    format!("col{}", names.len() + 1)
+                });
+            }
+            names
+        } else {
+            let header = reader
+                .byte_headers()
+                .map_err(|e| Error::input(path, format!("cannot read the header row: {e}")))?
+                .clone();
+            header
+                .iter()
+                .map(|h| {
+                    String::from_utf8_lossy(trim(h))
+                        .trim_start_matches('\u{feff}')
+                        .to_string()
+                })
+                .collect()
+        };
         if names.iter().all(|n| n.is_empty()) {
             return Err(Error::input(
                 path,
@@ -101,16 +238,25 @@ impl CsvSource {
                 time_field = Some(i);
                 continue;
             }
-            let (kind, unit, gain, offset) = match sc.channel(name) {
-                Some(c) => (c.kind, c.units.clone(), c.gain, c.offset),
+            let explicit = !cfg.channels.select.is_empty();
+            if explicit && !select::is_selected(&cfg.channels, name) {
+                ignored.push(format!("column {} \"{name}\" (not in --channels)", i + 1));
+                continue;
+            }
+            let (kind, unit, gain, offset, why) = match sc.channel(name) {
+                Some(c) => (c.kind, c.units.clone(), c.gain, c.offset, "sidecar"),
                 None => match kind_from_name(name) {
-                    Some((k, u)) => (k, u.to_string(), 1.0, 0.0),
+                    Some((k, u)) => (k, u.to_string(), 1.0, 0.0, "column name"),
+                    None if explicit => {
+                        (ChannelKind::Emg, "uV".to_string(), 1.0, 0.0, "--channels")
+                    }
                     None => {
                         ignored.push(format!("column {} \"{name}\"", i + 1));
                         continue;
                     }
                 },
             };
+            let why = if explicit { "--channels" } else { why };
             let unit_factor = checked_unit_scale(path, name, kind, &unit)?;
             columns.push(Column {
                 field: i,
@@ -123,6 +269,7 @@ impl CsvSource {
                 kind,
                 source_unit: unit,
                 fs_hz: 0.0,
+                selected_by: why.to_string(),
             });
         }
         if columns.is_empty() {
@@ -215,6 +362,7 @@ impl CsvSource {
         } else if let Some(fs) = sc
             .fs_hz
             .or_else(|| sc.channels.iter().find_map(|c| c.fs_hz))
+            .or(sn.rate_hz)
         {
             fs
         } else if cfg.input.fs_hz > 0.0 {
@@ -256,6 +404,11 @@ impl CsvSource {
                     if self.record.len() == 1 && trim(&self.record[0]).is_empty() {
                         return self.next_record();
                     }
+                    let line = line_of(
+                        &self.path,
+                        self.record.position().map_or(0, |p| p.byte()),
+                        line,
+                    );
                     return Err(Error::input(
                         &self.path,
                         format!(
@@ -289,6 +442,12 @@ impl CsvSource {
                     (dt - start).num_nanoseconds().unwrap_or(i64::MAX) as f64 * 1e-9
                 }),
         };
+        let line = self
+            .record
+            .position()
+            .map(|p| p.byte())
+            .filter(|_| value.is_none())
+            .map_or(line, |b| line_of(&self.path, b, line));
         value.ok_or_else(|| {
             Error::input(
                 &self.path,
@@ -315,6 +474,10 @@ impl CsvSource {
                 match fast_float2::parse::<f64, _>(raw) {
                     Ok(v) => (v * col.scale + col.offset) as f32,
                     Err(_) => {
+                        let line = self
+                            .record
+                            .position()
+                            .map_or(line, |p| line_of(&self.path, p.byte(), line));
                         return Err(Error::input(
                             &self.path,
                             format!(
@@ -323,7 +486,7 @@ impl CsvSource {
                                 col.name,
                                 String::from_utf8_lossy(raw)
                             ),
-                        ))
+                        ));
                     }
                 }
             };

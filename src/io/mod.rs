@@ -2,6 +2,9 @@
 //! delivers its samples block by block, already in physical units.
 
 pub mod csv;
+pub mod edf;
+pub mod edf_write;
+pub mod select;
 pub mod sidecar;
 pub mod wav;
 
@@ -24,7 +27,7 @@ pub trait SampleSource: Send {
 }
 
 /// File extensions that are recordings (lower case).
-pub const RECORDING_EXTENSIONS: &[&str] = &["csv", "txt", "wav"];
+pub const RECORDING_EXTENSIONS: &[&str] = &["csv", "txt", "wav", "edf", "bdf"];
 
 /// Whether `path` names a recording (not a sidecar, truth or output table).
 pub fn is_recording(path: &Path) -> bool {
@@ -49,19 +52,24 @@ pub fn is_recording(path: &Path) -> bool {
     matches!(ext.as_deref(), Some(e) if RECORDING_EXTENSIONS.contains(&e))
 }
 
-/// Opens a recording by its extension.
-pub fn open(path: &Path, cfg: &Config) -> Result<Box<dyn SampleSource>> {
+/// Opens a recording by its extension: one source per group of channels
+/// sharing a sample rate (always one for CSV and WAV).
+pub fn open(path: &Path, cfg: &Config) -> Result<Vec<Box<dyn SampleSource>>> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase())
         .unwrap_or_default();
     match ext.as_str() {
-        "csv" | "txt" => Ok(Box::new(csv::CsvSource::open(path, cfg)?)),
-        "wav" => Ok(Box::new(wav::WavSource::open(path)?)),
+        "csv" | "txt" => Ok(vec![Box::new(csv::CsvSource::open(path, cfg)?)]),
+        "wav" => Ok(vec![Box::new(wav::WavSource::open(path, cfg)?)]),
+        "edf" | "bdf" | "rec" => Ok(edf::open(path, cfg)?
+            .into_iter()
+            .map(|s| Box::new(s) as Box<dyn SampleSource>)
+            .collect()),
         _ => Err(Error::input(
             path,
-            format!("unsupported file type \".{ext}\"; expected .csv, .txt or .wav"),
+            format!("unsupported file type \".{ext}\"; expected .csv, .txt, .wav, .edf or .bdf"),
         )),
     }
 }

@@ -7,9 +7,10 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use super::{checked_unit_scale, sidecar, SampleSource};
+use super::{checked_unit_scale, select, sidecar, SampleSource};
+use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::recording::{Block, ChannelInfo, RecordingInfo};
+use crate::recording::{Block, ChannelInfo, ChannelKind, RecordingInfo};
 
 pub struct WavSource {
     info: RecordingInfo,
@@ -20,10 +21,22 @@ pub struct WavSource {
     scale: Vec<(f64, f64)>,
     frames_total: u64,
     frames_read: u64,
+    /// The data chunk declares far more frames than the file holds: the
+    /// end of the file ends the recording (see [`WAV_PREALLOCATED_RATIO`]).
+    preallocated: bool,
 }
 
+/// Below this header rate a WAV file cannot hold EMG or movement: it is a
+/// multi-rate export with one frame per second (wfdb writes Sleep-EDF so).
+pub const WAV_MIN_FS_HZ: f64 = 10.0;
+/// A data chunk that declares more than this many times the frames present
+/// was preallocated by a recorder that stopped early (Axivity's converter
+/// writes the planned length up front): the frames present are read with a
+/// warning. A smaller shortfall is a damaged copy and is refused.
+pub const WAV_PREALLOCATED_RATIO: f64 = 10.0;
+
 impl WavSource {
-    pub fn open(path: &Path) -> Result<WavSource> {
+    pub fn open(path: &Path, cfg: &Config) -> Result<WavSource> {
         let reader = hound::WavReader::open(path).map_err(|e| match e {
             hound::Error::IoError(io) => Error::io(path, io),
             other => Error::input(path, format!("not a readable WAV file: {other}")),
@@ -31,6 +44,15 @@ impl WavSource {
         let spec = reader.spec();
         let n = spec.channels as usize;
         let float = spec.sample_format == hound::SampleFormat::Float;
+        if (spec.sample_rate as f64) < WAV_MIN_FS_HZ {
+            return Err(Error::input(
+                path,
+                format!(
+                    "header sample rate {} Hz: far below any EMG band or accelerometer use (at least {WAV_MIN_FS_HZ} Hz expected); a 1 Hz rate usually means a multi-rate export with one frame per second",
+                    spec.sample_rate
+                ),
+            ));
+        }
         let sc = sidecar::load(path)?;
         let Some(tsv) = sc.tsv_path.clone() else {
             let stem = path
@@ -72,14 +94,30 @@ impl WavSource {
             }
             let unit_factor = checked_unit_scale(&tsv, &c.name, c.kind, &c.units)?;
             scale.push((c.gain * unit_factor, c.offset * unit_factor));
+            // Channels left out by --channels are still read (samples are
+            // interleaved) but only for quality.
+            let explicit = !cfg.channels.select.is_empty();
+            let kind = if explicit && !select::is_selected(&cfg.channels, &c.name) {
+                ChannelKind::Other
+            } else {
+                c.kind
+            };
             channels.push(ChannelInfo {
                 name: c.name.clone(),
-                kind: c.kind,
+                kind,
                 source_unit: c.units.clone(),
                 fs_hz,
+                selected_by: if explicit { "--channels" } else { "sidecar" }.into(),
             });
         }
         let frames_total = reader.duration() as u64;
+        let block_align = (spec.bits_per_sample as u64).div_ceil(8) * n as u64;
+        let file_len = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
+        // Bytes before the samples are at least the 44 of a canonical header.
+        let present = file_len.saturating_sub(44) / block_align.max(1);
+        let preallocated = (present as f64) * WAV_PREALLOCATED_RATIO < frames_total as f64;
         Ok(WavSource {
             info: RecordingInfo {
                 path: path.to_path_buf(),
@@ -89,6 +127,7 @@ impl WavSource {
                 channels,
                 warnings: Vec::new(),
             },
+            preallocated,
             path: path.to_path_buf(),
             reader,
             float,
@@ -171,6 +210,15 @@ impl SampleSource for WavSource {
         }
         self.frames_read += block.len as u64;
         match err {
+            // hound reports the end of a short data chunk as a format error.
+            Some(_) if self.preallocated => {
+                self.info.warnings.push(format!(
+                    "the data chunk declares {} frames but the file ends after {}: read the frames present (a recording that stopped early)",
+                    self.frames_total, self.frames_read
+                ));
+                self.frames_total = self.frames_read;
+                Ok(())
+            }
             Some(e) => Err(self.truncated(e)),
             None => Ok(()),
         }

@@ -1,0 +1,414 @@
+//! The real recordings in ../shared/data, each against its documented
+//! answer (see ../shared/data/README.md and each folder's SOURCE.md).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::shared_data;
+use crampscan::config::Config;
+use crampscan::io::{self, edf::EdfFile};
+use crampscan::recording::Block;
+
+/// Reads every source of `path` whole: (channel names, rate, samples per channel).
+/// Per source: channel names, rate (Hz), samples per channel, warnings.
+type SourceData = (Vec<String>, f64, Vec<Vec<f32>>, Vec<String>);
+
+fn read_all(path: &Path, cfg: &Config) -> Vec<SourceData> {
+    io::open(path, cfg)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|mut s| {
+            let n = s.info().channels.len();
+            let mut out = vec![Vec::new(); n];
+            let mut b = Block::new(n, 4096);
+            loop {
+                s.read_block(&mut b).unwrap();
+                if b.len == 0 {
+                    break;
+                }
+                for (c, o) in out.iter_mut().enumerate() {
+                    o.extend_from_slice(b.channel(c));
+                }
+            }
+            let i = s.info();
+            (
+                i.channels.iter().map(|c| c.name.clone()).collect(),
+                i.fs_hz,
+                out,
+                i.warnings.clone(),
+            )
+        })
+        .collect()
+}
+
+fn with_channels(names: &[&str]) -> Config {
+    let mut cfg = Config::default();
+    cfg.channels.select = names.iter().map(|s| s.to_string()).collect();
+    cfg
+}
+
+/// Frequency of the largest DFT bin, Hz.
+fn peak_hz(x: &[f64], fs: f64) -> f64 {
+    let mut planner = realfft::RealFftPlanner::<f64>::new();
+    let fft = planner.plan_fft_forward(x.len());
+    let mut input = x.to_vec();
+    let mut spec = fft.make_output_vec();
+    fft.process(&mut input, &mut spec).unwrap();
+    let k = (1..spec.len())
+        .max_by(|&a, &b| spec[a].norm().total_cmp(&spec[b].norm()))
+        .unwrap();
+    k as f64 * fs / x.len() as f64
+}
+
+#[test]
+fn edf_test_generator_sines_latin1_unit_and_annotations() {
+    let Some(d) = shared_data() else { return };
+    let p = d.join("wfdb-python/test_generator_2.edf");
+    let f = EdfFile::open(&p).unwrap();
+    assert_eq!(f.header.plus, Some(true));
+    assert_eq!(f.n_records, 600);
+    assert_eq!(f.header.signals.len(), 12);
+    // The Latin-1 degree sign is decoded, not refused.
+    assert_eq!(f.header.signals[8].unit, "°");
+    assert_eq!(f.header.signals[9].unit, "°");
+    assert!(f.gaps().is_empty());
+    assert_eq!(f.start_time.unwrap().to_string(), "2009-12-10 12:44:02");
+    for (idx, hz) in [
+        (5, 1.0),
+        (6, 8.0),
+        (7, 8.5),
+        (8, 15.0),
+        (9, 17.0),
+        (10, 50.0),
+    ] {
+        let s = &f.header.signals[idx];
+        assert_eq!((s.physical_min, s.physical_max), (-1000.0, 1000.0));
+        let x = f.read_signal(idx).unwrap();
+        assert_eq!(x.len(), 120_000);
+        let est = peak_hz(&x, 200.0);
+        assert!((est - hz).abs() < 0.1, "{}: {est} Hz", s.label);
+        // Amplitude 100 µV: a tenth of the header's ±1000 µV range.
+        let max = x.iter().cloned().fold(f64::MIN, f64::max);
+        assert!((max - 100.0).abs() < 0.5, "{}: peak {max}", s.label);
+    }
+    // The streaming reader gives the same values as µV (sine 8 Hz).
+    let groups = read_all(&p, &with_channels(&["sine 8 Hz"]));
+    assert_eq!(groups.len(), 1);
+    let x = f.read_signal(6).unwrap();
+    let diff = groups[0].2[0]
+        .iter()
+        .zip(&x)
+        .map(|(a, b)| (*a as f64 - b).abs())
+        .fold(0.0, f64::max);
+    assert!(diff < 1e-4, "{diff}");
+    // The annotation signal is read: every record has its time keeping.
+    assert_eq!(f.record_start_s[599], 599.0);
+}
+
+#[test]
+fn edf_annotation_only_file_gives_onsets_and_texts() {
+    let Some(d) = shared_data() else { return };
+    let f = EdfFile::open(&d.join("wfdb-python/test_edfann.edf")).unwrap();
+    assert_eq!(f.start_time.unwrap().to_string(), "2001-01-01 23:59:30");
+    let a = &f.annotations;
+    assert_eq!(a[0].text, "Sleep stage W");
+    assert_eq!((a[0].onset_s, a[0].duration_s), (0.0, Some(30.0)));
+    assert_eq!(a[1].onset_s, 30.0);
+    let lights = a.iter().find(|x| x.text.starts_with("Lights off")).unwrap();
+    assert_eq!(lights.onset_s, 33.43);
+    assert_eq!(lights.text, "Lights off@@EEG F4-A1");
+    // No ordinary signal: opening it as a recording is refused by name.
+    let e = io::open(&d.join("wfdb-python/test_edfann.edf"), &Config::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("test_edfann.edf") && e.contains("no leg EMG"),
+        "{e}"
+    );
+}
+
+#[test]
+fn sleep_edf_header_matches_edfio_and_bdf_equals_edf() {
+    let Some(d) = shared_data() else { return };
+    let dir = d.join("edfio-sleep-edf");
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("short_psg_header_reference.json")).unwrap(),
+    )
+    .unwrap();
+    let edf = EdfFile::open(&dir.join("short_psg.edf")).unwrap();
+    let bdf = EdfFile::open(&dir.join("short_psg.bdf")).unwrap();
+    assert!(bdf.header.bdf && !edf.header.bdf);
+    assert_eq!(edf.start_time.unwrap().to_string(), "1989-04-24 16:13:00");
+    assert_eq!(bdf.start_time, edf.start_time);
+    assert_eq!(edf.n_records, 10);
+    assert_eq!(edf.header.record_s, 30.0);
+    let sigs = reference.as_array().unwrap();
+    assert_eq!(sigs.len(), edf.header.signals.len());
+    for (r, s) in sigs.iter().zip(&edf.header.signals) {
+        assert_eq!(r["label"], s.label.as_str());
+        assert_eq!(r["transducer_type"], s.transducer.as_str());
+        assert_eq!(r["physical_dimension"], s.unit.as_str());
+        assert_eq!(r["prefiltering"], s.prefilter.as_str());
+        assert_eq!(r["physical_min"].as_f64().unwrap(), s.physical_min);
+        assert_eq!(r["physical_max"].as_f64().unwrap(), s.physical_max);
+        assert_eq!(r["digital_min"].as_i64().unwrap(), s.digital_min);
+        assert_eq!(r["digital_max"].as_i64().unwrap(), s.digital_max);
+        assert_eq!(
+            r["samples_per_data_record"].as_u64().unwrap() as usize,
+            s.samples_per_record
+        );
+        assert_eq!(r["sampling_frequency"].as_f64().unwrap(), s.fs_hz(30.0));
+    }
+    // Same physical values from the 16-bit and the 24-bit file.
+    for i in 0..edf.header.signals.len() {
+        let a = edf.read_signal(i).unwrap();
+        let b = bdf.read_signal(i).unwrap();
+        assert_eq!(a.len(), b.len());
+        let step = edf.header.signals[i].gain().abs();
+        let diff = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+        assert!(diff <= step * 0.51, "signal {i}: {diff} vs step {step}");
+    }
+    // EMG submental first samples (SOURCE.md: pyedflib 3.552 3.49 3.476 3.642 µV).
+    let emg = edf.read_signal(4).unwrap();
+    for (v, want) in emg.iter().zip([3.552, 3.49, 3.476, 3.642]) {
+        assert!((v - want).abs() < 0.001, "{v} vs {want}");
+    }
+    // Mixed rates open as two groups; the chin EMG is excluded by default.
+    let groups = read_all(
+        &dir.join("short_psg.bdf"),
+        &with_channels(&["EEG Fpz-Cz", "EMG submental"]),
+    );
+    let rates: Vec<f64> = groups.iter().map(|g| g.1).collect();
+    assert_eq!(rates, vec![100.0, 1.0]);
+    assert_eq!(groups[0].2[0].len(), 30_000);
+    assert_eq!(groups[1].2[0].len(), 300);
+    let e = io::open(&dir.join("short_psg.edf"), &Config::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("no leg EMG"), "{e}");
+    // The night's hypnogram: 154 annotations, the first W for 30 630 s.
+    let h = EdfFile::open(&dir.join("SC4001EC-Hypnogram.edf")).unwrap();
+    assert_eq!(h.annotations.len(), 154);
+    assert_eq!(h.annotations[0].text, "Sleep stage W");
+    assert_eq!(h.annotations[0].duration_s, Some(30630.0));
+    assert_eq!(h.annotations[1].onset_s, 30630.0);
+}
+
+#[test]
+fn one_hertz_sleep_edf_wav_is_refused_by_name() {
+    let Some(d) = shared_data() else { return };
+    let p = d.join("wfdb-python/SC4001E0-PSG.wav");
+    let e = io::open(&p, &Config::default()).err().unwrap().to_string();
+    assert!(e.contains("SC4001E0-PSG.wav"), "{e}");
+}
+
+/// Copies `src` into a temp dir under `name`, with optional sidecar text.
+fn staged(src: &Path, name: &str, tsv: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join(name);
+    std::fs::copy(src, &p).unwrap();
+    if let Some(tsv) = tsv {
+        let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
+        std::fs::write(t.path().join(format!("{stem}_channels.tsv")), tsv).unwrap();
+    }
+    (t, p)
+}
+
+#[test]
+fn axivity_wav_reads_the_frames_present_and_scales_by_eight() {
+    let Some(d) = shared_data() else { return };
+    let g = 8.0 / 32768.0;
+    let tsv = format!(
+        "name\ttype\tunits\tsampling_frequency\tgain\toffset\nacc_x\tACCEL\tg\t100\t{g}\t0\nacc_y\tACCEL\tg\t100\t{g}\t0\nacc_z\tACCEL\tg\t100\t{g}\t0\naux\tMISC\t\t100\t{g}\t0\n"
+    );
+    let (_t, p) = staged(
+        &d.join("ggir-axivity/ax3test.wav"),
+        "ax3test.wav",
+        Some(&tsv),
+    );
+    let groups = read_all(&p, &Config::default());
+    let (names, fs, x, warnings) = &groups[0];
+    assert_eq!(names.len(), 4);
+    assert_eq!(*fs, 100.0);
+    assert_eq!(x[0].len(), 32_640);
+    let mean_norm: f64 = (0..x[0].len())
+        .map(|i| {
+            ((x[0][i] as f64).powi(2) + (x[1][i] as f64).powi(2) + (x[2][i] as f64).powi(2)).sqrt()
+        })
+        .sum::<f64>()
+        / x[0].len() as f64;
+    assert!((mean_norm - 1.010).abs() < 0.005, "{mean_norm}");
+    assert!(
+        warnings.iter().any(|w| w.contains("ends after 32640")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn axivity_headerless_csvs_give_100_hz_and_start() {
+    let Some(d) = shared_data() else { return };
+    let cfg = with_channels(&["col2", "col3", "col4"]);
+    for f in [
+        "ax3_testfile_unix_timestamps.csv",
+        "ax6_testfile_formatted_timestamps.csv",
+    ] {
+        let src = io::open(&d.join("ggir-axivity").join(f), &cfg).unwrap();
+        assert!((src[0].info().fs_hz - 100.0).abs() < 0.01, "{f}");
+        let groups = read_all(&d.join("ggir-axivity").join(f), &cfg);
+        assert_eq!(groups[0].2[0].len(), 210, "{f}");
+    }
+    let src = io::open(
+        &d.join("ggir-axivity/ax6_testfile_formatted_timestamps.csv"),
+        &cfg,
+    )
+    .unwrap();
+    assert_eq!(
+        src[0].info().start_time.unwrap().to_string(),
+        "2019-12-23 21:04:06.690"
+    );
+}
+
+#[test]
+fn biosppy_text_files_rate_from_comment_and_labels() {
+    let Some(d) = shared_data() else { return };
+    let acc = read_all(&d.join("biosppy/acc.txt"), &Config::default());
+    assert_eq!(acc[0].0, vec!["acc_x", "acc_y", "acc_z"]);
+    assert_eq!(acc[0].1, 100.0);
+    assert_eq!(acc[0].2[0].len(), 2000);
+    assert_eq!(acc[0].2[1][0], -0.88965);
+    // EMG in raw 12-bit counts: a sidecar gives the gain and offset
+    // (counts centred at 2048; 1 µV per count is an assumption, none is documented).
+    let (_t, p) = staged(
+        &d.join("biosppy/emg.txt"),
+        "emg.txt",
+        Some("name\ttype\tunits\tsampling_frequency\tgain\toffset\nEMG\tEMG\tuV\t1000\t1\t-2048\n"),
+    );
+    let emg = read_all(&p, &Config::default());
+    assert_eq!(emg[0].1, 1000.0);
+    assert_eq!(emg[0].2[0].len(), 100_000);
+    assert_eq!(emg[0].2[0][0], 2055.0 - 2048.0);
+    // No contraction in the first 50 s: scan finds no episode starting there.
+    let out = tempfile::tempdir().unwrap();
+    let o = common::crampscan(&[
+        "scan",
+        p.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let eps = common::read_table(&out.path().join("episodes.csv"));
+    assert!(
+        eps.iter()
+            .all(|e| e["start_s"].parse::<f64>().unwrap() >= 50.0),
+        "{eps:?}"
+    );
+}
+
+#[test]
+fn emgdb_text_is_active_throughout_and_damaged_copy_names_line_639() {
+    let Some(d) = shared_data() else { return };
+    let tsv = "name\ttype\tunits\tsampling_frequency\tgain\toffset\ncol2\tEMG\tmV\t\t1\t0\n";
+    let (_t, p) = staged(
+        &d.join("physionet-emgdb/emg_healthy.txt"),
+        "emg_healthy.txt",
+        Some(tsv),
+    );
+    let src = io::open(&p, &Config::default()).unwrap();
+    assert_eq!(src[0].info().fs_hz, 4000.0);
+    assert_eq!(src[0].info().channels[0].source_unit, "mV");
+    let out = tempfile::tempdir().unwrap();
+    let o = common::crampscan(&[
+        "scan",
+        p.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let eps = common::read_table(&out.path().join("episodes.csv"));
+    let active: f64 = eps
+        .iter()
+        .map(|e| e["end_s"].parse::<f64>().unwrap() - e["start_s"].parse::<f64>().unwrap())
+        .sum();
+    // 12.7 s record; windows need 0.25 s: active over at least 90 %.
+    assert!(active > 0.9 * 12.7 - 0.5, "active {active} s: {eps:?}");
+    let (_t2, bad) = staged(
+        &d.join("physionet-emgdb/emg_healthy_corrupted.txt"),
+        "emg_healthy_corrupted.txt",
+        Some(tsv),
+    );
+    let e = io::open(&bad, &Config::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("emg_healthy_corrupted.txt") && e.contains("line 639"),
+        "{e}"
+    );
+}
+
+#[test]
+fn gait_calf_and_tibialis_channels_are_picked_and_burst() {
+    let Some(d) = shared_data() else { return };
+    let cfg = with_channels(&["TA", "GM", "GL", "SO"]);
+    let p = d.join("musclesynergies-gait/RAW_DATA_ID0012_TW_01_emg.csv");
+    let groups = read_all(&p, &cfg);
+    assert_eq!(groups[0].0, vec!["TA", "GM", "GL", "SO"]);
+    assert!((groups[0].1 - 1000.0).abs() < 1e-6);
+    assert_eq!(groups[0].2[0].len(), 7618);
+    // Calf (GM) bursts in every stance phase: its mean |x| in stance is
+    // well above that in swing, cycle by cycle.
+    let cyc = common::read_table(&d.join("musclesynergies-gait/RAW_DATA_ID0012_TW_01_cycles.csv"));
+    assert_eq!(cyc.len(), 6);
+    let gm = &groups[0].2[1];
+    let t0 = 0.014;
+    let mean_abs = |a: f64, b: f64| {
+        let (i, j) = (((a - t0) * 1000.0) as usize, ((b - t0) * 1000.0) as usize);
+        let j = j.min(gm.len());
+        gm[i..j].iter().map(|v| v.abs() as f64).sum::<f64>() / (j - i) as f64
+    };
+    for w in cyc.windows(2) {
+        let td: f64 = w[0]["touchdown_s"].parse().unwrap();
+        let lo: f64 = w[0]["liftoff_s"].parse().unwrap();
+        let next: f64 = w[1]["touchdown_s"].parse().unwrap();
+        assert!(
+            mean_abs(td, lo) > 2.0 * mean_abs(lo, next),
+            "cycle at {td} s"
+        );
+    }
+}
+
+#[test]
+fn ecg_contaminated_emg_heartbeats_are_not_leg_movements() {
+    let Some(d) = shared_data() else { return };
+    // Channel units undocumented (about ±1): taken as mV.
+    let mut tsv = String::from("name\ttype\tunits\tsampling_frequency\tgain\toffset\n");
+    for c in 1..=8 {
+        tsv.push_str(&format!("ch{c}\tEMG\tmV\t2048\t1\t0\n"));
+    }
+    let (_t, p) = staged(
+        &d.join("emggo-ecg/ecg_contaminated_2048hz.csv"),
+        "ecg.csv",
+        Some(&tsv),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let o = common::crampscan(&[
+        "scan",
+        p.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let eps = common::read_table(&out.path().join("episodes.csv"));
+    // ~20 heartbeats over 19.9 s on 8 channels: none may come out as a
+    // short periodic lm train (an LM shorter than 0.5 s is impossible anyway).
+    let short_lms = eps.iter().filter(|e| e["kind"] == "lm").count();
+    eprintln!("ecg file: {} episodes, {short_lms} lm", eps.len());
+    assert!(short_lms < 8, "heartbeats scored as LMs: {eps:?}");
+}
