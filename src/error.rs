@@ -24,6 +24,12 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
 
+    /// A signal handed to a DSP routine does not suit it (too short for the
+    /// filter's padding, non-finite samples); callers that know the file
+    /// and channel say so around it.
+    #[error("signal: {0}")]
+    Signal(String),
+
     /// An output file or folder could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Output {

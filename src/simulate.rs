@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::dsp::biquad::Biquad;
+use crate::dsp::design::rbj_bandpass;
+use crate::dsp::filter::SosFilter;
 use crate::error::{Error, Result};
 use crate::score::EpisodeKind;
 
@@ -194,14 +195,14 @@ fn envelope(ev: &TruthEvent, t: f64) -> f64 {
 
 /// Unit-RMS band-limited EMG-like noise source.
 struct EmgNoise {
-    filter: Biquad,
+    filter: SosFilter,
     gain: f64,
 }
 
 impl EmgNoise {
-    fn new(fs: f64) -> EmgNoise {
+    fn new(fs: f64) -> Result<EmgNoise> {
         let f0 = 80.0f64.min(fs / 4.0);
-        let bq = Biquad::bandpass(f0, 0.7, fs);
+        let bq = SosFilter::new(&rbj_bandpass(f0, 0.7, fs)?);
         // Calibrate to unit RMS on a fixed seed.
         let mut probe = bq.clone();
         let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
@@ -211,10 +212,10 @@ impl EmgNoise {
             let y = probe.step(gauss(&mut rng));
             acc += y * y;
         }
-        EmgNoise {
+        Ok(EmgNoise {
             filter: bq,
             gain: 1.0 / (acc / n as f64).sqrt(),
-        }
+        })
     }
 
     fn next(&mut self, rng: &mut ChaCha8Rng) -> f64 {
@@ -420,7 +421,7 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
             )?
         }
     };
-    let mut noise = [EmgNoise::new(fs), EmgNoise::new(fs)];
+    let mut noise = [EmgNoise::new(fs)?, EmgNoise::new(fs)?];
     let beat_s = rng.random_range(0.8..1.0f64);
     let n = (duration_s * fs).round() as u64;
     let mut next_event = 0;

@@ -1,10 +1,13 @@
 //! Signal processing building blocks: windows, real-FFT band power,
-//! mains detection, a biquad section, robust statistics.
+//! mains detection, IIR design and filtering (second-order sections, as
+//! scipy), Welch spectra and spectral features, robust statistics.
 
 pub mod band;
-pub mod biquad;
+pub mod design;
 pub mod enmo;
+pub mod filter;
 pub mod mains;
+pub mod spectral;
 pub mod stats;
 pub mod window;
 
