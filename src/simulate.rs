@@ -408,7 +408,16 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
                     text: format!("{} @ {}", e.kind.as_str(), EMG_CHANNELS[e.channel]),
                 })
                 .collect();
-            Sink::edf(&emg_path, &EMG_CHANNELS, "uV", EDF_EMG_RANGE_UV, fs, &start, &ann, duration_s)?
+            Sink::edf(
+                &emg_path,
+                &EMG_CHANNELS,
+                "uV",
+                EDF_EMG_RANGE_UV,
+                fs,
+                &start,
+                &ann,
+                duration_s,
+            )?
         }
     };
     let mut noise = [EmgNoise::new(fs), EmgNoise::new(fs)];
@@ -444,7 +453,16 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
     let mut sink = match opts.format {
         Format::Csv => Sink::csv(&acc_path, &format!("time,{}", ACC_CHANNELS.join(",")))?,
         Format::Wav => Sink::wav(&acc_path, 3, afs)?,
-        Format::Edf => Sink::edf(&acc_path, &ACC_CHANNELS, "g", EDF_ACC_RANGE_G, afs, &start, &[], duration_s)?,
+        Format::Edf => Sink::edf(
+            &acc_path,
+            &ACC_CHANNELS,
+            "g",
+            EDF_ACC_RANGE_G,
+            afs,
+            &start,
+            &[],
+            duration_s,
+        )?,
     };
     let n = (duration_s * afs).round() as u64;
     for i in 0..n {

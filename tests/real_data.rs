@@ -10,8 +10,11 @@ use crampscan::config::Config;
 use crampscan::io::{self, edf::EdfFile};
 use crampscan::recording::Block;
 
-/// Reads every source of `path` whole: (channel names, rate, samples per channel).
-fn read_all(path: &Path, cfg: &Config) -> Vec<(Vec<String>, f64, Vec<Vec<f32>>, Vec<String>)> {
+/// One source read whole: channel names, rate (Hz), samples per channel, warnings.
+type Group = (Vec<String>, f64, Vec<Vec<f32>>, Vec<String>);
+
+/// Reads every source of `path` whole.
+fn read_all(path: &Path, cfg: &Config) -> Vec<Group> {
     io::open(path, cfg)
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
@@ -70,11 +73,15 @@ fn edf_test_generator_sines_latin1_unit_and_annotations() {
     assert_eq!(f.header.signals[8].unit, "°");
     assert_eq!(f.header.signals[9].unit, "°");
     assert!(f.gaps().is_empty());
-    assert_eq!(
-        f.start_time.unwrap().to_string(),
-        "2009-12-10 12:44:02"
-    );
-    for (idx, hz) in [(5, 1.0), (6, 8.0), (7, 8.5), (8, 15.0), (9, 17.0), (10, 50.0)] {
+    assert_eq!(f.start_time.unwrap().to_string(), "2009-12-10 12:44:02");
+    for (idx, hz) in [
+        (5, 1.0),
+        (6, 8.0),
+        (7, 8.5),
+        (8, 15.0),
+        (9, 17.0),
+        (10, 50.0),
+    ] {
         let s = &f.header.signals[idx];
         assert_eq!((s.physical_min, s.physical_max), (-1000.0, 1000.0));
         let x = f.read_signal(idx).unwrap();
@@ -116,7 +123,10 @@ fn edf_annotation_only_file_gives_onsets_and_texts() {
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains("test_edfann.edf") && e.contains("no leg EMG"), "{e}");
+    assert!(
+        e.contains("test_edfann.edf") && e.contains("no leg EMG"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -157,7 +167,11 @@ fn sleep_edf_header_matches_edfio_and_bdf_equals_edf() {
         let b = bdf.read_signal(i).unwrap();
         assert_eq!(a.len(), b.len());
         let step = edf.header.signals[i].gain().abs();
-        let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        let diff = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
         assert!(diff <= step * 0.51, "signal {i}: {diff} vs step {step}");
     }
     // EMG submental first samples (SOURCE.md: pyedflib 3.552 3.49 3.476 3.642 µV).
@@ -214,7 +228,11 @@ fn axivity_wav_reads_the_frames_present_and_scales_by_eight() {
     let tsv = format!(
         "name\ttype\tunits\tsampling_frequency\tgain\toffset\nacc_x\tACCEL\tg\t100\t{g}\t0\nacc_y\tACCEL\tg\t100\t{g}\t0\nacc_z\tACCEL\tg\t100\t{g}\t0\naux\tMISC\t\t100\t{g}\t0\n"
     );
-    let (_t, p) = staged(&d.join("ggir-axivity/ax3test.wav"), "ax3test.wav", Some(&tsv));
+    let (_t, p) = staged(
+        &d.join("ggir-axivity/ax3test.wav"),
+        "ax3test.wav",
+        Some(&tsv),
+    );
     let groups = read_all(&p, &Config::default());
     let (names, fs, x, warnings) = &groups[0];
     assert_eq!(names.len(), 4);
@@ -227,20 +245,30 @@ fn axivity_wav_reads_the_frames_present_and_scales_by_eight() {
         .sum::<f64>()
         / x[0].len() as f64;
     assert!((mean_norm - 1.010).abs() < 0.005, "{mean_norm}");
-    assert!(warnings.iter().any(|w| w.contains("ends after 32640")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("ends after 32640")),
+        "{warnings:?}"
+    );
 }
 
 #[test]
 fn axivity_headerless_csvs_give_100_hz_and_start() {
     let Some(d) = shared_data() else { return };
     let cfg = with_channels(&["col2", "col3", "col4"]);
-    for f in ["ax3_testfile_unix_timestamps.csv", "ax6_testfile_formatted_timestamps.csv"] {
+    for f in [
+        "ax3_testfile_unix_timestamps.csv",
+        "ax6_testfile_formatted_timestamps.csv",
+    ] {
         let src = io::open(&d.join("ggir-axivity").join(f), &cfg).unwrap();
         assert!((src[0].info().fs_hz - 100.0).abs() < 0.01, "{f}");
         let groups = read_all(&d.join("ggir-axivity").join(f), &cfg);
         assert_eq!(groups[0].2[0].len(), 210, "{f}");
     }
-    let src = io::open(&d.join("ggir-axivity/ax6_testfile_formatted_timestamps.csv"), &cfg).unwrap();
+    let src = io::open(
+        &d.join("ggir-axivity/ax6_testfile_formatted_timestamps.csv"),
+        &cfg,
+    )
+    .unwrap();
     assert_eq!(
         src[0].info().start_time.unwrap().to_string(),
         "2019-12-23 21:04:06.690"
@@ -277,7 +305,8 @@ fn biosppy_text_files_rate_from_comment_and_labels() {
     assert!(o.status.success(), "{}", common::stderr(&o));
     let eps = common::read_table(&out.path().join("episodes.csv"));
     assert!(
-        eps.iter().all(|e| e["start_s"].parse::<f64>().unwrap() >= 50.0),
+        eps.iter()
+            .all(|e| e["start_s"].parse::<f64>().unwrap() >= 50.0),
         "{eps:?}"
     );
 }
@@ -286,12 +315,21 @@ fn biosppy_text_files_rate_from_comment_and_labels() {
 fn emgdb_text_is_active_throughout_and_damaged_copy_names_line_639() {
     let Some(d) = shared_data() else { return };
     let tsv = "name\ttype\tunits\tsampling_frequency\tgain\toffset\ncol2\tEMG\tmV\t\t1\t0\n";
-    let (_t, p) = staged(&d.join("physionet-emgdb/emg_healthy.txt"), "emg_healthy.txt", Some(tsv));
+    let (_t, p) = staged(
+        &d.join("physionet-emgdb/emg_healthy.txt"),
+        "emg_healthy.txt",
+        Some(tsv),
+    );
     let src = io::open(&p, &Config::default()).unwrap();
     assert_eq!(src[0].info().fs_hz, 4000.0);
     assert_eq!(src[0].info().channels[0].source_unit, "mV");
     let out = tempfile::tempdir().unwrap();
-    let o = common::crampscan(&["scan", p.to_str().unwrap(), "-o", out.path().to_str().unwrap()]);
+    let o = common::crampscan(&[
+        "scan",
+        p.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     let eps = common::read_table(&out.path().join("episodes.csv"));
     let active: f64 = eps
@@ -305,8 +343,14 @@ fn emgdb_text_is_active_throughout_and_damaged_copy_names_line_639() {
         "emg_healthy_corrupted.txt",
         Some(tsv),
     );
-    let e = io::open(&bad, &Config::default()).err().unwrap().to_string();
-    assert!(e.contains("emg_healthy_corrupted.txt") && e.contains("line 639"), "{e}");
+    let e = io::open(&bad, &Config::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("emg_healthy_corrupted.txt") && e.contains("line 639"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -333,7 +377,10 @@ fn gait_calf_and_tibialis_channels_are_picked_and_burst() {
         let td: f64 = w[0]["touchdown_s"].parse().unwrap();
         let lo: f64 = w[0]["liftoff_s"].parse().unwrap();
         let next: f64 = w[1]["touchdown_s"].parse().unwrap();
-        assert!(mean_abs(td, lo) > 2.0 * mean_abs(lo, next), "cycle at {td} s");
+        assert!(
+            mean_abs(td, lo) > 2.0 * mean_abs(lo, next),
+            "cycle at {td} s"
+        );
     }
 }
 
@@ -351,15 +398,48 @@ fn ecg_contaminated_emg_heartbeats_are_not_leg_movements() {
         Some(&tsv),
     );
     let out = tempfile::tempdir().unwrap();
-    let o = common::crampscan(&["scan", p.to_str().unwrap(), "-o", out.path().to_str().unwrap()]);
+    let o = common::crampscan(&[
+        "scan",
+        p.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     let eps = common::read_table(&out.path().join("episodes.csv"));
     // ~20 heartbeats over 19.9 s on 8 channels: none may come out as a
     // short periodic lm train (an LM shorter than 0.5 s is impossible anyway).
-    let short_lms = eps
-        .iter()
-        .filter(|e| e["kind"] == "lm")
-        .count();
+    let short_lms = eps.iter().filter(|e| e["kind"] == "lm").count();
     eprintln!("ecg file: {} episodes, {short_lms} lm", eps.len());
     assert!(short_lms < 8, "heartbeats scored as LMs: {eps:?}");
+}
+
+/// Known failure of the current fft-band detector, kept visible rather than
+/// hidden: with the channels taken as mV, the ECG complexes keep the band
+/// RMS (about 140–190 µV) far above the capped resting baseline, and the
+/// whole 19.4 s is scored as one cramp on every channel. Heartbeats must not
+/// become episodes. Run with
+/// `cargo test --release --test real_data -- --ignored ecg`.
+#[test]
+#[ignore = "fails with the current detector: ECG scored as cramp (see doc comment)"]
+fn ecg_contaminated_emg_heartbeats_are_not_episodes() {
+    let Some(d) = shared_data() else { return };
+    let mut tsv = String::from("name\ttype\tunits\tsampling_frequency\tgain\toffset\n");
+    for c in 1..=8 {
+        tsv.push_str(&format!("ch{c}\tEMG\tmV\t2048\t1\t0\n"));
+    }
+    let (_t, p) = staged(
+        &d.join("emggo-ecg/ecg_contaminated_2048hz.csv"),
+        "ecg.csv",
+        Some(&tsv),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let o = common::crampscan(&[
+        "scan",
+        p.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let eps = common::read_table(&out.path().join("episodes.csv"));
+    assert!(eps.is_empty(), "{eps:?}");
 }

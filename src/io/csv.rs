@@ -100,9 +100,17 @@ pub fn sniff(head: &[u8]) -> Sniff {
             if let Some((k, v)) = c.split_once(":=").or_else(|| c.split_once(':')) {
                 let k = k.trim().to_ascii_lowercase();
                 if k.starts_with("sampling rate") || k.starts_with("sampling frequency") {
-                    rate_hz = v.trim().parse::<f64>().ok().filter(|f| *f > 0.0 && f.is_finite());
+                    rate_hz = v
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|f| *f > 0.0 && f.is_finite());
                 } else if k == "labels" {
-                    labels = v.split(['\t', ',']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+                    labels = v
+                        .split(['\t', ','])
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect();
                 }
             }
             continue;
@@ -119,10 +127,13 @@ pub fn sniff(head: &[u8]) -> Sniff {
         .filter(|d| first.bytes().any(|b| b == *d))
         .unwrap_or(b' ');
     let headerless = !first.is_empty()
-        && first.split(delimiter as char).filter(|f| !f.trim().is_empty()).all(|f| {
-            let f = f.trim();
-            f.parse::<f64>().is_ok() || sidecar::parse_datetime(f).is_some()
-        });
+        && first
+            .split(delimiter as char)
+            .filter(|f| !f.trim().is_empty())
+            .all(|f| {
+                let f = f.trim();
+                f.parse::<f64>().is_ok() || sidecar::parse_datetime(f).is_some()
+            });
     Sniff {
         delimiter,
         headerless,
@@ -166,10 +177,18 @@ impl CsvSource {
                 .from_reader(File::open(path).map_err(|e| Error::io(path, e))?);
             let mut rows: Vec<Vec<String>> = Vec::new();
             while rows.len() < 3 && peek.read_byte_record(&mut probe).unwrap_or(false) {
-                rows.push(probe.iter().map(|f| String::from_utf8_lossy(trim(f)).into_owned()).collect());
+                rows.push(
+                    probe
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(trim(f)).into_owned())
+                        .collect(),
+                );
             }
             let n = rows.first().map(|r| r.len()).unwrap_or(0);
-            let first_col: Vec<&str> = rows.iter().filter_map(|r| r.first().map(|s| s.as_str())).collect();
+            let first_col: Vec<&str> = rows
+                .iter()
+                .filter_map(|r| r.first().map(|s| s.as_str()))
+                .collect();
             let is_time = n >= 2
                 && (first_col.iter().all(|f| f.parse::<f64>().is_err() && sidecar::parse_datetime(f).is_some())
                     || (first_col.len() >= 2
@@ -385,7 +404,11 @@ impl CsvSource {
                     if self.record.len() == 1 && trim(&self.record[0]).is_empty() {
                         return self.next_record();
                     }
-                    let line = line_of(&self.path, self.record.position().map_or(0, |p| p.byte()), line);
+                    let line = line_of(
+                        &self.path,
+                        self.record.position().map_or(0, |p| p.byte()),
+                        line,
+                    );
                     return Err(Error::input(
                         &self.path,
                         format!(
@@ -463,7 +486,7 @@ impl CsvSource {
                                 col.name,
                                 String::from_utf8_lossy(raw)
                             ),
-                        ))
+                        ));
                     }
                 }
             };

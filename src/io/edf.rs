@@ -562,9 +562,12 @@ impl EdfFile {
         let (gain, pmin, dmin) = (s.gain(), s.physical_min, s.digital_min as f64);
         let mut out = Vec::with_capacity(self.n_records * s.samples_per_record);
         for r in 0..self.n_records {
-            let at = (self.header.header_bytes + r * self.header.record_bytes + s.offset_in_record) as u64;
-            f.seek(SeekFrom::Start(at)).map_err(|e| Error::io(&self.path, e))?;
-            f.read_exact(&mut buf).map_err(|e| Error::io(&self.path, e))?;
+            let at = (self.header.header_bytes + r * self.header.record_bytes + s.offset_in_record)
+                as u64;
+            f.seek(SeekFrom::Start(at))
+                .map_err(|e| Error::io(&self.path, e))?;
+            f.read_exact(&mut buf)
+                .map_err(|e| Error::io(&self.path, e))?;
             for b in buf.chunks_exact(bps) {
                 let d = if bps == 3 {
                     i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8
@@ -596,7 +599,7 @@ impl EdfFile {
     pub fn sources(self, cfg: &Config) -> Result<Vec<EdfSource>> {
         let path = self.path.clone();
         let d = self.header.record_s;
-        let mut groups: Vec<(usize, Vec<(usize, ChannelInfo, f64, f64)>)> = Vec::new();
+        let mut groups: Vec<(usize, Vec<Chosen>)> = Vec::new();
         let mut skipped = Vec::new();
         let mut warnings = self.warnings.clone();
         for (i, s) in self.header.signals.iter().enumerate() {
@@ -735,6 +738,10 @@ impl EdfFile {
         Ok(out)
     }
 }
+
+/// A signal chosen for analysis: header index, description, gain and
+/// offset to µV or g.
+type Chosen = (usize, ChannelInfo, f64, f64);
 
 /// The signals of one rate group, streamed record by record.
 pub struct EdfSource {
