@@ -1,21 +1,24 @@
-//! Batch runs: find the nights among the inputs, process them in parallel,
-//! and write every table. A night that fails goes to `errors.csv`; the
-//! others are still processed and written.
+//! Batch runs: find the nights among the inputs (or read them from a
+//! manifest), pick this shard's share, process them in parallel, and write
+//! every table. Each night's document is written as soon as the night is
+//! done; the tables are rebuilt from those documents at the end, so an
+//! interrupted run can be resumed and shards can be merged into exactly the
+//! tables a single run would have written.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::detect;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
 use crate::io;
-use crate::night::{process_night, NightInput, NightResult};
-use crate::summary::{self, NightError};
+use crate::night::{process_night, NightInput};
+use crate::summary::{self, InputRecord, NightDocument, NightError};
 
 /// File-name suffixes that mark one part of a night split over several
 /// files (`night01_emg.csv` + `night01_acc.csv` form night `night01`).
@@ -37,14 +40,74 @@ pub fn night_id(path: &Path) -> String {
     stem
 }
 
+/// A night to process, with what a manifest may add to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NightJob {
+    pub input: NightInput,
+    pub subject: Option<String>,
+    /// Per-night sample rate for CSV without a time column, Hz.
+    pub fs_hz: Option<f64>,
+    /// Per-night mains setting (`auto`, `50`, `60`, `none`).
+    pub mains: Option<String>,
+}
+
+impl NightJob {
+    fn plain(input: NightInput) -> NightJob {
+        NightJob {
+            input,
+            subject: None,
+            fs_hz: None,
+            mains: None,
+        }
+    }
+
+    /// The run's config with this night's options applied.
+    pub fn config(&self, base: &Config) -> Result<Config> {
+        let mut cfg = base.clone();
+        if let Some(fs) = self.fs_hz {
+            cfg.input.fs_hz = fs;
+        }
+        if let Some(m) = &self.mains {
+            cfg.detector.mains = m.clone();
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn sources(&self) -> String {
+        self.input
+            .files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+/// One unit of a run: a night to process, or an input already known bad.
+#[derive(Debug, Clone)]
+pub enum WorkItem {
+    Night(NightJob),
+    Failed(NightError),
+}
+
+impl WorkItem {
+    fn key(&self) -> (&str, String) {
+        match self {
+            WorkItem::Night(j) => (&j.input.id, j.sources()),
+            WorkItem::Failed(e) => (&e.night, e.source.clone()),
+        }
+    }
+}
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<NightError>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
             errors.push(NightError {
-                night: String::new(),
+                night: night_id(dir),
                 source: dir.display().to_string(),
-                error: format!("cannot list folder: {e}"),
+                error: format!("{}: cannot list folder: {e}", dir.display()),
             });
             return;
         }
@@ -81,7 +144,6 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<NightInput>, Vec<NightError>) {
     }
     files.sort();
     files.dedup();
-    // (folder, id) -> files; then check ids are unique across folders.
     let mut groups: BTreeMap<(PathBuf, String), Vec<PathBuf>> = BTreeMap::new();
     for f in files {
         let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -94,7 +156,7 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<NightInput>, Vec<NightError>) {
                 night: id.clone(),
                 source: files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(";"),
                 error: format!(
-                    "night id \"{id}\" is already taken by {}; night ids (file stems without _emg/_acc) must be unique across folders",
+                    "night id \"{id}\" is already taken by {}; night ids (file stems without _emg/_acc) must be unique across folders, or use --manifest",
                     first.files[0].display()
                 ),
             });
@@ -105,15 +167,166 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<NightInput>, Vec<NightError>) {
     (nights.into_values().collect(), errors)
 }
 
+/// Manifest columns: `night` and `files` (`;`-separated, relative to the
+/// manifest's folder) are required; `subject`, `fs_hz` and `mains` optional.
+pub const MANIFEST_COLUMNS: &[&str] = &["night", "files", "subject", "fs_hz", "mains"];
+
+/// Reads a manifest. Errors (a missing column, a duplicate night id naming
+/// both lines, a bad number) stop the run: a manifest is the run's contract.
+pub fn read_manifest(path: &Path) -> Result<Vec<NightJob>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(path)
+        .map_err(|e| Error::input(path, e.to_string()))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| Error::input(path, e.to_string()))?
+        .clone();
+    let col = |n: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(n))
+    };
+    for h in headers.iter() {
+        if !MANIFEST_COLUMNS.contains(&h.trim().to_ascii_lowercase().as_str()) {
+            return Err(Error::input(
+                path,
+                format!(
+                    "line 1: unknown column \"{h}\"; expected {}",
+                    MANIFEST_COLUMNS.join(", ")
+                ),
+            ));
+        }
+    }
+    let (Some(ni), Some(fi)) = (col("night"), col("files")) else {
+        return Err(Error::input(
+            path,
+            "line 1: expected columns night and files (and optionally subject, fs_hz, mains)",
+        ));
+    };
+    let (si, hi, mi) = (col("subject"), col("fs_hz"), col("mains"));
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut jobs = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| Error::input(path, e.to_string()))?;
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let field = |i: Option<usize>| {
+            i.and_then(|i| rec.get(i))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let id = field(Some(ni))
+            .ok_or_else(|| {
+                Error::input(
+                    path,
+                    format!("line {line}, column {} (night): empty night id", ni + 1),
+                )
+            })?
+            .to_string();
+        if id.contains(['/', '\\']) || id.starts_with('.') {
+            return Err(Error::input(
+                path,
+                format!("line {line}: night id \"{id}\" cannot contain a path separator or start with '.'"),
+            ));
+        }
+        if let Some(first) = seen.insert(id.clone(), line) {
+            return Err(Error::input(
+                path,
+                format!("night id \"{id}\" appears on line {first} and again on line {line}; night ids must be unique"),
+            ));
+        }
+        let files: Vec<PathBuf> = field(Some(fi))
+            .ok_or_else(|| {
+                Error::input(
+                    path,
+                    format!("line {line}, column {} (files): no files", fi + 1),
+                )
+            })?
+            .split(';')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(|f| base.join(f))
+            .collect();
+        let fs_hz = match field(hi) {
+            Some(v) => Some(v.parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0).ok_or_else(|| {
+                Error::input(path, format!("line {line}, column {} (fs_hz): expected a rate in Hz > 0, found \"{v}\"", hi.unwrap_or(0) + 1))
+            })?),
+            None => None,
+        };
+        jobs.push(NightJob {
+            input: NightInput { id, files },
+            subject: field(si).map(str::to_string),
+            fs_hz,
+            mains: field(mi).map(str::to_string),
+        });
+    }
+    jobs.sort_by(|a, b| a.input.id.cmp(&b.input.id));
+    Ok(jobs)
+}
+
+/// A shard `index` of `count` (1-based), as given by `--shard I/N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Shard, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("\"{s}\" is not I/N (e.g. 2/8)"))?;
+        let index: usize = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("\"{i}\" is not a shard number"))?;
+        let count: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("\"{n}\" is not a shard count"))?;
+        if count == 0 || index == 0 || index > count {
+            return Err(format!("shard {index}/{count}: expected 1 <= I <= N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// This shard's items: the whole list sorted by night id, dealt round-robin,
+/// so N shards cover every item exactly once and stay balanced.
+pub fn shard_items(mut items: Vec<WorkItem>, shard: Option<Shard>) -> Vec<WorkItem> {
+    items.sort_by(|a, b| a.key().cmp(&b.key()));
+    match shard {
+        None => items,
+        Some(s) => items
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % s.count == s.index - 1)
+            .map(|(_, it)| it)
+            .collect(),
+    }
+}
+
+/// Where the nights come from.
+#[derive(Debug, Clone)]
+pub enum Inputs {
+    Paths(Vec<PathBuf>),
+    Manifest(PathBuf),
+}
+
 /// What `crampscan scan` was asked to do.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
-    pub inputs: Vec<PathBuf>,
+    pub inputs: Inputs,
     pub out_dir: PathBuf,
     /// Worker threads; `None` uses every core.
     pub threads: Option<usize>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    pub shard: Option<Shard>,
+    /// Keep nights whose document matches the inputs and config.
+    pub resume: bool,
 }
 
 /// How a scan went.
@@ -121,28 +334,28 @@ pub struct ScanOptions {
 pub struct ScanReport {
     pub n_nights: usize,
     pub n_failed: usize,
+    pub n_resumed: usize,
     pub out_dir: PathBuf,
 }
 
-#[derive(Serialize)]
-struct InputRecord {
-    path: String,
-    size_bytes: u64,
-    blake3: String,
-}
-
-#[derive(Serialize)]
-struct RunRecord<'a> {
-    tool: &'static str,
-    version: &'static str,
-    detector: &'a str,
-    threads: usize,
-    started_unix_s: f64,
-    finished_unix_s: f64,
-    n_nights: usize,
-    n_failed: usize,
-    inputs: Vec<InputRecord>,
-    config: &'a Config,
+/// `run.json`: how and when the outputs were made.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub tool: String,
+    pub version: String,
+    pub detector: String,
+    pub threads: usize,
+    pub started_unix_s: f64,
+    pub finished_unix_s: f64,
+    pub shard: Option<Shard>,
+    pub n_nights: usize,
+    pub n_failed: usize,
+    pub n_resumed: usize,
+    pub inputs: Vec<InputRecord>,
+    pub config: Config,
+    /// For a merged output: the shard folders it came from.
+    #[serde(default)]
+    pub merged_from: Vec<String>,
 }
 
 fn unix_s(t: SystemTime) -> f64 {
@@ -151,11 +364,21 @@ fn unix_s(t: SystemTime) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut hasher = blake3::Hasher::new();
-    let mut f = std::fs::File::open(path)?;
-    let size = std::io::copy(&mut f, &mut hasher)?;
-    Ok((size, hasher.finalize().to_hex().to_string()))
+/// Size and BLAKE3 hash of each file of a night.
+pub fn input_records(files: &[PathBuf]) -> Result<Vec<InputRecord>> {
+    files
+        .iter()
+        .map(|p| {
+            let mut hasher = blake3::Hasher::new();
+            let mut f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
+            let size_bytes = std::io::copy(&mut f, &mut hasher).map_err(|e| Error::io(p, e))?;
+            Ok(InputRecord {
+                path: p.display().to_string(),
+                size_bytes,
+                blake3: hasher.finalize().to_hex().to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Checks that `out_dir` exists (creating it) and can be written, before
@@ -168,109 +391,331 @@ pub fn prepare_output(out_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs a scan and writes `episodes.csv`, `nights.csv`, `nights/*.json`,
-/// `errors.csv` and `run.json` into the output folder.
+fn night_path(out_dir: &Path, id: &str) -> PathBuf {
+    out_dir.join("nights").join(format!("{id}.json"))
+}
+
+/// The existing document of a night, if it was made by this tool version
+/// from the same inputs with the same config.
+fn reusable(
+    out_dir: &Path,
+    id: &str,
+    inputs: &[InputRecord],
+    cfg: &Config,
+) -> Option<NightDocument> {
+    let path = night_path(out_dir, id);
+    let bytes = std::fs::read(&path).ok()?;
+    let doc = summary::parse_night_json(&path, &bytes).ok()?;
+    (doc.tool_version == env!("CARGO_PKG_VERSION") && doc.inputs == inputs && &doc.config == cfg)
+        .then_some(doc)
+}
+
+enum Outcome {
+    Done(Box<NightDocument>, bool),
+    Failed(NightError),
+}
+
+fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache) -> Outcome {
+    let fail = |e: Error| NightError {
+        night: job.input.id.clone(),
+        source: job.sources(),
+        error: e.to_string(),
+    };
+    let attempt = || -> Result<(NightDocument, bool)> {
+        let cfg = job.config(base)?;
+        let inputs = input_records(&job.input.files)?;
+        if opts.resume {
+            if let Some(doc) = reusable(&opts.out_dir, &job.input.id, &inputs, &cfg) {
+                return Ok((doc, true));
+            }
+        }
+        let detector = detect::from_config(&cfg, plans)?;
+        let night = process_night(&job.input, &cfg, detector.as_ref(), plans)?;
+        let doc = NightDocument {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            subject: job.subject.clone(),
+            inputs,
+            night,
+            config: cfg,
+        };
+        let bytes = summary::night_json(&doc);
+        let path = night_path(&opts.out_dir, &job.input.id);
+        summary::write_atomic(&path, &bytes)?;
+        // The tables are built from what was written, read back, so that a
+        // fresh run, a resumed run and a merge format the same values.
+        Ok((summary::parse_night_json(&path, &bytes)?, false))
+    };
+    match attempt() {
+        Ok((doc, resumed)) => Outcome::Done(Box::new(doc), resumed),
+        Err(e) => {
+            // A stale document from an earlier run must not outlive a failure.
+            let _ = std::fs::remove_file(night_path(&opts.out_dir, &job.input.id));
+            Outcome::Failed(fail(e))
+        }
+    }
+}
+
+/// Writes the tables of a set of night documents and errors.
+pub fn write_tables(
+    out_dir: &Path,
+    docs: &mut [NightDocument],
+    errors: &mut [NightError],
+) -> Result<()> {
+    docs.sort_by(|a, b| a.night.night.cmp(&b.night.night));
+    errors.sort();
+    summary::write_atomic(&out_dir.join("episodes.csv"), &summary::episodes_csv(docs))?;
+    summary::write_atomic(&out_dir.join("nights.csv"), &summary::nights_csv(docs))?;
+    summary::write_atomic(&out_dir.join("cohort.csv"), &summary::cohort_csv(docs))?;
+    summary::write_atomic(&out_dir.join("errors.csv"), &summary::errors_csv(errors))?;
+    Ok(())
+}
+
+fn write_run(out_dir: &Path, run: &RunRecord) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(run).expect("run record serialises");
+    bytes.push(b'\n');
+    summary::write_atomic(&out_dir.join("run.json"), &bytes)
+}
+
+/// Runs a scan and writes `episodes.csv`, `nights.csv`, `cohort.csv`,
+/// `nights/*.json`, `errors.csv` and `run.json` into the output folder.
 pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
     let started = SystemTime::now();
     cfg.validate()?;
-    prepare_output(&opts.out_dir)?;
     let plans = PlanCache::new();
-    let detector = detect::from_config(cfg, &plans)?;
+    let detector_name = detect::from_config(cfg, &plans)?.name().to_string();
+    let items: Vec<WorkItem> = match &opts.inputs {
+        Inputs::Paths(paths) => {
+            let (nights, errors) = discover(paths);
+            nights
+                .into_iter()
+                .map(|n| WorkItem::Night(NightJob::plain(n)))
+                .chain(errors.into_iter().map(WorkItem::Failed))
+                .collect()
+        }
+        Inputs::Manifest(path) => read_manifest(path)?
+            .into_iter()
+            .map(WorkItem::Night)
+            .collect(),
+    };
+    prepare_output(&opts.out_dir)?;
+    let items = shard_items(items, opts.shard);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
         .build()
         .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))?;
     let threads = pool.current_num_threads();
-    let (nights, mut errors) = discover(&opts.inputs);
-    let bar = if opts.progress && nights.len() > 1 {
-        let b = indicatif::ProgressBar::new(nights.len() as u64);
+    let jobs: Vec<&NightJob> = items
+        .iter()
+        .filter_map(|it| match it {
+            WorkItem::Night(j) => Some(j),
+            WorkItem::Failed(_) => None,
+        })
+        .collect();
+    let mut errors: Vec<NightError> = items
+        .iter()
+        .filter_map(|it| match it {
+            WorkItem::Failed(e) => Some(e.clone()),
+            WorkItem::Night(_) => None,
+        })
+        .collect();
+    let bar = (opts.progress && jobs.len() > 1).then(|| {
+        let b = indicatif::ProgressBar::new(jobs.len() as u64);
         b.set_style(
             indicatif::ProgressStyle::with_template(
                 "{bar:40} {pos}/{len} nights  {elapsed_precise} (eta {eta})",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        Some(b)
-    } else {
-        None
-    };
-    let (outcomes, inputs): (
-        Vec<std::result::Result<NightResult, NightError>>,
-        Vec<InputRecord>,
-    ) = pool.install(|| {
-        let outcomes = nights
-            .par_iter()
-            .map(|n| {
-                let r = process_night(n, cfg, detector.as_ref(), &plans).map_err(|e| NightError {
-                    night: n.id.clone(),
-                    source: n
-                        .files
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(";"),
-                    error: e.to_string(),
-                });
+        b
+    });
+    let outcomes: Vec<Outcome> = pool.install(|| {
+        jobs.par_iter()
+            .map(|job| {
+                let o = run_job(job, cfg, opts, &plans);
                 if let Some(b) = &bar {
                     b.inc(1);
                 }
-                r
+                o
             })
-            .collect();
-        let inputs = nights
-            .par_iter()
-            .flat_map_iter(|n| n.files.iter())
-            .map(|p| {
-                let (size_bytes, blake3) = hash_file(p).unwrap_or((0, String::new()));
-                InputRecord {
-                    path: p.display().to_string(),
-                    size_bytes,
-                    blake3,
-                }
-            })
-            .collect();
-        (outcomes, inputs)
+            .collect()
     });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut results = Vec::new();
-    for o in outcomes {
+    let mut docs = Vec::new();
+    let mut n_resumed = 0;
+    let mut inputs = Vec::new();
+    for (job, o) in jobs.iter().zip(outcomes) {
         match o {
-            Ok(r) => results.push(r),
-            Err(e) => errors.push(e),
+            Outcome::Done(doc, resumed) => {
+                n_resumed += resumed as usize;
+                inputs.extend(doc.inputs.iter().cloned());
+                docs.push(*doc);
+            }
+            Outcome::Failed(e) => {
+                // Provenance lists the failed nights' files too, where readable.
+                inputs.extend(input_records(&job.input.files).unwrap_or_default());
+                errors.push(e);
+            }
         }
     }
-    errors.sort();
-    let out = &opts.out_dir;
-    for r in &results {
-        summary::write_atomic(
-            &out.join("nights").join(format!("{}.json", r.night)),
-            &summary::night_json(r, cfg),
-        )?;
-    }
-    summary::write_atomic(&out.join("episodes.csv"), &summary::episodes_csv(&results))?;
-    summary::write_atomic(&out.join("nights.csv"), &summary::nights_csv(&results))?;
-    summary::write_atomic(&out.join("errors.csv"), &summary::errors_csv(&errors))?;
+    write_tables(&opts.out_dir, &mut docs, &mut errors)?;
     let run = RunRecord {
-        tool: "crampscan",
-        version: env!("CARGO_PKG_VERSION"),
-        detector: detector.name(),
+        tool: "crampscan".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        detector: detector_name,
         threads,
         started_unix_s: unix_s(started),
         finished_unix_s: unix_s(SystemTime::now()),
-        n_nights: results.len() + errors.len(),
+        shard: opts.shard,
+        n_nights: docs.len() + errors.len(),
         n_failed: errors.len(),
+        n_resumed,
         inputs,
-        config: cfg,
+        config: cfg.clone(),
+        merged_from: Vec::new(),
     };
-    let mut run_bytes = serde_json::to_vec_pretty(&run).expect("run record serialises");
-    run_bytes.push(b'\n');
-    summary::write_atomic(&out.join("run.json"), &run_bytes)?;
+    write_run(&opts.out_dir, &run)?;
     Ok(ScanReport {
-        n_nights: results.len() + errors.len(),
+        n_nights: run.n_nights,
+        n_failed: run.n_failed,
+        n_resumed,
+        out_dir: opts.out_dir.clone(),
+    })
+}
+
+/// Merges shard outputs into `out_dir`: the night documents are copied as
+/// they are and the tables rebuilt, giving the bytes a single run would
+/// have written. Refuses shards made by another tool version or config, an
+/// incomplete or repeated set of shards, and nights that appear twice.
+pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
+    if shard_dirs.is_empty() {
+        return Err(Error::Config(
+            "merge needs at least one shard folder".into(),
+        ));
+    }
+    let mut runs = Vec::new();
+    for d in shard_dirs {
+        let p = d.join("run.json");
+        let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        let run: RunRecord = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::input(
+                &p,
+                format!("line {}: not a crampscan run.json: {e}", e.line()),
+            )
+        })?;
+        runs.push(run);
+    }
+    let first = &runs[0];
+    for (d, r) in shard_dirs.iter().zip(&runs).skip(1) {
+        if r.version != first.version {
+            return Err(Error::input(
+                &d.join("run.json"),
+                format!(
+                    "made by crampscan {}, but {} by {}; merge shards of one version",
+                    r.version,
+                    shard_dirs[0].display(),
+                    first.version
+                ),
+            ));
+        }
+        if r.config != first.config {
+            return Err(Error::input(
+                &d.join("run.json"),
+                format!(
+                    "made with a different config from {}; merge shards of one config",
+                    shard_dirs[0].display()
+                ),
+            ));
+        }
+    }
+    // The shard set must be 1..=N exactly once (a run without --shard is 1/1).
+    let count = first.shard.map_or(1, |s| s.count);
+    let mut seen = vec![Vec::new(); count];
+    for (d, r) in shard_dirs.iter().zip(&runs) {
+        let s = r.shard.unwrap_or(Shard { index: 1, count: 1 });
+        if s.count != count {
+            return Err(Error::input(
+                &d.join("run.json"),
+                format!(
+                    "is shard {}/{}, but {} is one of {count}",
+                    s.index,
+                    s.count,
+                    shard_dirs[0].display()
+                ),
+            ));
+        }
+        seen[s.index - 1].push(d.display().to_string());
+    }
+    let missing: Vec<String> = (1..=count)
+        .filter(|i| seen[i - 1].is_empty())
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Config(format!(
+            "missing shards: {}",
+            missing.join(", ")
+        )));
+    }
+    if let Some(dup) = seen.iter().find(|v| v.len() > 1) {
+        return Err(Error::Config(format!(
+            "the same shard given twice: {}",
+            dup.join(" and ")
+        )));
+    }
+    prepare_output(out_dir)?;
+    let mut docs: Vec<NightDocument> = Vec::new();
+    let mut errors: Vec<NightError> = Vec::new();
+    let mut origin: BTreeMap<String, String> = BTreeMap::new();
+    let mut claim = |night: &str, d: &Path| -> Result<()> {
+        match origin.insert(night.to_string(), d.display().to_string()) {
+            Some(other) => Err(Error::Config(format!(
+                "night {night} appears in both {other} and {}",
+                d.display()
+            ))),
+            None => Ok(()),
+        }
+    };
+    for d in shard_dirs {
+        // A shard's result is what its tables list; its documents hold the detail.
+        for id in summary::read_night_ids(&d.join("nights.csv"))? {
+            claim(&id, d)?;
+            let p = night_path(d, &id);
+            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            let doc = summary::parse_night_json(&p, &bytes)?;
+            summary::write_atomic(&night_path(out_dir, &id), &bytes)?;
+            docs.push(doc);
+        }
+        for e in summary::read_errors_csv(&d.join("errors.csv"))? {
+            claim(&e.night, d)?;
+            errors.push(e);
+        }
+    }
+    write_tables(out_dir, &mut docs, &mut errors)?;
+    let run = RunRecord {
+        tool: "crampscan".into(),
+        version: first.version.clone(),
+        detector: first.detector.clone(),
+        threads: 0,
+        started_unix_s: runs
+            .iter()
+            .map(|r| r.started_unix_s)
+            .fold(f64::INFINITY, f64::min),
+        finished_unix_s: runs.iter().map(|r| r.finished_unix_s).fold(0.0, f64::max),
+        shard: None,
+        n_nights: docs.len() + errors.len(),
         n_failed: errors.len(),
-        out_dir: out.clone(),
+        n_resumed: runs.iter().map(|r| r.n_resumed).sum(),
+        inputs: docs.iter().flat_map(|d| d.inputs.iter().cloned()).collect(),
+        config: first.config.clone(),
+        merged_from: shard_dirs.iter().map(|d| d.display().to_string()).collect(),
+    };
+    write_run(out_dir, &run)?;
+    Ok(ScanReport {
+        n_nights: run.n_nights,
+        n_failed: run.n_failed,
+        n_resumed: run.n_resumed,
+        out_dir: out_dir.to_path_buf(),
     })
 }
 
@@ -301,5 +746,63 @@ mod tests {
         assert_eq!(nights[0].files.len(), 2);
         assert_eq!(errors.len(), 1);
         assert!(errors[0].error.contains("no such file"));
+    }
+
+    #[test]
+    fn shards_cover_every_item_exactly_once() {
+        let items: Vec<WorkItem> = (0..7)
+            .map(|i| {
+                WorkItem::Night(NightJob::plain(NightInput {
+                    id: format!("n{i}"),
+                    files: vec![],
+                }))
+            })
+            .collect();
+        for n in 1..=4 {
+            let mut all: Vec<String> = Vec::new();
+            for i in 1..=n {
+                for it in shard_items(items.clone(), Some(Shard { index: i, count: n })) {
+                    all.push(it.key().0.to_string());
+                }
+            }
+            all.sort();
+            assert_eq!(all, (0..7).map(|i| format!("n{i}")).collect::<Vec<_>>());
+        }
+        assert!("0/3".parse::<Shard>().is_err());
+        assert!("4/3".parse::<Shard>().is_err());
+        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
+    }
+
+    #[test]
+    fn manifest_duplicates_name_both_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.csv");
+        std::fs::write(
+            &m,
+            "night,files,subject\na,a_emg.csv;a_acc.csv,s1\nb,b.csv,s1\na,c.csv,s2\n",
+        )
+        .unwrap();
+        let e = read_manifest(&m).unwrap_err().to_string();
+        assert!(
+            e.contains("\"a\" appears on line 2 and again on line 4"),
+            "{e}"
+        );
+        std::fs::write(
+            &m,
+            "night,files,subject,fs_hz\na,x/a_emg.csv;a_acc.csv,s1,500\n",
+        )
+        .unwrap();
+        let jobs = read_manifest(&m).unwrap();
+        assert_eq!(
+            jobs[0].input.files,
+            vec![dir.path().join("x/a_emg.csv"), dir.path().join("a_acc.csv")]
+        );
+        assert_eq!(jobs[0].subject.as_deref(), Some("s1"));
+        assert_eq!(jobs[0].fs_hz, Some(500.0));
+        std::fs::write(&m, "night,file\na,b\n").unwrap();
+        assert!(read_manifest(&m)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown column \"file\""));
     }
 }

@@ -49,8 +49,22 @@ enum Command {
     /// errors.csv and the others are still written.
     Scan {
         /// Recording files or folders.
-        #[arg(value_name = "INPUT", required_unless_present = "print_config")]
+        #[arg(value_name = "INPUT", required_unless_present_any = ["print_config", "manifest"], conflicts_with = "manifest")]
         inputs: Vec<PathBuf>,
+        /// Read the nights from a CSV manifest instead: columns night, files
+        /// (;-separated, relative to the manifest) and optionally subject,
+        /// fs_hz, mains. Night ids must be unique.
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+        /// Process only shard I of N: nights sorted by id, dealt round-robin.
+        /// N runs with I = 1..N cover every night once; combine them with
+        /// `crampscan merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<crampscan::batch::Shard>,
+        /// Keep the nights whose OUT/nights/<night>.json was made by this
+        /// version from the same input bytes and config; process the rest.
+        #[arg(long)]
+        resume: bool,
         /// Output folder (created if missing).
         #[arg(
             short,
@@ -123,6 +137,18 @@ enum Command {
         /// Night-id prefix.
         #[arg(long, default_value = "night")]
         prefix: String,
+    },
+    /// Combine the outputs of sharded scans into the tables one run would write.
+    ///
+    /// Refuses shards made by another crampscan version or config, a shard
+    /// set that is incomplete or repeated, and nights found in two shards.
+    Merge {
+        /// Shard output folders (from `scan --shard I/N`).
+        #[arg(value_name = "SHARD_OUT", required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder for the merged tables.
+        #[arg(short, long, value_name = "OUT")]
+        out: PathBuf,
     },
     /// Show a file's channels, kinds, units, rates, duration, start time and quality.
     Inspect {
@@ -200,6 +226,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Scan {
             inputs,
+            manifest,
+            shard,
+            resume,
             out,
             config,
             detector,
@@ -232,16 +261,26 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             let out = out.expect("clap requires --out");
             let opts = ScanOptions {
-                inputs,
+                inputs: match manifest {
+                    Some(m) => batch::Inputs::Manifest(m),
+                    None => batch::Inputs::Paths(inputs),
+                },
                 out_dir: out.clone(),
                 threads,
                 progress: std::io::stderr().is_terminal(),
+                shard,
+                resume,
             };
             let report = batch::scan(&opts, &cfg)?;
             eprintln!(
-                "crampscan: {} nights, {} failed; tables in {}",
+                "crampscan: {} nights, {} failed{}; tables in {}",
                 report.n_nights,
                 report.n_failed,
+                if resume {
+                    format!(", {} kept from the earlier run", report.n_resumed)
+                } else {
+                    String::new()
+                },
                 out.display()
             );
             println!("{}", out.join("nights.csv").display());
@@ -294,6 +333,22 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 out.display()
             );
             Ok(EXIT_OK)
+        }
+        Command::Merge { shards, out } => {
+            let report = batch::merge(&shards, &out)?;
+            eprintln!(
+                "crampscan: merged {} shards: {} nights, {} failed; tables in {}",
+                shards.len(),
+                report.n_nights,
+                report.n_failed,
+                out.display()
+            );
+            println!("{}", out.join("nights.csv").display());
+            Ok(if report.n_failed > 0 {
+                EXIT_SOME_FAILED
+            } else {
+                EXIT_OK
+            })
         }
         Command::Inspect {
             file,

@@ -360,6 +360,162 @@ impl Default for QualityConfig {
     }
 }
 
+/// One-line docs of the config fields, printed by `--print-config`.
+const FIELD_DOCS: &[(&str, &str)] = &[
+    (
+        "input.fs_hz",
+        "Sample rate for CSV files without a time column or sidecar, Hz (0: not given).",
+    ),
+    ("detector.name", "Detector: fft-band."),
+    ("detector.window_s", "Analysis window (Hann), s."),
+    ("detector.hop_s", "Step between windows, s."),
+    ("detector.band_low_hz", "Lower edge of the EMG band, Hz."),
+    (
+        "detector.band_high_hz",
+        "Upper edge of the EMG band, Hz (capped at Nyquist minus nyquist_margin_hz).",
+    ),
+    (
+        "detector.nyquist_margin_hz",
+        "Distance kept between the band's top and Nyquist, Hz.",
+    ),
+    (
+        "detector.mains",
+        "Mains to leave out: auto, 50, 60 or none.",
+    ),
+    (
+        "detector.mains_exclusion_hz",
+        "Half-width of the band left out around each mains harmonic, Hz.",
+    ),
+    (
+        "detector.mains_detect_ratio",
+        "Mains is present when its peak exceeds the neighbourhood median power by this ratio.",
+    ),
+    (
+        "detector.baseline_window_s",
+        "Running window of the resting baseline, s.",
+    ),
+    (
+        "detector.baseline_percentile",
+        "Percentile of band RMS taken as resting level (0-100).",
+    ),
+    ("detector.baseline_floor_uv", "Lowest resting baseline, uV."),
+    ("detector.baseline_cap_uv", "Highest resting baseline, uV."),
+    (
+        "detector.threshold_mode",
+        "absolute (uV above resting, WASM) or relative (multiples of resting).",
+    ),
+    (
+        "detector.onset_above_uv",
+        "Onset: band RMS this far above resting, uV (WASM 2016: 8).",
+    ),
+    (
+        "detector.offset_below_uv",
+        "Offset: band RMS below resting plus this, uV (WASM 2016: 2)...",
+    ),
+    (
+        "detector.offset_hold_s",
+        "...for at least this long, s (WASM 2016: 0.5).",
+    ),
+    (
+        "detector.onset_ratio",
+        "Relative mode: onset at this multiple of resting.",
+    ),
+    (
+        "detector.offset_ratio",
+        "Relative mode: offset below this multiple of resting.",
+    ),
+    (
+        "episodes.min_duration_s",
+        "Shortest episode kept, s (WASM 2016: 0.5).",
+    ),
+    (
+        "episodes.lm_max_s",
+        "Longest leg movement; longer episodes are sustained or cramps, s (WASM 2016: 10).",
+    ),
+    ("cramp.min_duration_s", "Shortest cramp, s."),
+    (
+        "cramp.bridge_gap_s",
+        "Pauses up to this long inside a cramp are bridged, s.",
+    ),
+    (
+        "cramp.min_above_uv",
+        "Median band RMS at least this far above resting, uV.",
+    ),
+    (
+        "cramp.min_ratio_preceding",
+        "Median band RMS at least this multiple of the preceding stretch's median.",
+    ),
+    ("cramp.preceding_s", "Length of that preceding stretch, s."),
+    (
+        "cramp.min_active_fraction",
+        "Share of windows above the onset level (tonic activity), 0-1.",
+    ),
+    (
+        "cramp.accel_after_s",
+        "Accelerometer movement is looked for this long after the end, s.",
+    ),
+    (
+        "cramp.accel_movement_g",
+        "ENMO at or above this counts as movement, g.",
+    ),
+    (
+        "scoring.bilateral_gap_s",
+        "Episodes on two legs closer than this form one bilateral movement, s (WASM 2016: 0.5).",
+    ),
+    (
+        "scoring.bilateral_max_s",
+        "Longest bilateral candidate LM, s (WASM 2016: 15).",
+    ),
+    (
+        "scoring.plm_min_count",
+        "Fewest consecutive candidate LMs in a PLM series (WASM 2016: 4).",
+    ),
+    (
+        "scoring.plm_min_interval_s",
+        "Shortest onset-to-onset interval in a PLM series, s (WASM 2016: 10).",
+    ),
+    (
+        "scoring.plm_max_interval_s",
+        "Longest onset-to-onset interval in a PLM series, s (WASM 2016: 90).",
+    ),
+    (
+        "quality.min_emg_fs_hz",
+        "Lowest EMG sample rate accepted, Hz (AASM: 200).",
+    ),
+    (
+        "quality.flat_run_s",
+        "Runs of identical samples at least this long count as flat, s.",
+    ),
+    (
+        "quality.clip_min_samples",
+        "An extreme value repeated this often marks clipping.",
+    ),
+    (
+        "channels.select",
+        "Use only these channel names or EDF labels (as --channels); empty: use the patterns.",
+    ),
+    (
+        "channels.emg_patterns",
+        "Label globs (case-insensitive, * and ?) that make a signal leg EMG.",
+    ),
+    (
+        "channels.accel_patterns",
+        "Label globs that make a signal an accelerometer axis.",
+    ),
+    (
+        "channels.exclude_patterns",
+        "Label globs never used (chin EMG, EEG, EOG, ECG), checked first.",
+    ),
+    (
+        "annotations.lm_texts",
+        "Annotation texts read as a leg movement (case-insensitive; `text @ channel` names the channel).",
+    ),
+    (
+        "annotations.cramp_texts",
+        "Annotation texts read as a cramp.",
+    ),
+];
+
 /// Mains setting parsed from `detector.mains`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MainsSetting {
@@ -375,9 +531,26 @@ impl Config {
         Ok(cfg)
     }
 
-    /// The config as TOML, as printed by `--print-config`.
+    /// The config as TOML, as printed by `--print-config`: every field with
+    /// a comment giving its meaning and unit.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("config serialises to TOML")
+        let plain = toml::to_string(self).expect("config serialises to TOML");
+        let mut out =
+            String::from("# crampscan configuration; any subset of these fields may be given.\n");
+        let mut section = String::new();
+        for line in plain.lines() {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name.to_string();
+            } else if let Some((key, _)) = line.split_once(" = ") {
+                let full = format!("{section}.{key}");
+                if let Some((_, doc)) = FIELD_DOCS.iter().find(|(k, _)| *k == full) {
+                    out.push_str(&format!("# {doc}\n"));
+                }
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
     }
 
     pub fn mains_setting(&self) -> Result<MainsSetting> {
@@ -511,6 +684,23 @@ mod tests {
         let cfg = Config::default();
         let back = Config::from_toml(&cfg.to_toml()).unwrap();
         assert_eq!(cfg, back);
+    }
+
+    #[test]
+    fn every_printed_field_has_a_comment() {
+        let text = Config::default().to_toml();
+        let fields = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.contains(" = "))
+            .count();
+        assert_eq!(fields, FIELD_DOCS.len());
+        let mut prev = "";
+        for line in text.lines() {
+            if !line.starts_with('#') && line.contains(" = ") {
+                assert!(prev.starts_with("# "), "no comment above {line}");
+            }
+            prev = line;
+        }
     }
 
     #[test]

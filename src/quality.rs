@@ -1,7 +1,7 @@
 //! Signal quality per channel, gathered while the samples stream past:
 //! non-finite samples, flat stretches, clipping at the channel's extremes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::QualityConfig;
 
@@ -23,7 +23,7 @@ pub struct QualityTracker {
 }
 
 /// Quality figures of one channel over the night.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelQuality {
     pub n_samples: u64,
     pub duration_s: f64,

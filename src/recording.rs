@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use chrono::NaiveDateTime;
 use ndarray::Array2;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a channel measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelKind {
     /// Surface or needle EMG, samples in µV.
@@ -33,7 +33,7 @@ impl ChannelKind {
 /// One channel of a file. Samples reach the pipeline already scaled:
 /// `physical = (raw * gain + offset) * unit_scale`, in µV for EMG and g for
 /// accelerometer axes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelInfo {
     pub name: String,
     pub kind: ChannelKind,

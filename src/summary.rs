@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::{Duration, NaiveDateTime};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -46,10 +46,11 @@ pub const NIGHT_COLUMNS: &[&str] = &[
     "n_sustained",
     "mains_hz",
     "quality",
+    "subject",
 ];
 
 /// A night that could not be processed.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NightError {
     pub night: String,
     pub source: String,
@@ -82,8 +83,8 @@ fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8
 }
 
 /// `episodes.csv` for the nights, in night then time order.
-pub fn episodes_csv(nights: &[NightResult]) -> Vec<u8> {
-    let rows = nights.iter().flat_map(|n| {
+pub fn episodes_csv(nights: &[NightDocument]) -> Vec<u8> {
+    let rows = nights.iter().map(|d| &d.night).flat_map(|n| {
         n.episodes.iter().map(move |e| {
             vec![
                 n.night.clone(),
@@ -106,8 +107,9 @@ pub fn episodes_csv(nights: &[NightResult]) -> Vec<u8> {
 }
 
 /// `nights.csv`, one row per night.
-pub fn nights_csv(nights: &[NightResult]) -> Vec<u8> {
-    let rows = nights.iter().map(|n| {
+pub fn nights_csv(nights: &[NightDocument]) -> Vec<u8> {
+    let rows = nights.iter().map(|d| {
+        let n = &d.night;
         let s = &n.summary;
         vec![
             n.night.clone(),
@@ -131,9 +133,66 @@ pub fn nights_csv(nights: &[NightResult]) -> Vec<u8> {
             } else {
                 n.quality.join(";")
             },
+            d.subject.clone().unwrap_or_default(),
         ]
     });
     csv_bytes(NIGHT_COLUMNS, rows)
+}
+
+/// Columns of `cohort.csv`.
+pub const COHORT_COLUMNS: &[&str] = &[
+    "subject",
+    "n_nights",
+    "analyzed_h",
+    "mean_cramps_per_night",
+    "median_cramps_per_night",
+    "nights_with_cramp",
+    "mean_lm_index",
+    "mean_plm_index",
+];
+
+/// `cohort.csv`: per-subject aggregates over nights (a night without a
+/// subject is its own subject, named by its night id).
+pub fn cohort_csv(nights: &[NightDocument]) -> Vec<u8> {
+    let mut by_subject: std::collections::BTreeMap<&str, Vec<&NightResult>> = Default::default();
+    for d in nights {
+        let subject = d.subject.as_deref().unwrap_or(&d.night.night);
+        by_subject.entry(subject).or_default().push(&d.night);
+    }
+    let rows = by_subject.into_iter().map(|(subject, ns)| {
+        let k = ns.len() as f64;
+        let mut cramps: Vec<usize> = ns.iter().map(|n| n.summary.n_cramps).collect();
+        cramps.sort_unstable();
+        let m = cramps.len();
+        let median = if m % 2 == 1 {
+            cramps[m / 2] as f64
+        } else {
+            0.5 * (cramps[m / 2 - 1] + cramps[m / 2]) as f64
+        };
+        vec![
+            subject.to_string(),
+            ns.len().to_string(),
+            format!(
+                "{:.4}",
+                ns.iter().map(|n| n.summary.analyzed_h).sum::<f64>()
+            ),
+            format!("{:.3}", cramps.iter().sum::<usize>() as f64 / k),
+            format!("{median:.1}"),
+            ns.iter()
+                .filter(|n| n.summary.n_cramps > 0)
+                .count()
+                .to_string(),
+            format!(
+                "{:.2}",
+                ns.iter().map(|n| n.summary.lm_index).sum::<f64>() / k
+            ),
+            format!(
+                "{:.2}",
+                ns.iter().map(|n| n.summary.plm_index).sum::<f64>() / k
+            ),
+        ]
+    });
+    csv_bytes(COHORT_COLUMNS, rows)
 }
 
 /// `errors.csv`.
@@ -144,19 +203,65 @@ pub fn errors_csv(errors: &[NightError]) -> Vec<u8> {
     csv_bytes(&["night", "source", "error"], rows)
 }
 
-#[derive(Serialize)]
-struct NightDocument<'a> {
-    #[serde(flatten)]
-    night: &'a NightResult,
-    config: &'a Config,
+/// One input file of a night, identified for `--resume` and provenance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputRecord {
+    pub path: String,
+    pub size_bytes: u64,
+    pub blake3: String,
 }
 
-/// `nights/<night>.json`: the night in full, with the config used.
-pub fn night_json(night: &NightResult, cfg: &Config) -> Vec<u8> {
-    let mut v =
-        serde_json::to_vec_pretty(&NightDocument { night, config: cfg }).expect("night serialises");
+/// What `nights/<night>.json` holds: the night in full, where it came
+/// from, and how it was made. The tables are built from these documents, so
+/// a resumed or merged run gives the same bytes as a single run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NightDocument {
+    pub tool_version: String,
+    pub subject: Option<String>,
+    pub inputs: Vec<InputRecord>,
+    #[serde(flatten)]
+    pub night: NightResult,
+    pub config: Config,
+}
+
+/// `nights/<night>.json`.
+pub fn night_json(doc: &NightDocument) -> Vec<u8> {
+    let mut v = serde_json::to_vec_pretty(doc).expect("night serialises");
     v.push(b'\n');
     v
+}
+
+/// Parses a `nights/<night>.json` document.
+pub fn parse_night_json(path: &Path, bytes: &[u8]) -> Result<NightDocument> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::input(
+            path,
+            format!(
+                "line {}, column {}: not a crampscan night document: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
+/// Reads `errors.csv` back.
+pub fn read_errors_csv(path: &Path) -> Result<Vec<NightError>> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::input(path, e.to_string()))?;
+    rdr.deserialize()
+        .map(|r| r.map_err(|e| Error::input(path, e.to_string())))
+        .collect()
+}
+
+/// The night ids listed in a `nights.csv`.
+pub fn read_night_ids(path: &Path) -> Result<Vec<String>> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::input(path, e.to_string()))?;
+    let mut ids = Vec::new();
+    for r in rdr.records() {
+        let r = r.map_err(|e| Error::input(path, e.to_string()))?;
+        ids.push(r.get(0).unwrap_or("").to_string());
+    }
+    Ok(ids)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a

@@ -4,10 +4,10 @@
 pub mod classify;
 pub mod plm;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What an episode is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EpisodeKind {
     /// Sustained, tonic, high-intensity contraction on one channel.
@@ -38,7 +38,7 @@ impl EpisodeKind {
 }
 
 /// One detected episode on one channel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Episode {
     pub channel: String,
     pub kind: EpisodeKind,

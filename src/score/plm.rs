@@ -6,13 +6,13 @@
 //! 10–90 s. Any other movement (longer, or a cramp) ends a series, and so
 //! does an interval outside 10–90 s.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Episode, EpisodeKind};
 use crate::config::ScoringConfig;
 
 /// A movement after bilateral combining.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Movement {
     pub start_s: f64,
     pub end_s: f64,
@@ -25,7 +25,7 @@ pub struct Movement {
 }
 
 /// The night's leg-movement figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LmFigures {
     pub n_lm: usize,
     pub n_plm: usize,
