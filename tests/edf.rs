@@ -495,3 +495,65 @@ fn mutated_edf_csv_and_wav_never_panic_and_errors_name_the_file() {
         }
     }
 }
+
+#[test]
+fn inspect_says_why_and_channels_flag_selects_or_names_the_missing() {
+    let d = tempfile::tempdir().unwrap();
+    let sigs = [
+        Sig {
+            label: "EEG Fpz-Cz",
+            unit: "uV",
+            spr: 500,
+            phys: (-500.0, 500.0),
+            dig: (-32768, 32767),
+        },
+        Sig {
+            label: "LAT",
+            unit: "uV",
+            spr: 500,
+            phys: (-500.0, 500.0),
+            dig: (-32768, 32767),
+        },
+    ];
+    let recs: Vec<_> = (0..20)
+        .map(|r| {
+            vec![
+                vec![(r * 7) % 50; 500],
+                (0..500).map(|i| (i * 37 % 101) - 50).collect(),
+            ]
+        })
+        .collect();
+    let p = d.path().join("psg.edf");
+    std::fs::write(&p, build(&sigs, &recs, None, "", "20", false)).unwrap();
+    let o = crampscan(&["inspect", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("pattern \"LAT\""), "{text}");
+    assert!(
+        text.contains("\"EEG Fpz-Cz\" (excluded by pattern \"*EEG*\")"),
+        "{text}"
+    );
+    let o = crampscan(&["inspect", p.to_str().unwrap(), "--channels", "EEG Fpz-Cz"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("EEG Fpz-Cz") && text.contains("--channels"),
+        "{text}"
+    );
+    assert!(text.contains("\"LAT\" (not in --channels)"), "{text}");
+    // scan with a name that no file has: the night fails naming it.
+    let out = d.path().join("out");
+    let o = crampscan(&[
+        "scan",
+        p.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--channels",
+        "LAT,Leg 2",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let errors = std::fs::read_to_string(out.join("errors.csv")).unwrap();
+    assert!(
+        errors.contains("Leg 2") && errors.contains("psg.edf"),
+        "{errors}"
+    );
+}
