@@ -17,7 +17,9 @@ use crate::detect;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
 use crate::io;
-use crate::night::{process_night, NightInput};
+use crate::night::{process_night_with, NightInput, NightOptions};
+use crate::report::{self, traces, ReportOptions};
+use crate::score::EpisodeKind;
 use crate::summary::{self, InputRecord, NightDocument, NightError};
 
 /// File-name suffixes that mark one part of a night split over several
@@ -327,6 +329,11 @@ pub struct ScanOptions {
     pub shard: Option<Shard>,
     /// Keep nights whose document matches the inputs and config.
     pub resume: bool,
+    /// Save the per-window features (`nights/<night>.traces.bin`) and write
+    /// the figures and HTML report (`report/`).
+    pub plots: bool,
+    /// Episode kinds that get a close-up figure when `plots` is on.
+    pub closeup_kinds: Vec<EpisodeKind>,
 }
 
 /// How a scan went.
@@ -336,6 +343,8 @@ pub struct ScanReport {
     pub n_failed: usize,
     pub n_resumed: usize,
     pub out_dir: PathBuf,
+    /// `report/index.html`, when figures were asked for.
+    pub report_index: Option<PathBuf>,
 }
 
 /// `run.json`: how and when the outputs were made.
@@ -424,13 +433,26 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
     let attempt = || -> Result<(NightDocument, bool)> {
         let cfg = job.config(base)?;
         let inputs = input_records(&job.input.files)?;
-        if opts.resume {
+        // A night kept from an earlier run without --plots has no features
+        // to draw, so with --plots it is analysed again.
+        let has_traces = !opts.plots || traces::path(&opts.out_dir, &job.input.id).exists();
+        if opts.resume && has_traces {
             if let Some(doc) = reusable(&opts.out_dir, &job.input.id, &inputs, &cfg) {
                 return Ok((doc, true));
             }
         }
         let detector = detect::from_config(&cfg, plans)?;
-        let night = process_night(&job.input, &cfg, detector.as_ref(), plans)?;
+        let night_opts = NightOptions {
+            keep_traces: opts.plots,
+        };
+        let mut night = process_night_with(&job.input, &cfg, detector.as_ref(), plans, night_opts)?;
+        // Written now, so a batch never holds every night's features.
+        if let Some(t) = night.traces.take() {
+            summary::write_atomic(
+                &traces::path(&opts.out_dir, &job.input.id),
+                &traces::encode(&job.input.id, &t),
+            )?;
+        }
         let doc = NightDocument {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             subject: job.subject.clone(),
@@ -576,11 +598,21 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         merged_from: Vec::new(),
     };
     write_run(&opts.out_dir, &run)?;
+    let report_index = if opts.plots {
+        let ropts = ReportOptions {
+            out_dir: opts.out_dir.clone(),
+            closeup_kinds: opts.closeup_kinds.clone(),
+        };
+        Some(pool.install(|| report::write_report(&ropts))?.index)
+    } else {
+        None
+    };
     Ok(ScanReport {
         n_nights: run.n_nights,
         n_failed: run.n_failed,
         n_resumed,
         out_dir: opts.out_dir.clone(),
+        report_index,
     })
 }
 
@@ -716,6 +748,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         n_failed: run.n_failed,
         n_resumed: run.n_resumed,
         out_dir: out_dir.to_path_buf(),
+        report_index: None,
     })
 }
 

@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crampscan::batch::{self, ScanOptions};
 use crampscan::config::Config;
 use crampscan::eval;
+use crampscan::report::{self, ReportOptions};
+use crampscan::score::EpisodeKind;
 use crampscan::simulate::{self, Format, SimOptions};
 
 /// Every night processed (or the command succeeded).
@@ -30,7 +32,7 @@ const EXIT_SOME_FAILED: u8 = 3;
 measures muscle activity in 0.25 s windows with an FFT band-power detector, finds contraction \
 episodes with the WASM leg-movement hysteresis, classifies them as cramp, lm (leg movement) or \
 sustained, and writes per-episode and per-night tables for a statistics package.",
-    after_help = "EXIT STATUS:\n  0  every night was processed\n  1  fatal error (bad config, output folder not writable)\n  2  usage error\n  3  the run finished but some nights failed (listed in OUT/errors.csv)\n\nEXAMPLES:\n  crampscan scan data/ -o out\n  crampscan simulate -o sim --nights 3 --hours 1 --format wav\n  crampscan evaluate --truth sim --pred out\n  crampscan inspect data/night01_emg.csv"
+    after_help = "EXIT STATUS:\n  0  every night was processed\n  1  fatal error (bad config, output folder not writable)\n  2  usage error\n  3  the run finished but some nights failed (listed in OUT/errors.csv)\n\nEXAMPLES:\n  crampscan scan data/ -o out\n  crampscan simulate -o sim --nights 3 --hours 1 --format wav\n  crampscan evaluate --truth sim --pred out\n  crampscan inspect data/night01_emg.csv\n  crampscan scan data/ -o out --plots   (then open out/report/index.html)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -95,6 +97,33 @@ enum Command {
         /// Print the effective config as TOML and exit.
         #[arg(long)]
         print_config: bool,
+        /// Also save per-window features (OUT/nights/<night>.traces.bin) and
+        /// write figures and an HTML report (OUT/report/index.html).
+        #[arg(long)]
+        plots: bool,
+        /// Episode kinds that get a close-up figure with --plots: a
+        /// comma-separated list of cramp, lm, sustained, or all.
+        #[arg(long, value_name = "KINDS", default_value = "cramp")]
+        closeups: String,
+    },
+    /// Draw figures and write the HTML report of an earlier scan.
+    ///
+    /// Reads OUT/run.json, OUT/nights/*.json and, for the overview figures,
+    /// OUT/nights/<night>.traces.bin (written by scan --plots); re-reads the
+    /// recordings (paths as given to scan) for the close-ups. Writes
+    /// OUT/report/index.html, one page per night and the figures (SVG and
+    /// PNG) under OUT/report/figures/.
+    Report {
+        /// A scan output folder.
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+        /// Episode kinds that get a close-up figure: a comma-separated list
+        /// of cramp, lm, sustained, or all.
+        #[arg(long, value_name = "KINDS", default_value = "cramp")]
+        closeups: String,
+        /// Worker threads (default: all cores). Figures do not depend on it.
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
     },
     /// Write seeded synthetic nights with ground truth (<night>.truth.csv).
     ///
@@ -222,6 +251,25 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     }
 }
 
+/// Episode kinds from a comma-separated list (`all` for every kind).
+fn parse_kinds(list: &str) -> anyhow::Result<Vec<EpisodeKind>> {
+    let mut kinds = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if item.eq_ignore_ascii_case("all") {
+            return Ok(vec![
+                EpisodeKind::Cramp,
+                EpisodeKind::Lm,
+                EpisodeKind::Sustained,
+            ]);
+        }
+        match EpisodeKind::parse(item) {
+            Some(k) => kinds.push(k),
+            None => bail!("--closeups: \"{item}\" is not an episode kind; expected cramp, lm, sustained or all"),
+        }
+    }
+    Ok(kinds)
+}
+
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Scan {
@@ -237,7 +285,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             channels,
             threads,
             print_config,
+            plots,
+            closeups,
         } => {
+            let closeup_kinds = parse_kinds(&closeups)?;
             let mut cfg = load_config(config.as_deref())?;
             if !channels.is_empty() {
                 cfg.channels.select = channels;
@@ -270,6 +321,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 progress: std::io::stderr().is_terminal(),
                 shard,
                 resume,
+                plots,
+                closeup_kinds,
             };
             let report = batch::scan(&opts, &cfg)?;
             eprintln!(
@@ -285,6 +338,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             );
             println!("{}", out.join("nights.csv").display());
             println!("{}", out.join("episodes.csv").display());
+            if let Some(index) = &report.report_index {
+                println!("{}", index.display());
+            }
             if report.n_failed > 0 {
                 eprintln!(
                     "crampscan: see {} for the nights that failed",
@@ -332,6 +388,30 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 truths.len(),
                 out.display()
             );
+            Ok(EXIT_OK)
+        }
+        Command::Report {
+            out,
+            closeups,
+            threads,
+        } => {
+            if threads == Some(0) {
+                bail!("--threads must be at least 1");
+            }
+            let opts = ReportOptions {
+                out_dir: out,
+                closeup_kinds: parse_kinds(&closeups)?,
+            };
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads.unwrap_or(0))
+                .build()
+                .context("cannot start worker threads")?;
+            let r = pool.install(|| report::write_report(&opts))?;
+            eprintln!(
+                "crampscan: report of {} nights with {} figures",
+                r.n_nights, r.n_figures
+            );
+            println!("{}", r.index.display());
             Ok(EXIT_OK)
         }
         Command::Merge { shards, out } => {

@@ -479,6 +479,30 @@ const FIELD_DOCS: &[(&str, &str)] = &[
         "Longest onset-to-onset interval in a PLM series, s (WASM 2016: 90).",
     ),
     (
+        "channels.select",
+        "Use exactly these channel labels (empty: choose by the patterns below).",
+    ),
+    (
+        "channels.emg_patterns",
+        "Labels taken as leg EMG (case-insensitive, * wildcards).",
+    ),
+    (
+        "channels.accel_patterns",
+        "Labels taken as accelerometer axes (case-insensitive, * wildcards).",
+    ),
+    (
+        "channels.exclude_patterns",
+        "Labels never analysed, even when another pattern matches.",
+    ),
+    (
+        "annotations.lm_texts",
+        "Annotation texts scored as leg movements (case-insensitive).",
+    ),
+    (
+        "annotations.cramp_texts",
+        "Annotation texts scored as cramps (case-insensitive).",
+    ),
+    (
         "quality.min_emg_fs_hz",
         "Lowest EMG sample rate accepted, Hz (AASM: 200).",
     ),
@@ -489,30 +513,6 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     (
         "quality.clip_min_samples",
         "An extreme value repeated this often marks clipping.",
-    ),
-    (
-        "channels.select",
-        "Use only these channel names or EDF labels (as --channels); empty: use the patterns.",
-    ),
-    (
-        "channels.emg_patterns",
-        "Label globs (case-insensitive, * and ?) that make a signal leg EMG.",
-    ),
-    (
-        "channels.accel_patterns",
-        "Label globs that make a signal an accelerometer axis.",
-    ),
-    (
-        "channels.exclude_patterns",
-        "Label globs never used (chin EMG, EEG, EOG, ECG), checked first.",
-    ),
-    (
-        "annotations.lm_texts",
-        "Annotation texts read as a leg movement (case-insensitive; `text @ channel` names the channel).",
-    ),
-    (
-        "annotations.cramp_texts",
-        "Annotation texts read as a cramp.",
     ),
 ];
 

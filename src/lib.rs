@@ -18,6 +18,7 @@ pub mod io;
 pub mod night;
 pub mod quality;
 pub mod recording;
+pub mod report;
 pub mod score;
 pub mod simulate;
 pub mod summary;

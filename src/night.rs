@@ -87,6 +87,40 @@ pub struct NightResult {
     pub episodes: Vec<Episode>,
     pub leg_movements: LmFigures,
     pub summary: NightSummary,
+    /// Per-window series for the figures; kept only when asked
+    /// ([`NightOptions::keep_traces`]) and never written to the night JSON.
+    #[serde(skip)]
+    pub traces: Option<NightTraces>,
+}
+
+/// The per-window series behind a night's overview figure.
+#[derive(Debug, Clone)]
+pub struct NightTraces {
+    /// One per EMG channel, in channel order.
+    pub emg: Vec<EmgTrace>,
+    /// Accelerometer ENMO of the night, when it has three axes.
+    pub accel: Option<AccelSeries>,
+}
+
+/// One EMG channel's activity and resting baseline, per window.
+#[derive(Debug, Clone)]
+pub struct EmgTrace {
+    pub channel: String,
+    /// Spacing of the windows, s.
+    pub hop_s: f64,
+    /// Centre of the first window from the recording start, s.
+    pub first_center_s: f64,
+    /// Band RMS per window, µV (NaN where the window held bad samples).
+    pub activity_uv: Vec<f32>,
+    /// Resting baseline per window, µV.
+    pub baseline_uv: Vec<f32>,
+}
+
+/// What [`process_night_with`] keeps besides the tables.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NightOptions {
+    /// Keep the per-window series ([`NightResult::traces`]) for figures.
+    pub keep_traces: bool,
 }
 
 struct Lane {
@@ -188,6 +222,17 @@ pub fn process_night(
     cfg: &Config,
     detector: &dyn Detector,
     plans: &PlanCache,
+) -> Result<NightResult> {
+    process_night_with(input, cfg, detector, plans, NightOptions::default())
+}
+
+/// [`process_night`], keeping what `opts` asks for.
+pub fn process_night_with(
+    input: &NightInput,
+    cfg: &Config,
+    detector: &dyn Detector,
+    plans: &PlanCache,
+    opts: NightOptions,
 ) -> Result<NightResult> {
     let mut sources = Vec::with_capacity(input.files.len());
     for f in &input.files {
@@ -362,6 +407,7 @@ pub fn process_night(
         })
         .collect();
     let mut episodes = Vec::new();
+    let mut baselines = Vec::with_capacity(per_channel.len());
     for ((name, _), (baseline, eps)) in emg_series.iter().zip(per_channel) {
         if let Some(r) = channels
             .iter_mut()
@@ -370,6 +416,7 @@ pub fn process_night(
             r.baseline_median_uv = crate::dsp::stats::median(&baseline).map(|v| round(v as f64, 3));
         }
         episodes.extend(eps);
+        baselines.push(baseline);
     }
     episodes.sort_by(|a, b| {
         a.start_s
@@ -416,6 +463,20 @@ pub fn process_night(
             .filter(|e| e.kind == EpisodeKind::Sustained)
             .count(),
     };
+    let traces = opts.keep_traces.then(|| NightTraces {
+        emg: emg_series
+            .into_iter()
+            .zip(baselines)
+            .map(|((channel, s), baseline_uv)| EmgTrace {
+                channel,
+                hop_s: s.hop_s,
+                first_center_s: s.first_center_s,
+                activity_uv: s.activity_uv,
+                baseline_uv,
+            })
+            .collect(),
+        accel,
+    });
     Ok(NightResult {
         night: input.id.clone(),
         sources: input.files.iter().map(|p| display(p)).collect(),
@@ -431,6 +492,7 @@ pub fn process_night(
         episodes,
         leg_movements: lm,
         summary,
+        traces,
     })
 }
 

@@ -10,11 +10,11 @@ use crampscan::config::Config;
 use crampscan::io::{self, edf::EdfFile};
 use crampscan::recording::Block;
 
-/// One source read whole: channel names, rate (Hz), samples per channel, warnings.
-type Group = (Vec<String>, f64, Vec<Vec<f32>>, Vec<String>);
+/// Reads every source of `path` whole: (channel names, rate, samples per channel).
+/// Per source: channel names, rate (Hz), samples per channel, warnings.
+type SourceData = (Vec<String>, f64, Vec<Vec<f32>>, Vec<String>);
 
-/// Reads every source of `path` whole.
-fn read_all(path: &Path, cfg: &Config) -> Vec<Group> {
+fn read_all(path: &Path, cfg: &Config) -> Vec<SourceData> {
     io::open(path, cfg)
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()

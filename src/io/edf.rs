@@ -603,7 +603,7 @@ impl EdfFile {
     pub fn sources(self, cfg: &Config) -> Result<Vec<EdfSource>> {
         let path = self.path.clone();
         let d = self.header.record_s;
-        let mut groups: Vec<(usize, Vec<Chosen>)> = Vec::new();
+        let mut groups: Vec<RateGroup> = Vec::new();
         let mut skipped = Vec::new();
         let mut warnings = self.warnings.clone();
         for (i, s) in self.header.signals.iter().enumerate() {
@@ -860,3 +860,6 @@ impl SampleSource for EdfSource {
 pub fn open(path: &Path, cfg: &Config) -> Result<Vec<EdfSource>> {
     EdfFile::open(path)?.sources(cfg)
 }
+
+/// Signals sharing one sample rate: (samples per record, chosen signals).
+type RateGroup = (usize, Vec<Chosen>);

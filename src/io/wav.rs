@@ -1,4 +1,7 @@
-//! WAV reader (hound): 8–32-bit integer and 32-bit float, any channel count.
+//! WAV reader: 8–32-bit integer and 32-bit float, any channel count. hound
+//! parses and validates the header; the samples are then decoded straight
+//! from the data chunk's bytes a block at a time (hound's per-sample
+//! iterator costs several times the file read).
 //! A WAV file carries no channel names or units, so a `<stem>_channels.tsv`
 //! sidecar with one row per channel, in file order, is required; integer
 //! samples are scaled by its `gain` and `offset` columns.
@@ -15,8 +18,13 @@ use crate::recording::{Block, ChannelInfo, ChannelKind, RecordingInfo};
 pub struct WavSource {
     info: RecordingInfo,
     path: PathBuf,
-    reader: hound::WavReader<BufReader<File>>,
-    float: bool,
+    /// Positioned at the next frame of the data chunk.
+    reader: BufReader<File>,
+    codec: Codec,
+    /// Bytes per frame (all channels).
+    block_align: usize,
+    /// Raw bytes of one block, reused.
+    bytes: Vec<u8>,
     /// Per channel: raw * scale + offset gives µV or g.
     scale: Vec<(f64, f64)>,
     frames_total: u64,
@@ -44,6 +52,18 @@ impl WavSource {
         let spec = reader.spec();
         let n = spec.channels as usize;
         let float = spec.sample_format == hound::SampleFormat::Float;
+        let block_align = fmt_block_align(path)?;
+        let codec = Codec::new(block_align / n.max(1), float).ok_or_else(|| {
+            Error::input(
+                path,
+                format!(
+                    "{} bytes per sample ({} bits, {}): expected 8-, 16-, 24- or 32-bit integer or 32-bit float",
+                    block_align / n.max(1),
+                    spec.bits_per_sample,
+                    if float { "float" } else { "integer" }
+                ),
+            )
+        })?;
         if (spec.sample_rate as f64) < WAV_MIN_FS_HZ {
             return Err(Error::input(
                 path,
@@ -111,12 +131,13 @@ impl WavSource {
             });
         }
         let frames_total = reader.duration() as u64;
-        let block_align = (spec.bits_per_sample as u64).div_ceil(8) * n as u64;
+        // hound stops at the first sample: the inner reader is positioned there.
+        let reader = reader.into_inner();
         let file_len = std::fs::metadata(path)
             .map_err(|e| Error::io(path, e))?
             .len();
         // Bytes before the samples are at least the 44 of a canonical header.
-        let present = file_len.saturating_sub(44) / block_align.max(1);
+        let present = file_len.saturating_sub(44) / (block_align as u64).max(1);
         let preallocated = (present as f64) * WAV_PREALLOCATED_RATIO < frames_total as f64;
         Ok(WavSource {
             info: RecordingInfo {
@@ -130,21 +151,114 @@ impl WavSource {
             preallocated,
             path: path.to_path_buf(),
             reader,
-            float,
+            codec,
+            block_align,
+            bytes: Vec::new(),
             scale,
             frames_total,
             frames_read: 0,
         })
     }
 
-    fn truncated(&self, e: hound::Error) -> Error {
+    fn truncated(&self, detail: &str) -> Error {
         Error::input(
             &self.path,
             format!(
-                "truncated or damaged data: the header declares {} frames, reading failed at frame {} ({e})",
+                "truncated or damaged data: the header declares {} frames, reading failed at frame {} ({detail})",
                 self.frames_total, self.frames_read
             ),
         )
+    }
+}
+
+/// How one sample is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    U8,
+    I16,
+    I24,
+    I32,
+    F32,
+}
+
+impl Codec {
+    fn new(bytes_per_sample: usize, float: bool) -> Option<Codec> {
+        match (bytes_per_sample, float) {
+            (1, false) => Some(Codec::U8),
+            (2, false) => Some(Codec::I16),
+            (3, false) => Some(Codec::I24),
+            (4, false) => Some(Codec::I32),
+            (4, true) => Some(Codec::F32),
+            _ => None,
+        }
+    }
+
+    /// Decodes channel `c`'s samples of whole frames in `bytes` into `out`,
+    /// as `raw * gain + offset`.
+    fn decode(self, bytes: &[u8], align: usize, c: usize, gain: f64, offset: f64, out: &mut [f32]) {
+        let frames = bytes.chunks_exact(align).zip(out.iter_mut());
+        match self {
+            Codec::U8 => {
+                for (f, o) in frames {
+                    *o = ((f[c] as i32 - 128) as f64 * gain + offset) as f32;
+                }
+            }
+            Codec::I16 => {
+                let k = 2 * c;
+                for (f, o) in frames {
+                    *o = (i16::from_le_bytes([f[k], f[k + 1]]) as f64 * gain + offset) as f32;
+                }
+            }
+            Codec::I24 => {
+                let k = 3 * c;
+                for (f, o) in frames {
+                    let v = i32::from_le_bytes([0, f[k], f[k + 1], f[k + 2]]) >> 8;
+                    *o = (v as f64 * gain + offset) as f32;
+                }
+            }
+            Codec::I32 => {
+                let k = 4 * c;
+                for (f, o) in frames {
+                    let v = i32::from_le_bytes([f[k], f[k + 1], f[k + 2], f[k + 3]]);
+                    *o = (v as f64 * gain + offset) as f32;
+                }
+            }
+            Codec::F32 => {
+                let k = 4 * c;
+                for (f, o) in frames {
+                    let v = f32::from_le_bytes([f[k], f[k + 1], f[k + 2], f[k + 3]]);
+                    *o = (v as f64 * gain + offset) as f32;
+                }
+            }
+        }
+    }
+}
+
+/// Bytes per frame, from the `fmt ` chunk (hound checked the header already).
+fn fmt_block_align(path: &Path) -> Result<usize> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; 12];
+    f.read_exact(&mut head).map_err(|e| Error::io(path, e))?;
+    loop {
+        let mut ch = [0u8; 8];
+        f.read_exact(&mut ch).map_err(|e| Error::io(path, e))?;
+        let size = u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]) as u64;
+        if &ch[..4] == b"fmt " {
+            let mut fmt = [0u8; 14];
+            f.read_exact(&mut fmt).map_err(|e| Error::io(path, e))?;
+            let align = u16::from_le_bytes([fmt[12], fmt[13]]) as usize;
+            if align == 0 {
+                return Err(Error::input(
+                    path,
+                    "fmt chunk: block align is 0; expected bytes per frame",
+                ));
+            }
+            return Ok(align);
+        }
+        // Chunks are padded to an even size.
+        f.seek(SeekFrom::Current((size + (size & 1)) as i64))
+            .map_err(|e| Error::io(path, e))?;
     }
 }
 
@@ -154,73 +268,55 @@ impl SampleSource for WavSource {
     }
 
     fn read_block(&mut self, block: &mut Block) -> Result<()> {
+        use std::io::Read;
         let n = self.scale.len();
         let frames = ((self.frames_total - self.frames_read) as usize).min(block.capacity());
         block.len = 0;
         if frames == 0 {
             return Ok(());
         }
-        let mut err = None;
-        if self.float {
-            let mut it = self.reader.samples::<f32>();
-            'outer: for i in 0..frames {
-                for c in 0..n {
-                    match it.next() {
-                        Some(Ok(v)) => {
-                            let (g, o) = self.scale[c];
-                            block.data[[c, i]] = (v as f64 * g + o) as f32;
-                        }
-                        Some(Err(e)) => {
-                            err = Some(e);
-                            break 'outer;
-                        }
-                        None => {
-                            err = Some(hound::Error::IoError(
-                                std::io::ErrorKind::UnexpectedEof.into(),
-                            ));
-                            break 'outer;
-                        }
-                    }
+        let want = frames * self.block_align;
+        self.bytes.resize(want, 0);
+        let mut got = 0;
+        let mut failure = None;
+        while got < want {
+            match self.reader.read(&mut self.bytes[got..want]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
                 }
-                block.len = i + 1;
-            }
-        } else {
-            let mut it = self.reader.samples::<i32>();
-            'outer: for i in 0..frames {
-                for c in 0..n {
-                    match it.next() {
-                        Some(Ok(v)) => {
-                            let (g, o) = self.scale[c];
-                            block.data[[c, i]] = (v as f64 * g + o) as f32;
-                        }
-                        Some(Err(e)) => {
-                            err = Some(e);
-                            break 'outer;
-                        }
-                        None => {
-                            err = Some(hound::Error::IoError(
-                                std::io::ErrorKind::UnexpectedEof.into(),
-                            ));
-                            break 'outer;
-                        }
-                    }
-                }
-                block.len = i + 1;
             }
         }
-        self.frames_read += block.len as u64;
-        match err {
-            // hound reports the end of a short data chunk as a format error.
-            Some(_) if self.preallocated => {
-                self.info.warnings.push(format!(
-                    "the data chunk declares {} frames but the file ends after {}: read the frames present (a recording that stopped early)",
-                    self.frames_total, self.frames_read
-                ));
-                self.frames_total = self.frames_read;
-                Ok(())
-            }
-            Some(e) => Err(self.truncated(e)),
-            None => Ok(()),
+        let whole = got / self.block_align;
+        for c in 0..n {
+            let (g, o) = self.scale[c];
+            let mut row = block.data.row_mut(c);
+            let out = row.as_slice_mut().expect("block rows are contiguous");
+            self.codec.decode(
+                &self.bytes[..whole * self.block_align],
+                self.block_align,
+                c,
+                g,
+                o,
+                &mut out[..whole],
+            );
         }
+        block.len = whole;
+        self.frames_read += whole as u64;
+        if whole == frames && failure.is_none() {
+            return Ok(());
+        }
+        if self.preallocated && failure.is_none() {
+            self.info.warnings.push(format!(
+                "the data chunk declares {} frames but the file ends after {}: read the frames present (a recording that stopped early)",
+                self.frames_total, self.frames_read
+            ));
+            self.frames_total = self.frames_read;
+            return Ok(());
+        }
+        Err(self.truncated(&failure.unwrap_or_else(|| "the file ends early".into())))
     }
 }

@@ -1,0 +1,317 @@
+//! Figures and the HTML report, drawn from a scan's saved results
+//! (`OUT/nights/<night>.json`, the per-window features in
+//! `OUT/nights/<night>.traces.bin` that `scan --plots` writes, `run.json`,
+//! `errors.csv`) and, for the close-ups, the recordings themselves.
+//!
+//! Writes `OUT/report/index.html`, `OUT/report/<night>.html` and
+//! `OUT/report/figures/<night>/{overview,episode-NNN}.{svg,png}`.
+
+pub mod closeup;
+pub mod figures;
+pub mod html;
+pub mod traces;
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDateTime;
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::dsp::PlanCache;
+use crate::error::{Error, Result};
+use crate::night::NightSummary;
+use crate::score::plm::LmFigures;
+use crate::score::{Episode, EpisodeKind};
+use crate::summary::{write_atomic, NightError};
+
+use figures::{CloseupFigure, Overview, Thresholds, CLOSEUP_PAD_S};
+
+/// Episode kinds that get a close-up unless asked otherwise.
+pub const DEFAULT_CLOSEUP_KINDS: &[EpisodeKind] = &[EpisodeKind::Cramp];
+
+/// What `crampscan report` (or `scan --plots`) draws.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// The scan output folder.
+    pub out_dir: PathBuf,
+    /// Kinds of episode that get a close-up figure.
+    pub closeup_kinds: Vec<EpisodeKind>,
+}
+
+impl ReportOptions {
+    pub fn new(out_dir: &Path) -> ReportOptions {
+        ReportOptions {
+            out_dir: out_dir.to_path_buf(),
+            closeup_kinds: DEFAULT_CLOSEUP_KINDS.to_vec(),
+        }
+    }
+}
+
+/// A channel as saved in the night JSON (the fields the report uses).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChannelDoc {
+    pub name: String,
+    pub kind: String,
+    pub fs_hz: f64,
+    pub baseline_median_uv: Option<f64>,
+}
+
+/// A night as saved in `nights/<night>.json` (the fields the report uses).
+#[derive(Debug, Clone, Deserialize)]
+pub struct NightDoc {
+    pub night: String,
+    pub sources: Vec<String>,
+    pub start_time: Option<NaiveDateTime>,
+    pub duration_s: f64,
+    pub analyzed_s: f64,
+    pub mains_hz: Option<u32>,
+    pub detector: String,
+    pub channels: Vec<ChannelDoc>,
+    pub quality: Vec<String>,
+    pub warnings: Vec<String>,
+    pub episodes: Vec<Episode>,
+    pub leg_movements: LmFigures,
+    pub summary: NightSummary,
+    pub config: Config,
+}
+
+/// Figures made for one night, as paths relative to `OUT/report/`.
+#[derive(Debug, Clone, Default)]
+pub struct NightFigures {
+    /// `(svg, png)` of the overview.
+    pub overview: Option<(String, String)>,
+    /// Per close-up: the episode's index in the night's list and `(svg, png)`.
+    pub closeups: Vec<(usize, String, String)>,
+    /// Why a figure is missing.
+    pub notes: Vec<String>,
+}
+
+/// What a report run produced.
+#[derive(Debug, Clone)]
+pub struct ReportSummary {
+    pub n_nights: usize,
+    pub n_figures: usize,
+    pub index: PathBuf,
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::input(
+            path,
+            format!(
+                "line {}, column {}: {e}; expected a file written by crampscan scan",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
+/// The nights of a scan output folder, in file-name order.
+pub fn load_nights(out_dir: &Path) -> Result<Vec<NightDoc>> {
+    let dir = out_dir.join("nights");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| Error::io(&dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| read_json(p)).collect()
+}
+
+fn load_errors(out_dir: &Path) -> Result<Vec<NightError>> {
+    let path = out_dir.join("errors.csv");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut r = csv::Reader::from_path(&path).map_err(|e| Error::input(&path, e.to_string()))?;
+    let mut v = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| Error::input(&path, format!("line {}: {e}", i + 2)))?;
+        v.push(NightError {
+            night: rec.get(0).unwrap_or("").to_string(),
+            source: rec.get(1).unwrap_or("").to_string(),
+            error: rec.get(2).unwrap_or("").to_string(),
+        });
+    }
+    Ok(v)
+}
+
+fn thresholds(cfg: &Config) -> Thresholds {
+    let d = &cfg.detector;
+    if d.threshold_mode == "relative" {
+        Thresholds {
+            relative: true,
+            onset: d.onset_ratio,
+            offset: d.offset_ratio,
+        }
+    } else {
+        Thresholds {
+            relative: false,
+            onset: d.onset_above_uv,
+            offset: d.offset_below_uv,
+        }
+    }
+}
+
+/// Folder of a night's figures, relative to `OUT/report/`.
+fn figure_dir(night: &str) -> String {
+    format!("figures/{night}")
+}
+
+fn write_figure(report_dir: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
+    write_atomic(&report_dir.join(rel), bytes)
+}
+
+fn plot_err(path: &Path, msg: String) -> Error {
+    Error::output(path, std::io::Error::other(msg))
+}
+
+/// The overview and close-ups of one night.
+fn night_figures(
+    doc: &NightDoc,
+    opts: &ReportOptions,
+    report_dir: &Path,
+    plans: &PlanCache,
+) -> Result<NightFigures> {
+    let mut figs = NightFigures::default();
+    let dir = figure_dir(&doc.night);
+    std::fs::create_dir_all(report_dir.join(&dir))
+        .map_err(|e| Error::output(&report_dir.join(&dir), e))?;
+    let tpath = traces::path(&opts.out_dir, &doc.night);
+    let mut overview = None;
+    if tpath.exists() {
+        let tr = traces::read(&tpath)?;
+        let ov = Overview {
+            night: &doc.night,
+            start_time: doc.start_time,
+            duration_s: doc.duration_s,
+            traces: &tr,
+            episodes: &doc.episodes,
+            movements: &doc.leg_movements.movements,
+            thresholds: thresholds(&doc.config),
+        };
+        let svg_rel = format!("{dir}/overview.svg");
+        let png_rel = format!("{dir}/overview.png");
+        let (svg, png) = rayon::join(|| figures::overview_svg(&ov), || figures::overview_png(&ov));
+        let (svg, _) = svg.map_err(|m| plot_err(&report_dir.join(&svg_rel), m))?;
+        let png = png.map_err(|m| plot_err(&report_dir.join(&png_rel), m))?;
+        write_figure(report_dir, &svg_rel, svg.as_bytes())?;
+        write_figure(report_dir, &png_rel, &png)?;
+        overview = Some((svg_rel, png_rel));
+    } else {
+        figs.notes.push(format!(
+            "No overview: {} is missing (run crampscan scan with --plots).",
+            tpath.display()
+        ));
+    }
+    figs.overview = overview;
+
+    let chosen: Vec<usize> = doc
+        .episodes
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| opts.closeup_kinds.contains(&e.kind))
+        .map(|(i, _)| i)
+        .collect();
+    if chosen.is_empty() {
+        return Ok(figs);
+    }
+    let requests: Vec<closeup::Request> = chosen
+        .iter()
+        .map(|&i| {
+            let e = &doc.episodes[i];
+            closeup::Request {
+                channel: e.channel.clone(),
+                t0_s: (e.start_s - CLOSEUP_PAD_S).max(0.0),
+                t1_s: (e.end_s + CLOSEUP_PAD_S).min(doc.duration_s.max(e.end_s)),
+            }
+        })
+        .collect();
+    let sources: Vec<PathBuf> = doc.sources.iter().map(PathBuf::from).collect();
+    let data = match closeup::read_closeups(&sources, &doc.config, &requests) {
+        Ok(d) => d,
+        Err(e) => {
+            figs.notes.push(format!(
+                "No close-ups: the recording could not be read again: {e}"
+            ));
+            return Ok(figs);
+        }
+    };
+    let made: Vec<Result<Option<(usize, String, String)>>> = chosen
+        .par_iter()
+        .zip(data.par_iter())
+        .map(|(&i, d)| {
+            if d.emg_fs_hz <= 0.0 || d.emg_uv.is_empty() {
+                return Ok(None);
+            }
+            let sp = closeup::spectrogram(&d.emg_uv, d.emg_fs_hz, d.emg_t0_s, plans);
+            let f = CloseupFigure {
+                night: &doc.night,
+                start_time: doc.start_time,
+                episode: &doc.episodes[i],
+                number: i + 1,
+                data: d,
+                spectrogram: &sp,
+            };
+            let svg_rel = format!("{dir}/episode-{:03}.svg", i + 1);
+            let png_rel = format!("{dir}/episode-{:03}.png", i + 1);
+            let (svg, png) = rayon::join(|| figures::closeup_svg(&f), || figures::closeup_png(&f));
+            let svg = svg.map_err(|m| plot_err(&report_dir.join(&svg_rel), m))?;
+            let png = png.map_err(|m| plot_err(&report_dir.join(&png_rel), m))?;
+            write_figure(report_dir, &svg_rel, svg.as_bytes())?;
+            write_figure(report_dir, &png_rel, &png)?;
+            Ok(Some((i, svg_rel, png_rel)))
+        })
+        .collect();
+    for (m, &i) in made.into_iter().zip(&chosen) {
+        match m? {
+            Some(c) => figs.closeups.push(c),
+            None => figs.notes.push(format!(
+                "No close-up for episode {}: channel {} was not found in the recording.",
+                i + 1,
+                doc.episodes[i].channel
+            )),
+        }
+    }
+    Ok(figs)
+}
+
+/// Draws every night's figures (nights and figures in parallel on the
+/// current rayon pool) and writes the HTML pages.
+pub fn write_report(opts: &ReportOptions) -> Result<ReportSummary> {
+    figures::ensure_font();
+    let out = &opts.out_dir;
+    let run_path = out.join("run.json");
+    let run: serde_json::Value = read_json(&run_path)?;
+    let nights = load_nights(out)?;
+    let errors = load_errors(out)?;
+    let report_dir = out.join("report");
+    std::fs::create_dir_all(&report_dir).map_err(|e| Error::output(&report_dir, e))?;
+    let plans = PlanCache::new();
+    let figs: Vec<NightFigures> = nights
+        .par_iter()
+        .map(|n| night_figures(n, opts, &report_dir, &plans))
+        .collect::<Result<_>>()?;
+    for (n, f) in nights.iter().zip(&figs) {
+        write_atomic(
+            &report_dir.join(html::night_file(&n.night)),
+            html::night_page(n, f).as_bytes(),
+        )?;
+    }
+    let index = report_dir.join("index.html");
+    write_atomic(
+        &index,
+        html::index_page(&run, &nights, &figs, &errors).as_bytes(),
+    )?;
+    Ok(ReportSummary {
+        n_nights: nights.len(),
+        n_figures: figs
+            .iter()
+            .map(|f| 2 * (f.closeups.len() + usize::from(f.overview.is_some())))
+            .sum(),
+        index,
+    })
+}

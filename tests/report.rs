@@ -1,0 +1,337 @@
+//! Figures and the HTML report: the overview's content checked against the
+//! detected episodes, default outputs unchanged without --plots, `report`
+//! rebuilding from saved results, and the pages rendered in headless
+//! Chromium.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{crampscan, sim, stderr};
+use crampscan::report::figures::{
+    self, kind_rgb, Overview, EPISODE_OPACITY, OVERVIEW_WIDTH_PX, RIGHT_MARGIN_PX, Y_LABEL_AREA_PX,
+};
+use crampscan::report::{load_nights, traces};
+use crampscan::simulate::Format;
+
+/// Attributes of every `<rect .../>` in an SVG.
+fn rects(svg: &str) -> Vec<BTreeMap<String, String>> {
+    let mut out = Vec::new();
+    for part in svg.split("<rect ").skip(1) {
+        let body = &part[..part.find("/>").expect("rect closes")];
+        let mut attrs = BTreeMap::new();
+        for kv in body.split("\" ") {
+            if let Some((k, v)) = kv.split_once("=\"") {
+                attrs.insert(k.trim().to_string(), v.trim_end_matches('"').to_string());
+            }
+        }
+        out.push(attrs);
+    }
+    out
+}
+
+fn hex(c: plotters::style::RGBColor) -> String {
+    format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+}
+
+fn scan_plots(dir: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
+    let sims = dir.join("sim");
+    sim(&sims, 1, 0.25, Format::Wav, 31, "p");
+    let out = dir.join("out");
+    let mut args = vec!["scan", sims.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = crampscan(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (sims, out)
+}
+
+#[test]
+fn overview_shades_each_episode_at_its_time_and_labels_axes_with_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out) = scan_plots(dir.path(), &["--plots"]);
+    let nights = load_nights(&out).unwrap();
+    assert_eq!(nights.len(), 1);
+    let n = &nights[0];
+    assert!(
+        n.summary.n_cramps >= 1 && n.summary.n_lm >= 5,
+        "{:?}",
+        n.summary
+    );
+    let tr = traces::read(&traces::path(&out, &n.night)).unwrap();
+    let svg_path = out.join(format!("report/figures/{}/overview.svg", n.night));
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    // Redraw from the saved features: same bytes, and the axis mapping.
+    let ov = Overview {
+        night: &n.night,
+        start_time: n.start_time,
+        duration_s: n.duration_s,
+        traces: &tr,
+        episodes: &n.episodes,
+        movements: &n.leg_movements.movements,
+        thresholds: figures::Thresholds {
+            relative: false,
+            onset: 8.0,
+            offset: 2.0,
+        },
+    };
+    let (again, layout) = figures::overview_svg(&ov).unwrap();
+    assert_eq!(again, svg, "the overview is not reproducible");
+    // The plot area spans the figure less the y label area and the margin.
+    assert_eq!(
+        layout.plot_x_px,
+        (
+            Y_LABEL_AREA_PX as i32,
+            (OVERVIEW_WIDTH_PX - RIGHT_MARGIN_PX) as i32
+        )
+    );
+    assert_eq!(layout.x_range_s, (0.0, n.duration_s));
+    let opacity = EPISODE_OPACITY.to_string();
+    let shaded: Vec<_> = rects(&svg)
+        .into_iter()
+        .filter(|r| r.get("opacity") == Some(&opacity))
+        .collect();
+    assert_eq!(
+        shaded.len(),
+        n.episodes.len(),
+        "one shaded region per episode"
+    );
+    for (channel, (y0, y1)) in &layout.emg_panels {
+        let eps: Vec<_> = n
+            .episodes
+            .iter()
+            .filter(|e| &e.channel == channel)
+            .collect();
+        let in_panel: Vec<_> = shaded
+            .iter()
+            .filter(|r| {
+                let y: i32 = r["y"].parse().unwrap();
+                y >= *y0 && y < *y1
+            })
+            .collect();
+        assert_eq!(in_panel.len(), eps.len(), "{channel}");
+        for e in eps {
+            // Seconds to pixels by hand: the first plot column is 0 s, the
+            // last one the end of the night.
+            let (x0, x1) = (layout.plot_x_px.0, layout.plot_x_px.1 - 1);
+            let want = x0 as f64 + (x1 - x0) as f64 * e.start_s / n.duration_s;
+            let hit = in_panel.iter().find(|r| {
+                let x: f64 = r["x"].parse().unwrap();
+                (x - want).abs() <= 1.0
+            });
+            let r = hit.unwrap_or_else(|| panic!("no rect at x≈{want:.1} for {e:?}"));
+            assert_eq!(r["fill"], hex(kind_rgb(e.kind)), "{e:?}");
+            let w: f64 = r["width"].parse().unwrap();
+            let want_w = (x1 - x0) as f64 * e.duration_s() / n.duration_s;
+            assert!(
+                w >= 1.0 && (w - want_w.max(1.0)).abs() <= 2.0,
+                "width {w} for {e:?}"
+            );
+        }
+    }
+    for label in [
+        "band RMS (µV, log)",
+        "ENMO (g)",
+        "clock time (hh:mm)",
+        "emg_left_uv",
+        "emg_right_uv",
+    ] {
+        assert!(svg.contains(label), "missing axis label {label}");
+    }
+    // One close-up per cramp (the default), with its panels' units and
+    // the spectrogram embedded as an image.
+    let cramps: Vec<usize> = n
+        .episodes
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind.as_str() == "cramp")
+        .map(|(i, _)| i + 1)
+        .collect();
+    let figs = out.join(format!("report/figures/{}", n.night));
+    let closeups: Vec<String> = std::fs::read_dir(&figs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with("episode-") && f.ends_with(".svg"))
+        .collect();
+    assert_eq!(closeups.len(), cramps.len());
+    for i in cramps {
+        let c = std::fs::read_to_string(figs.join(format!("episode-{i:03}.svg"))).unwrap();
+        for label in [
+            "EMG (µV)",
+            "frequency (Hz)",
+            "acceleration (g)",
+            "data:image/png;base64,",
+        ] {
+            assert!(c.contains(label), "close-up {i} lacks {label}");
+        }
+        let png = std::fs::read(figs.join(format!("episode-{i:03}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+}
+
+#[test]
+fn default_outputs_are_unchanged_by_plots_and_report_rebuilds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sims, out) = scan_plots(dir.path(), &["--plots", "--threads", "2"]);
+    let plain = dir.path().join("plain");
+    let o = crampscan(&[
+        "scan",
+        sims.to_str().unwrap(),
+        "-o",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "episodes.csv",
+        "nights.csv",
+        "errors.csv",
+        "nights/p01.json",
+    ] {
+        assert_eq!(
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(plain.join(f)).unwrap(),
+            "{f} differs with --plots"
+        );
+    }
+    assert!(!plain.join("report").exists());
+    assert!(!plain.join("nights/p01.traces.bin").exists());
+    // `report` from the saved results, on one thread, gives the same pages
+    // and figures as scan --plots did on two.
+    let before = std::fs::read(out.join("report/figures/p01/overview.svg")).unwrap();
+    let index = std::fs::read(out.join("report/index.html")).unwrap();
+    std::fs::remove_dir_all(out.join("report")).unwrap();
+    let o = crampscan(&["report", out.to_str().unwrap(), "--threads", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(out.join("report/figures/p01/overview.svg")).unwrap(),
+        before
+    );
+    assert_eq!(std::fs::read(out.join("report/index.html")).unwrap(), index);
+    // Without traces the night page says how to get the overview.
+    let o = crampscan(&["report", plain.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = std::fs::read_to_string(plain.join("report/p01.html")).unwrap();
+    assert!(page.contains("--plots"), "{page}");
+    // A bad kind is a usage error naming the kinds.
+    let o = crampscan(&["report", out.to_str().unwrap(), "--closeups", "spasm"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("expected cramp, lm, sustained or all"));
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Runs headless Chromium on a file URL with `extra` flags; returns stdout
+/// and stderr.
+fn chromium(url: &str, profile: &Path, extra: &[&str]) -> (String, String) {
+    let o = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--allow-file-access-from-files",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+            &format!("--user-data-dir={}", profile.display()),
+        ])
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Share of pixels in a PNG that are not near-white.
+fn ink_fraction(png_path: &Path) -> f64 {
+    let dec = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png_path).unwrap(),
+    ));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let ch = info.color_type.samples();
+    let px = &buf[..info.buffer_size()];
+    let n = px.len() / ch;
+    let ink = px
+        .chunks(ch)
+        .filter(|p| p[..3.min(ch)].iter().any(|&v| v < 235))
+        .count();
+    ink as f64 / n as f64
+}
+
+/// Page health is read from the DOM after load: the page's own script sets
+/// `data-report-status` to `ok` only when no resource failed and no script
+/// error happened (a page whose script did not run has no attribute).
+/// Chromium's log is checked as well for console errors and failed loads.
+#[test]
+fn index_and_night_pages_render_in_headless_chromium() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipped: {CHROMIUM} is absent (apt-get install chromium)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out) = scan_plots(dir.path(), &["--plots"]);
+    let report = out.join("report").canonicalize().unwrap();
+    for page in ["index.html", "p01.html"] {
+        let url = format!("file://{}", report.join(page).display());
+        let profile = dir.path().join(format!("profile-{page}"));
+        let (dom, log) = chromium(&url, &profile, &["--dump-dom"]);
+        assert!(
+            dom.contains("data-report-status=\"ok\""),
+            "{page}: status not ok\nDOM head: {}\nlog: {log}",
+            &dom[..dom.len().min(400)]
+        );
+        for bad in [
+            "Uncaught",
+            "ERR_FILE_NOT_FOUND",
+            "net::ERR",
+            "Failed to load",
+        ] {
+            assert!(
+                !log.contains(bad),
+                "{page}: {bad} in Chromium's log:\n{log}"
+            );
+        }
+        let shot = dir.path().join(format!("{page}.png"));
+        let (_, log) = chromium(
+            &url,
+            &profile,
+            &[
+                &format!("--screenshot={}", shot.display()),
+                "--window-size=1280,1000",
+                "--hide-scrollbars",
+            ],
+        );
+        assert!(shot.exists(), "{page}: no screenshot\n{log}");
+        let ink = ink_fraction(&shot);
+        // A table page has text on a white ground; the night page shows the
+        // overview figure near the top. Blank pages have no ink at all.
+        assert!(ink > 0.01, "{page}: screenshot is blank ({ink:.4} ink)");
+    }
+    // Deliberately broken page: the check must notice a missing figure.
+    let broken = report.join("broken.html");
+    let page = std::fs::read_to_string(report.join("p01.html"))
+        .unwrap()
+        .replace("overview.svg", "missing.svg");
+    std::fs::write(&broken, page).unwrap();
+    let (dom, _) = chromium(
+        &format!("file://{}", broken.display()),
+        &dir.path().join("profile-broken"),
+        &["--dump-dom"],
+    );
+    assert!(
+        dom.contains("data-report-status=\"errors\""),
+        "{}",
+        &dom[..dom.len().min(400)]
+    );
+    assert!(dom.contains("failed to load"));
+}
