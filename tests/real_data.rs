@@ -252,6 +252,40 @@ fn axivity_wav_reads_the_frames_present_and_scales_by_eight() {
 }
 
 #[test]
+fn axivity_wav_without_sidecar_takes_channels_scale_and_start_from_its_info_comment() {
+    let Some(d) = shared_data() else { return };
+    let path = d.join("ggir-axivity/ax3test.wav");
+    let mut srcs = crampscan::io::open(&path, &Config::default()).unwrap();
+    let info = srcs[0].info().clone();
+    let names: Vec<&str> = info.channels.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["Accel-X", "Accel-Y", "Accel-Z", "channel-4"]);
+    assert_eq!(
+        info.channels
+            .iter()
+            .filter(|c| c.kind == crampscan::recording::ChannelKind::Accel)
+            .count(),
+        3
+    );
+    assert_eq!(
+        info.start_time.unwrap().to_string(),
+        "2018-03-18 17:24:47.536"
+    );
+    let mut block = crampscan::recording::Block::new(4, 40_000);
+    srcs[0].read_block(&mut block).unwrap();
+    assert_eq!(block.len, 32_640);
+    let mean_norm: f64 = (0..block.len)
+        .map(|i| {
+            (0..3)
+                .map(|c| (block.channel(c)[i] as f64).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .sum::<f64>()
+        / block.len as f64;
+    assert!((mean_norm - 1.010).abs() < 0.005, "{mean_norm}");
+}
+
+#[test]
 fn axivity_headerless_csvs_give_100_hz_and_start() {
     let Some(d) = shared_data() else { return };
     let cfg = with_channels(&["col2", "col3", "col4"]);

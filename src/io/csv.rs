@@ -39,7 +39,7 @@ struct Column {
 pub struct CsvSource {
     info: RecordingInfo,
     path: PathBuf,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     record: ByteRecord,
     n_fields: usize,
     columns: Vec<Column>,
@@ -85,6 +85,83 @@ pub struct Sniff {
     pub rate_hz: Option<f64>,
     /// Names from a `# Labels:= EMG` comment.
     pub labels: Vec<String>,
+}
+
+/// The file's bytes as the csv crate should see them: as they are, or, for
+/// whitespace-separated columns, with each run of blanks made one space and
+/// blanks at line ends dropped (aligned columns use several).
+fn text_reader(path: &Path, delimiter: u8) -> Result<Box<dyn Read + Send>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(if delimiter == b' ' {
+        Box::new(SqueezeBlanks {
+            inner: file,
+            buf: vec![0; 64 * 1024],
+            pos: 0,
+            len: 0,
+            pending: false,
+            line_start: true,
+        })
+    } else {
+        Box::new(file)
+    })
+}
+
+/// Collapses runs of spaces and tabs into one space; drops them at the
+/// start and end of lines. Newlines pass through, so line numbers hold.
+struct SqueezeBlanks<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    pending: bool,
+    line_start: bool,
+}
+
+impl<R: Read> Read for SqueezeBlanks<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < out.len() {
+            if self.pos == self.len {
+                if n > 0 {
+                    break;
+                }
+                self.len = self.inner.read(&mut self.buf)?;
+                self.pos = 0;
+                if self.len == 0 {
+                    break;
+                }
+            }
+            let b = self.buf[self.pos];
+            match b {
+                b' ' | b'\t' => {
+                    self.pending = !self.line_start;
+                    self.pos += 1;
+                }
+                b'\n' | b'\r' => {
+                    self.pending = false;
+                    self.line_start = true;
+                    out[n] = b;
+                    n += 1;
+                    self.pos += 1;
+                }
+                _ => {
+                    if self.pending {
+                        self.pending = false;
+                        out[n] = b' ';
+                        n += 1;
+                        if n == out.len() {
+                            break;
+                        }
+                    }
+                    out[n] = b;
+                    n += 1;
+                    self.pos += 1;
+                    self.line_start = false;
+                }
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Looks at comment lines and the first data line: delimiter (comma,
@@ -157,14 +234,13 @@ impl CsvSource {
             .take(8192)
             .read_to_end(&mut head)
             .map_err(|e| Error::io(path, e))?;
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let sn = sniff(&head);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(!sn.headerless)
             .delimiter(sn.delimiter)
             .flexible(true)
             .comment(Some(b'#'))
-            .from_reader(file);
+            .from_reader(text_reader(path, sn.delimiter)?);
         let names: Vec<String> = if sn.headerless {
             // Headerless: a first column of increasing seconds or date-times
             // is time; the others take the `# Labels:=` names or colN.
@@ -174,7 +250,7 @@ impl CsvSource {
                 .delimiter(sn.delimiter)
                 .flexible(true)
                 .comment(Some(b'#'))
-                .from_reader(File::open(path).map_err(|e| Error::io(path, e))?);
+                .from_reader(text_reader(path, sn.delimiter)?);
             let mut rows: Vec<Vec<String>> = Vec::new();
             while rows.len() < 3 && peek.read_byte_record(&mut probe).unwrap_or(false) {
                 rows.push(
@@ -671,6 +747,21 @@ mod tests {
         let mut src = CsvSource::open(&p, &Config::default()).unwrap();
         let d = read_all(&mut src).unwrap();
         assert_eq!(d[0].iter().filter(|v| !v.is_finite()).count(), 3);
+    }
+
+    #[test]
+    fn whitespace_aligned_columns_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "n.txt",
+            "  time    emg_a_uv   acc_x_g\n  0.000     1.5      1.0  \n\t0.002  -2.0\t\t0.5\n  0.004   10.25     0.0\n",
+        );
+        let mut src = CsvSource::open(&p, &Config::default()).unwrap();
+        assert!((src.info().fs_hz - 500.0).abs() < 1e-9);
+        let data = read_all(&mut src).unwrap();
+        assert_eq!(data[0], vec![1.5, -2.0, 10.25]);
+        assert_eq!(data[1], vec![1.0, 0.5, 0.0]);
     }
 
     #[test]

@@ -73,7 +73,18 @@ impl WavSource {
                 ),
             ));
         }
-        let sc = sidecar::load(path)?;
+        let mut sc = sidecar::load(path)?;
+        if sc.tsv_path.is_none() {
+            // Axivity's converter names the channels and their full scale in
+            // the INFO comment; that stands in for a sidecar.
+            if let Some((channels, start)) = info_comment(path)?
+                .and_then(|c| axivity_channels(&c, n, spec.bits_per_sample, float))
+            {
+                sc.channels = channels;
+                sc.start_time = sc.start_time.or(start);
+                sc.tsv_path = Some(path.to_path_buf());
+            }
+        }
         let Some(tsv) = sc.tsv_path.clone() else {
             let stem = path
                 .file_stem()
@@ -232,6 +243,110 @@ impl Codec {
             }
         }
     }
+}
+
+/// The text of the `ICMT` entry of a `LIST`/`INFO` chunk before the data
+/// chunk, if there is one.
+fn info_comment(path: &Path) -> Result<Option<String>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; 12];
+    f.read_exact(&mut head).map_err(|e| Error::io(path, e))?;
+    loop {
+        let mut ch = [0u8; 8];
+        if f.read_exact(&mut ch).is_err() {
+            return Ok(None);
+        }
+        let size = u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]) as u64;
+        match &ch[..4] {
+            b"data" => return Ok(None),
+            b"LIST" if size <= 1 << 20 => {
+                let mut list = vec![0u8; size as usize];
+                f.read_exact(&mut list).map_err(|e| Error::io(path, e))?;
+                if size & 1 == 1 {
+                    f.seek(SeekFrom::Current(1))
+                        .map_err(|e| Error::io(path, e))?;
+                }
+                if !list.starts_with(b"INFO") {
+                    continue;
+                }
+                let mut at = 4;
+                while at + 8 <= list.len() {
+                    let id = &list[at..at + 4];
+                    let len = u32::from_le_bytes([
+                        list[at + 4],
+                        list[at + 5],
+                        list[at + 6],
+                        list[at + 7],
+                    ]) as usize;
+                    let body = &list[(at + 8).min(list.len())..(at + 8 + len).min(list.len())];
+                    if id == b"ICMT" {
+                        let text = String::from_utf8_lossy(body)
+                            .trim_end_matches('\0')
+                            .to_string();
+                        return Ok(Some(text));
+                    }
+                    at += 8 + len + (len & 1);
+                }
+            }
+            _ => {
+                f.seek(SeekFrom::Current((size + (size & 1)) as i64))
+                    .map_err(|e| Error::io(path, e))?;
+            }
+        }
+    }
+}
+
+/// Channels from an Axivity INFO comment (`Channel-1: Accel-X`,
+/// `Scale-1: 8`, `Time: 2018-03-18 17:24:47.536`): accelerometer axes in g,
+/// with full scale (±1 in the file's numbers) = Scale g. Channels the
+/// comment does not name are read for quality only.
+fn axivity_channels(
+    comment: &str,
+    n: usize,
+    bits: u16,
+    float: bool,
+) -> Option<(Vec<sidecar::SidecarChannel>, Option<chrono::NaiveDateTime>)> {
+    let field = |key: &str| {
+        comment.lines().find_map(|l| {
+            l.strip_prefix(key)
+                .and_then(|r| r.strip_prefix(':'))
+                .map(str::trim)
+        })
+    };
+    field("Channel-1")?;
+    let full_scale = if float {
+        1.0
+    } else {
+        (1u64 << (bits - 1)) as f64
+    };
+    let channels = (1..=n)
+        .map(|k| {
+            let label = field(&format!("Channel-{k}"));
+            let scale = field(&format!("Scale-{k}")).and_then(|v| v.parse::<f64>().ok());
+            match (label, scale) {
+                (Some(l), Some(g)) if l.to_ascii_lowercase().starts_with("accel") => {
+                    sidecar::SidecarChannel {
+                        name: l.to_string(),
+                        kind: ChannelKind::Accel,
+                        units: "g".into(),
+                        fs_hz: None,
+                        gain: g / full_scale,
+                        offset: 0.0,
+                    }
+                }
+                _ => sidecar::SidecarChannel {
+                    name: label.map_or_else(|| format!("channel-{k}"), str::to_string),
+                    kind: ChannelKind::Other,
+                    units: String::new(),
+                    fs_hz: None,
+                    gain: 1.0,
+                    offset: 0.0,
+                },
+            }
+        })
+        .collect();
+    Some((channels, field("Time").and_then(sidecar::parse_datetime)))
 }
 
 /// Bytes per frame, from the `fmt ` chunk (hound checked the header already).
