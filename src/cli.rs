@@ -12,7 +12,7 @@ use crampscan::config::Config;
 use crampscan::eval;
 use crampscan::report::{self, ReportOptions};
 use crampscan::score::EpisodeKind;
-use crampscan::simulate::{self, Format, SimOptions};
+use crampscan::simulate::{self, Difficulty, Format, SimOptions};
 
 /// Every night processed (or the command succeeded).
 const EXIT_OK: u8 = 0;
@@ -154,15 +154,55 @@ enum Command {
         /// Accelerometer sample rate, Hz.
         #[arg(long, default_value_t = 50.0)]
         acc_fs: f64,
-        /// Mains frequency, Hz: 50, 60 or 0 for none.
-        #[arg(long, default_value_t = 50.0)]
-        mains: f64,
-        /// ECG R-wave amplitude on the leg channels, µV.
-        #[arg(long, default_value_t = 10.0)]
-        ecg_uv: f64,
+        /// Preset of amplitudes and confounders; the flags below override it.
+        /// easy: the original nights (10 µV ECG, 15 µV mains at 50 Hz, no
+        /// artifacts); realistic and hard: see the README.
+        #[arg(long, value_enum, default_value_t = SimDifficulty::Easy)]
+        difficulty: SimDifficulty,
+        /// Mains frequency, Hz: 50, 60 or 0 for none (easy: 50; realistic
+        /// and hard: 50 or 60 drawn per night).
+        #[arg(long)]
+        mains: Option<f64>,
+        /// Mains amplitude, µV (easy 15, realistic 30, hard 60).
+        #[arg(long)]
+        mains_uv: Option<f64>,
+        /// ECG QRS amplitude on the leg channels, µV (easy 10, realistic 30, hard 80).
+        #[arg(long)]
+        ecg_uv: Option<f64>,
+        /// Heart rate range, bpm, as LO,HI (realistic 55,80; hard 50,90);
+        /// switches to the narrow-QRS heartbeat with beat-to-beat variability.
+        #[arg(long, value_name = "LO,HI", value_delimiter = ',', num_args = 2)]
+        heart_rate: Option<Vec<f64>>,
         /// Cramps per hour (at least one per night).
         #[arg(long, default_value_t = 2.0)]
         cramps_per_h: f64,
+        /// Cramp plateau amplitude range, µV RMS, as LO,HI (default 50,120).
+        #[arg(long, value_name = "LO,HI", value_delimiter = ',', num_args = 2)]
+        cramp_uv: Option<Vec<f64>>,
+        /// Cramp duration range, s, as LO,HI (easy 20,90; realistic and hard 20,180).
+        #[arg(long, value_name = "LO,HI", value_delimiter = ',', num_args = 2)]
+        cramp_s: Option<Vec<f64>>,
+        /// Baseline wander amplitude, µV (0 switches it off).
+        #[arg(long)]
+        wander_uv: Option<f64>,
+        /// Electrode pops per hour (0 switches them off).
+        #[arg(long)]
+        pops_per_h: Option<f64>,
+        /// Motion artifacts per hour (0 switches them off).
+        #[arg(long)]
+        motion_per_h: Option<f64>,
+        /// Gain drift through the night, ± fraction (0 switches it off).
+        #[arg(long)]
+        gain_drift: Option<f64>,
+        /// Extra resting noise on one channel, µV RMS (0 switches it off).
+        #[arg(long)]
+        noisy_channel_uv: Option<f64>,
+        /// Share of LMs that are weak (11–16 µV above resting), 0–1.
+        #[arg(long)]
+        weak_lm_fraction: Option<f64>,
+        /// Posture changes per hour on the accelerometer (0 switches them off).
+        #[arg(long)]
+        posture_per_h: Option<f64>,
         /// Night-id prefix.
         #[arg(long, default_value = "night")]
         prefix: String,
@@ -214,6 +254,13 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SimDifficulty {
+    Easy,
+    Realistic,
+    Hard,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -359,11 +406,77 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             format,
             emg_fs,
             acc_fs,
+            difficulty,
             mains,
+            mains_uv,
             ecg_uv,
+            heart_rate,
             cramps_per_h,
+            cramp_uv,
+            cramp_s,
+            wander_uv,
+            pops_per_h,
+            motion_per_h,
+            gain_drift,
+            noisy_channel_uv,
+            weak_lm_fraction,
+            posture_per_h,
             prefix,
         } => {
+            let base = SimOptions::with_difficulty(match difficulty {
+                SimDifficulty::Easy => Difficulty::Easy,
+                SimDifficulty::Realistic => Difficulty::Realistic,
+                SimDifficulty::Hard => Difficulty::Hard,
+            });
+            let pair = |v: Option<Vec<f64>>,
+                        what: &str,
+                        d: (f64, f64)|
+             -> anyhow::Result<(f64, f64)> {
+                match v.as_deref() {
+                    None => Ok(d),
+                    Some([lo, hi]) if lo.is_finite() && hi.is_finite() && lo < hi && *lo >= 0.0 => {
+                        Ok((*lo, *hi))
+                    }
+                    Some(x) => bail!("--{what} is {x:?}; expected LO,HI with 0 <= LO < HI"),
+                }
+            };
+            let mut realism = base.realism.clone();
+            if let Some(m) = mains {
+                realism.random_mains = false;
+                if !(m == 0.0 || m == 50.0 || m == 60.0) {
+                    bail!("--mains is {m}; expected 50, 60 or 0");
+                }
+            }
+            if heart_rate.is_some() {
+                realism.heart_rate_bpm = Some(pair(heart_rate, "heart-rate", (50.0, 90.0))?);
+            }
+            for (v, dst, what) in [
+                (wander_uv, &mut realism.wander_uv, "wander-uv"),
+                (pops_per_h, &mut realism.pops_per_h, "pops-per-h"),
+                (motion_per_h, &mut realism.motion_per_h, "motion-per-h"),
+                (gain_drift, &mut realism.gain_drift, "gain-drift"),
+                (
+                    noisy_channel_uv,
+                    &mut realism.noisy_channel_uv,
+                    "noisy-channel-uv",
+                ),
+                (
+                    weak_lm_fraction,
+                    &mut realism.weak_lm_fraction,
+                    "weak-lm-fraction",
+                ),
+                (posture_per_h, &mut realism.posture_per_h, "posture-per-h"),
+            ] {
+                if let Some(x) = v {
+                    if !(x.is_finite() && x >= 0.0) {
+                        bail!("--{what} is {x}; expected a number >= 0");
+                    }
+                    *dst = x;
+                }
+            }
+            if realism.weak_lm_fraction > 1.0 || realism.gain_drift >= 1.0 {
+                bail!("--weak-lm-fraction must be at most 1 and --gain-drift below 1");
+            }
             let opts = SimOptions {
                 out_dir: out.clone(),
                 nights,
@@ -376,11 +489,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 },
                 emg_fs_hz: emg_fs,
                 acc_fs_hz: acc_fs,
-                mains_hz: (mains > 0.0).then_some(mains),
-                ecg_uv,
+                mains_hz: match mains {
+                    Some(m) => (m > 0.0).then_some(m),
+                    None => base.mains_hz,
+                },
+                mains_uv: mains_uv.unwrap_or(base.mains_uv),
+                ecg_uv: ecg_uv.unwrap_or(base.ecg_uv),
                 cramps_per_h,
+                cramp_uv: pair(cramp_uv, "cramp-uv", base.cramp_uv)?,
+                cramp_s: pair(cramp_s, "cramp-s", base.cramp_s)?,
+                realism,
                 prefix,
-                ..SimOptions::default()
+                ..base
             };
             let truths = simulate::simulate(&opts)?;
             eprintln!(
