@@ -6,6 +6,7 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::RealToComplex;
 
+use super::timedomain::{noise_median_over_mean, robust_share, FilterBank, VARIANTS};
 use super::{ActivitySeries, ChannelAnalyzer, Detector};
 use crate::config::DetectorConfig;
 use crate::dsp::band::{band_mean_square, BandLayout, PowerParts};
@@ -60,7 +61,30 @@ impl Detector for FftBand {
             )));
         }
         let plan = self.plans.forward(win_n);
+        let robust = if self.cfg.transient_rejection {
+            let n_segments = ((self.cfg.window_s / self.cfg.robust_segment_s).round() as usize).max(3);
+            let expected = noise_median_over_mean(
+                layout.high_hz - layout.low_hz,
+                self.cfg.window_s / n_segments as f64,
+            ) as f32;
+            Some(Robust {
+                bank: FilterBank::new(
+                    crate::config::FILTER_ORDER,
+                    crate::config::NOTCH_Q,
+                    (layout.low_hz, layout.high_hz),
+                    fs_hz,
+                )?,
+                n_segments,
+                expected,
+                squares: Default::default(),
+                shares: Vec::new(),
+                scratch: Vec::new(),
+            })
+        } else {
+            None
+        };
         Ok(Box::new(FftBandAnalyzer {
+            robust,
             fs_hz,
             win_n,
             hop_n,
@@ -79,7 +103,20 @@ impl Detector for FftBand {
     }
 }
 
+/// Transient rejection state: the band-passed signal's squares for the
+/// three mains variants, aligned with `pending`, and each window's robust
+/// power share per variant.
+struct Robust {
+    bank: FilterBank,
+    n_segments: usize,
+    expected: f32,
+    squares: [Vec<f32>; VARIANTS],
+    shares: Vec<[f32; VARIANTS]>,
+    scratch: Vec<f32>,
+}
+
 pub struct FftBandAnalyzer {
+    robust: Option<Robust>,
     fs_hz: f64,
     win_n: usize,
     hop_n: usize,
@@ -121,21 +158,51 @@ impl FftBandAnalyzer {
 impl ChannelAnalyzer for FftBandAnalyzer {
     fn push(&mut self, samples: &[f32]) {
         self.pending.extend_from_slice(samples);
+        if let Some(r) = &mut self.robust {
+            for &x in samples {
+                let y = r.bank.step(x);
+                for (sq, v) in r.squares.iter_mut().zip(y) {
+                    sq.push(v * v);
+                }
+            }
+        }
         let mut start = 0;
         while start + self.win_n <= self.pending.len() {
             let (parts, mf) = self.analyse_window(start);
             self.parts.push(parts);
             self.median_freq_hz.push(mf);
+            if let Some(r) = &mut self.robust {
+                let mut share = [1f32; VARIANTS];
+                for (s, sq) in share.iter_mut().zip(&r.squares) {
+                    *s = robust_share(
+                        &sq[start..start + self.win_n],
+                        r.n_segments,
+                        r.expected,
+                        &mut r.scratch,
+                    );
+                }
+                r.shares.push(share);
+            }
             start += self.hop_n;
         }
         self.pending.drain(..start);
+        if let Some(r) = &mut self.robust {
+            for sq in &mut r.squares {
+                sq.drain(..start);
+            }
+        }
     }
 
     fn finish(self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries {
+        let v = super::timedomain::variant(mains_hz);
         let activity_uv = self
             .parts
             .iter()
-            .map(|p| band_mean_square(p, mains_hz).sqrt())
+            .enumerate()
+            .map(|(i, p)| {
+                let share = self.robust.as_ref().map_or(1.0, |r| r.shares[i][v]);
+                (band_mean_square(p, mains_hz) * share).sqrt()
+            })
             .collect();
         ActivitySeries {
             hop_s: self.hop_s,

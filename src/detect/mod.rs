@@ -8,6 +8,7 @@
 pub mod baseline;
 pub mod fft_band;
 pub mod hysteresis;
+pub mod timedomain;
 
 use crate::config::Config;
 use crate::dsp::PlanCache;
