@@ -76,6 +76,10 @@ impl Detector for FftBand {
                 )?,
                 n_segments,
                 expected,
+                weights: {
+                    let ms = window.iter().map(|w| w * w).sum::<f32>() / win_n as f32;
+                    window.iter().map(|w| w * w / ms).collect()
+                },
                 squares: Default::default(),
                 shares: Vec::new(),
                 scratch: Vec::new(),
@@ -110,6 +114,8 @@ struct Robust {
     bank: FilterBank,
     n_segments: usize,
     expected: f32,
+    /// Hann window squared, scaled to mean 1.
+    weights: Vec<f32>,
     squares: [Vec<f32>; VARIANTS],
     shares: Vec<[f32; VARIANTS]>,
     scratch: Vec<f32>,
@@ -176,6 +182,7 @@ impl ChannelAnalyzer for FftBandAnalyzer {
                 for (s, sq) in share.iter_mut().zip(&r.squares) {
                     *s = robust_share(
                         &sq[start..start + self.win_n],
+                        &r.weights,
                         r.n_segments,
                         r.expected,
                         &mut r.scratch,

@@ -95,23 +95,34 @@ pub fn noise_median_over_mean(bandwidth_hz: f64, segment_s: f64) -> f64 {
 /// transient (a QRS complex, an electrode pop) that fills fewer than half
 /// of the segments raises the mean but not the median, so the share falls
 /// to about resting over transient power. `squares` holds the filtered
-/// samples squared; `bounds` the segment edges; `scratch` is reused.
+/// samples squared; the mean is weighted by `weights` (the analysis
+/// window squared, scaled to mean 1; empty for none), so that it weighs a
+/// transient as the windowed FFT does: a QRS complex at a Hann window's
+/// centre counts 2.7 times its plain share. `scratch` is reused.
 pub fn robust_share(
     squares: &[f32],
+    weights: &[f32],
     n_segments: usize,
     expected: f32,
     scratch: &mut Vec<f32>,
 ) -> f32 {
     let n = squares.len();
     scratch.clear();
-    let mut total = 0f64;
     for k in 0..n_segments {
         let a = k * n / n_segments;
         let b = ((k + 1) * n / n_segments).max(a + 1).min(n);
         let s: f64 = squares[a..b].iter().map(|&v| v as f64).sum();
-        total += s;
         scratch.push((s / (b - a) as f64) as f32);
     }
+    let total: f64 = if weights.len() == n {
+        squares
+            .iter()
+            .zip(weights)
+            .map(|(&v, &w)| (v * w) as f64)
+            .sum()
+    } else {
+        squares.iter().map(|&v| v as f64).sum()
+    };
     let mean = (total / n as f64) as f32;
     if !mean.is_finite() {
         return f32::NAN;
@@ -144,14 +155,14 @@ mod tests {
                 v * v
             })
             .collect();
-        assert!((robust_share(&sq, 10, 1.0, &mut scratch) - 1.0).abs() < 1e-4);
+        assert!((robust_share(&sq, &[], 10, 1.0, &mut scratch) - 1.0).abs() < 1e-4);
         // Resting power 1 with one segment 100 times stronger: mean is
         // (9 + 100) / 10, median 1, share 10 / 109.
         let mut sq = vec![1.0f32; 250];
         for v in &mut sq[100..125] {
             *v = 100.0;
         }
-        let s = robust_share(&sq, 10, 1.0, &mut scratch);
+        let s = robust_share(&sq, &[], 10, 1.0, &mut scratch);
         assert!((s - 10.0 / 109.0).abs() < 1e-5, "{s}");
     }
 
