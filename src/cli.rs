@@ -78,7 +78,7 @@ enum Command {
         /// TOML config; fields not given keep their defaults (see --print-config).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// Detector name (overrides the config): fft-band.
+        /// Detector name (overrides the config): fft-band (default), rms-envelope or tkeo.
         #[arg(long, value_name = "NAME")]
         detector: Option<String>,
         /// Sample rate for CSV files without a time column or sidecar, Hz.

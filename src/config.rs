@@ -729,7 +729,11 @@ impl Config {
             )));
         }
         for (name, order, q) in [
-            ("rms_envelope", self.rms_envelope.filter_order, self.rms_envelope.notch_q),
+            (
+                "rms_envelope",
+                self.rms_envelope.filter_order,
+                self.rms_envelope.notch_q,
+            ),
             ("tkeo", self.tkeo.filter_order, self.tkeo.notch_q),
         ] {
             if !(1..=8).contains(&order) {

@@ -62,7 +62,8 @@ impl Detector for FftBand {
         }
         let plan = self.plans.forward(win_n);
         let robust = if self.cfg.transient_rejection {
-            let n_segments = ((self.cfg.window_s / self.cfg.robust_segment_s).round() as usize).max(3);
+            let n_segments =
+                ((self.cfg.window_s / self.cfg.robust_segment_s).round() as usize).max(3);
             let expected = noise_median_over_mean(
                 layout.high_hz - layout.low_hz,
                 self.cfg.window_s / n_segments as f64,
