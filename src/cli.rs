@@ -577,69 +577,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 bail!("--iou is {iou}; expected a number from 0 to 1");
             }
             let cfg = load_config(config.as_deref())?;
-            let mut truth_events = Vec::new();
-            let files: Vec<PathBuf> = if truth.is_dir() {
-                let mut v: Vec<PathBuf> = std::fs::read_dir(&truth)
-                    .with_context(|| format!("cannot list {}", truth.display()))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .collect();
-                v.sort();
-                // .truth.csv files first; EDF+/BDF+ annotations only for
-                // nights without one.
-                let csv: Vec<PathBuf> = v
-                    .iter()
-                    .filter(|p| p.to_string_lossy().ends_with(".truth.csv"))
-                    .cloned()
-                    .collect();
-                let have: std::collections::BTreeSet<String> = csv
-                    .iter()
-                    .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
-                    .map(|n| n.trim_end_matches(".truth.csv").to_string())
-                    .collect();
-                let edf = v.into_iter().filter(|p| {
-                    let ext = p
-                        .extension()
-                        .and_then(|e| e.to_str())
-                        .map(|e| e.to_ascii_lowercase());
-                    matches!(ext.as_deref(), Some("edf" | "bdf"))
-                        && !have.contains(&crampscan::batch::night_id(p))
-                });
-                csv.iter().cloned().chain(edf).collect()
-            } else {
-                vec![truth.clone()]
-            };
-            for f in &files {
-                truth_events.extend(eval::read_truth_file(f, &cfg.annotations)?);
-            }
-            let pred_events = eval::read_events(&pred.join("episodes.csv"), None)?;
-            // Only nights that have a truth file are scored.
-            let nights: std::collections::BTreeSet<&str> =
-                truth_events.iter().map(|e| e.night.as_str()).collect();
-            let pred_events: Vec<_> = pred_events
-                .into_iter()
-                .filter(|e| nights.contains(e.night.as_str()))
-                .collect();
-            let m = eval::metrics(&truth_events, &pred_events, iou);
-            let mut table = String::from(
-                "kind,n_truth,n_pred,tp,precision,recall,f1,onset_median_s,offset_median_s\n",
+            let e = eval::evaluate_paths(&truth, &pred, iou, &cfg)?;
+            print!("{}", e.kinds_csv());
+            println!(
+                "nights: {}; per-night correlation (Pearson r): cramp count {}, LM index {}",
+                e.n_nights,
+                e.cramp_count_r.map_or("n/a".into(), |r| format!("{r:.3}")),
+                e.lm_index_r.map_or("n/a".into(), |r| format!("{r:.3}"))
             );
-            let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
-            for k in &m {
-                table.push_str(&format!(
-                    "{},{},{},{},{:.3},{:.3},{:.3},{},{}\n",
-                    k.kind,
-                    k.n_truth,
-                    k.n_pred,
-                    k.tp,
-                    k.precision,
-                    k.recall,
-                    k.f1,
-                    f(k.onset_median_s),
-                    f(k.offset_median_s)
-                ));
-            }
-            print!("{table}");
-            crampscan::summary::write_atomic(&pred.join("evaluation.csv"), table.as_bytes())?;
+            e.write(&pred)?;
             Ok(EXIT_OK)
         }
     }
