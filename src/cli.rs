@@ -233,6 +233,39 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Run several detectors over a folder of annotated nights and print a
+    /// leaderboard: F1 per kind, timing errors, and speed.
+    ///
+    /// Each detector scans NIGHTS into OUT/<detector>/ (the usual tables plus
+    /// evaluation.csv/json against the nights' truth files); the leaderboard
+    /// is printed and written to OUT/leaderboard.csv. Speed is seconds of
+    /// recording processed per second of wall time (all channels of a night
+    /// count once), on the threads given.
+    BenchDetectors {
+        /// Folder of nights with <night>.truth.csv files (or EDF+ annotations).
+        #[arg(long, value_name = "DIR")]
+        nights: PathBuf,
+        /// Detectors to compare (comma-separated).
+        #[arg(
+            long,
+            value_name = "A,B",
+            value_delimiter = ',',
+            default_value = "fft-band,rms-envelope,tkeo"
+        )]
+        detectors: Vec<String>,
+        /// Output folder.
+        #[arg(short, long, value_name = "OUT")]
+        out: PathBuf,
+        /// Minimum intersection-over-union for a match.
+        #[arg(long, default_value_t = eval::IOU_MIN)]
+        iou: f64,
+        /// TOML config shared by all detectors (the name is overridden).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Worker threads (default: all cores).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+    },
     /// Compare detected episodes with annotated ones (event level, by IoU).
     ///
     /// TRUTH is a <night>.truth.csv file (columns channel,kind,start_s,end_s),
@@ -315,6 +348,29 @@ fn parse_kinds(list: &str) -> anyhow::Result<Vec<EpisodeKind>> {
         }
     }
     Ok(kinds)
+}
+
+/// The numbers in column `name` of a CSV table.
+fn read_column(path: &Path, name: &str) -> anyhow::Result<Vec<f64>> {
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let i = r
+        .headers()?
+        .iter()
+        .position(|h| h == name)
+        .with_context(|| format!("{}: no column {name}", path.display()))?;
+    let mut v = Vec::new();
+    for rec in r.records() {
+        let rec = rec?;
+        v.push(
+            rec.get(i)
+                .unwrap_or("")
+                .trim()
+                .parse::<f64>()
+                .with_context(|| format!("{}: column {name}: not a number", path.display()))?,
+        );
+    }
+    Ok(v)
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
@@ -532,6 +588,68 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 r.n_nights, r.n_figures
             );
             println!("{}", r.index.display());
+            Ok(EXIT_OK)
+        }
+        Command::BenchDetectors {
+            nights,
+            detectors,
+            out,
+            iou,
+            config,
+            threads,
+        } => {
+            if !(0.0..=1.0).contains(&iou) {
+                bail!("--iou is {iou}; expected a number from 0 to 1");
+            }
+            if threads == Some(0) {
+                bail!("--threads must be at least 1");
+            }
+            let base = load_config(config.as_deref())?;
+            let mut rows = Vec::new();
+            for name in &detectors {
+                let mut cfg = base.clone();
+                cfg.detector.name = name.trim().to_string();
+                cfg.validate()?;
+                let dir = out.join(&cfg.detector.name);
+                let opts = ScanOptions {
+                    inputs: batch::Inputs::Paths(vec![nights.clone()]),
+                    out_dir: dir.clone(),
+                    threads,
+                    progress: false,
+                    shard: None,
+                    resume: false,
+                    plots: false,
+                    closeup_kinds: Vec::new(),
+                };
+                let t0 = std::time::Instant::now();
+                let report = batch::scan(&opts, &cfg)?;
+                let wall_s = t0.elapsed().as_secs_f64();
+                if report.n_failed > 0 {
+                    bail!(
+                        "{name}: {} nights failed; see {}",
+                        report.n_failed,
+                        dir.join("errors.csv").display()
+                    );
+                }
+                let signal_s: f64 = read_column(&dir.join("nights.csv"), "duration_h")?
+                    .iter()
+                    .sum::<f64>()
+                    * 3600.0;
+                let e = eval::evaluate_paths(&nights, &dir, iou, &cfg)?;
+                e.write(&dir)?;
+                rows.push(eval::LeaderRow::new(
+                    &cfg.detector.name,
+                    &e,
+                    signal_s,
+                    wall_s,
+                ));
+            }
+            let table = eval::leaderboard_markdown(&rows);
+            print!("{table}");
+            crampscan::summary::write_atomic(
+                &out.join("leaderboard.csv"),
+                eval::leaderboard_csv(&rows).as_bytes(),
+            )?;
             Ok(EXIT_OK)
         }
         Command::Merge { shards, out } => {

@@ -545,6 +545,85 @@ impl Evaluation {
     }
 }
 
+/// One detector's line of the `bench-detectors` leaderboard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeaderRow {
+    pub detector: String,
+    pub cramp: Option<KindMetrics>,
+    pub lm: Option<KindMetrics>,
+    pub lm_index_r: Option<f64>,
+    /// Seconds of recording per second of wall time.
+    pub speed_x: f64,
+}
+
+impl LeaderRow {
+    pub fn new(detector: &str, e: &Evaluation, signal_s: f64, wall_s: f64) -> LeaderRow {
+        let kind = |k: &str| e.kinds.iter().find(|m| m.kind == k).cloned();
+        LeaderRow {
+            detector: detector.to_string(),
+            cramp: kind("cramp"),
+            lm: kind("lm"),
+            lm_index_r: e.lm_index_r,
+            speed_x: if wall_s > 0.0 { signal_s / wall_s } else { 0.0 },
+        }
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "–".into());
+        let c = self.cramp.as_ref();
+        let l = self.lm.as_ref();
+        vec![
+            self.detector.clone(),
+            f(c.map(|m| m.f1)),
+            f(c.and_then(|m| m.onset_median_s)),
+            f(l.map(|m| m.precision)),
+            f(l.map(|m| m.recall)),
+            f(l.map(|m| m.f1)),
+            f(l.and_then(|m| m.onset_median_s)),
+            f(l.and_then(|m| m.onset_p95_s)),
+            f(l.and_then(|m| m.offset_median_s)),
+            f(self.lm_index_r),
+            format!("{:.0}", self.speed_x),
+        ]
+    }
+}
+
+const LEADER_COLUMNS: [&str; 11] = [
+    "detector",
+    "cramp_f1",
+    "cramp_onset_median_s",
+    "lm_precision",
+    "lm_recall",
+    "lm_f1",
+    "lm_onset_median_s",
+    "lm_onset_p95_s",
+    "lm_offset_median_s",
+    "lm_index_r",
+    "speed_x_realtime",
+];
+
+/// The leaderboard as a Markdown table (printed, and pasted in the README).
+pub fn leaderboard_markdown(rows: &[LeaderRow]) -> String {
+    let mut t = format!(
+        "| {} |\n|{}\n",
+        LEADER_COLUMNS.join(" | "),
+        "---|".repeat(LEADER_COLUMNS.len())
+    );
+    for r in rows {
+        t.push_str(&format!("| {} |\n", r.cells().join(" | ")));
+    }
+    t
+}
+
+/// The leaderboard as CSV (`leaderboard.csv`).
+pub fn leaderboard_csv(rows: &[LeaderRow]) -> String {
+    let mut t = format!("{}\n", LEADER_COLUMNS.join(","));
+    for r in rows {
+        t.push_str(&format!("{}\n", r.cells().join(",").replace('–', "")));
+    }
+    t
+}
+
 /// Reads a truth file (`channel,kind,start_s,end_s`) for night `night`.
 pub fn read_truth(path: &Path, night: &str) -> Result<Vec<Event>> {
     read_events(path, Some(night))
