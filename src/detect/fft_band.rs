@@ -266,6 +266,75 @@ mod tests {
         assert!(max < 0.5, "60 Hz leaked {max} µV");
     }
 
+    /// 120 s at 1 kHz: resting noise of about 2 µV RMS (a fixed LCG, summed
+    /// uniforms), 60 µV of 60 Hz mains, an 80 µV QRS complex (Ricker,
+    /// σ = 6 ms) at 90 bpm, an electrode pop (600 µV step decaying with
+    /// τ = 0.5 s) at 40 s, and, from 80 s to 85 s, a leg movement of 30 µV
+    /// RMS (an 80 Hz burst with the same noise).
+    fn ecg_pop_and_one_movement() -> Vec<f32> {
+        let fs = 1000.0;
+        let mut state = 12345u64;
+        let mut uni = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        (0..120_000)
+            .map(|i| {
+                let t = i as f64 / fs;
+                let noise = (0..12).map(|_| uni()).sum::<f64>() * 2.0;
+                let beat = 60.0 / 90.0;
+                let dt = (t + 0.3) % beat - beat / 2.0;
+                let x = (dt / 0.006).powi(2);
+                let qrs = 80.0 * (1.0 - x) * (-x / 2.0).exp();
+                let hum = 60.0 * (2.0 * std::f64::consts::PI * 60.0 * t).sin();
+                let pop = if t >= 40.0 {
+                    600.0 * (-(t - 40.0) / 0.5).exp()
+                } else {
+                    0.0
+                };
+                let lm = if (80.0..85.0).contains(&t) {
+                    30.0 * 2f64.sqrt() * (2.0 * std::f64::consts::PI * 80.0 * t).sin()
+                } else {
+                    0.0
+                };
+                (noise + qrs + hum + pop + lm) as f32
+            })
+            .collect()
+    }
+
+    fn spans_of(x: &[f32], rejection: bool) -> Vec<(f64, f64)> {
+        let mut cfg = crate::config::Config::default();
+        cfg.detector.transient_rejection = rejection;
+        let det = FftBand::new(cfg.detector.clone(), PlanCache::new());
+        let mut a = det.analyzer(1000.0).unwrap();
+        for c in x.chunks(4096) {
+            a.push(c);
+        }
+        let s = a.finish(Some(60));
+        let (_, spans) = crate::detect::detect_spans(&s, &cfg);
+        spans
+            .iter()
+            .map(|&(i, j)| (s.time_s(i), s.time_s(j)))
+            .collect()
+    }
+
+    #[test]
+    fn heartbeats_at_90_bpm_and_a_pop_are_not_movements() {
+        let x = ecg_pop_and_one_movement();
+        // With transient rejection: only the movement, on time.
+        let spans = spans_of(&x, true);
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        assert!(
+            (spans[0].0 - 80.0).abs() < 0.3 && (spans[0].1 - 85.0).abs() < 0.3,
+            "{spans:?}"
+        );
+        // Without it, heartbeats chained by the 0.5 s offset hold (and the
+        // pop) become episodes: the method is what keeps them out.
+        assert!(spans_of(&x, false).len() > 1);
+    }
+
     #[test]
     fn too_low_rate_is_refused() {
         let det = FftBand::new(DetectorConfig::default(), PlanCache::new());
