@@ -273,8 +273,9 @@ enum Command {
     /// events (start_s or onset_s, end_s or duration_s, kind or text, optional
     /// channel), or a folder of them; annotation texts map to kinds through
     /// the [annotations] config. PRED is a scan output folder. Prints
-    /// precision, recall, F1 and median onset/offset errors per kind and
-    /// writes PRED/evaluation.csv.
+    /// precision, recall, F1, median and 95th-percentile onset/offset errors
+    /// per kind and the per-night correlations, and writes
+    /// PRED/evaluation.csv, PRED/evaluation_nights.csv and PRED/evaluation.json.
     Evaluate {
         #[arg(long, value_name = "PATH")]
         truth: PathBuf,
