@@ -12,7 +12,7 @@ use crampscan::config::Config;
 use crampscan::eval;
 use crampscan::report::{self, ReportOptions};
 use crampscan::score::EpisodeKind;
-use crampscan::simulate::{self, Format, SimOptions};
+use crampscan::simulate::{self, Difficulty, Format, SimOptions};
 
 /// Every night processed (or the command succeeded).
 const EXIT_OK: u8 = 0;
@@ -78,7 +78,7 @@ enum Command {
         /// TOML config; fields not given keep their defaults (see --print-config).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// Detector name (overrides the config): fft-band.
+        /// Detector name (overrides the config): fft-band (default), rms-envelope or tkeo.
         #[arg(long, value_name = "NAME")]
         detector: Option<String>,
         /// Sample rate for CSV files without a time column or sidecar, Hz.
@@ -154,15 +154,55 @@ enum Command {
         /// Accelerometer sample rate, Hz.
         #[arg(long, default_value_t = 50.0)]
         acc_fs: f64,
-        /// Mains frequency, Hz: 50, 60 or 0 for none.
-        #[arg(long, default_value_t = 50.0)]
-        mains: f64,
-        /// ECG R-wave amplitude on the leg channels, µV.
-        #[arg(long, default_value_t = 10.0)]
-        ecg_uv: f64,
+        /// Preset of amplitudes and confounders; the flags below override it.
+        /// easy: the original nights (10 µV ECG, 15 µV mains at 50 Hz, no
+        /// artifacts); realistic and hard: see the README.
+        #[arg(long, value_enum, default_value_t = SimDifficulty::Easy)]
+        difficulty: SimDifficulty,
+        /// Mains frequency, Hz: 50, 60 or 0 for none (easy: 50; realistic
+        /// and hard: 50 or 60 drawn per night).
+        #[arg(long)]
+        mains: Option<f64>,
+        /// Mains amplitude, µV (easy 15, realistic 30, hard 60).
+        #[arg(long)]
+        mains_uv: Option<f64>,
+        /// ECG QRS amplitude on the leg channels, µV (easy 10, realistic 30, hard 80).
+        #[arg(long)]
+        ecg_uv: Option<f64>,
+        /// Heart rate range, bpm, as LO,HI (realistic 55,80; hard 50,90);
+        /// switches to the narrow-QRS heartbeat with beat-to-beat variability.
+        #[arg(long, value_name = "LO,HI", value_delimiter = ',', num_args = 2)]
+        heart_rate: Option<Vec<f64>>,
         /// Cramps per hour (at least one per night).
         #[arg(long, default_value_t = 2.0)]
         cramps_per_h: f64,
+        /// Cramp plateau amplitude range, µV RMS, as LO,HI (default 50,120).
+        #[arg(long, value_name = "LO,HI", value_delimiter = ',', num_args = 2)]
+        cramp_uv: Option<Vec<f64>>,
+        /// Cramp duration range, s, as LO,HI (easy 20,90; realistic and hard 20,180).
+        #[arg(long, value_name = "LO,HI", value_delimiter = ',', num_args = 2)]
+        cramp_s: Option<Vec<f64>>,
+        /// Baseline wander amplitude, µV (0 switches it off).
+        #[arg(long)]
+        wander_uv: Option<f64>,
+        /// Electrode pops per hour (0 switches them off).
+        #[arg(long)]
+        pops_per_h: Option<f64>,
+        /// Motion artifacts per hour (0 switches them off).
+        #[arg(long)]
+        motion_per_h: Option<f64>,
+        /// Gain drift through the night, ± fraction (0 switches it off).
+        #[arg(long)]
+        gain_drift: Option<f64>,
+        /// Extra resting noise on one channel, µV RMS (0 switches it off).
+        #[arg(long)]
+        noisy_channel_uv: Option<f64>,
+        /// Share of LMs that are weak (11–16 µV above resting), 0–1.
+        #[arg(long)]
+        weak_lm_fraction: Option<f64>,
+        /// Posture changes per hour on the accelerometer (0 switches them off).
+        #[arg(long)]
+        posture_per_h: Option<f64>,
         /// Night-id prefix.
         #[arg(long, default_value = "night")]
         prefix: String,
@@ -193,6 +233,39 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Run several detectors over a folder of annotated nights and print a
+    /// leaderboard: F1 per kind, timing errors, and speed.
+    ///
+    /// Each detector scans NIGHTS into OUT/<detector>/ (the usual tables plus
+    /// evaluation.csv/json against the nights' truth files); the leaderboard
+    /// is printed and written to OUT/leaderboard.csv. Speed is seconds of
+    /// recording processed per second of wall time (all channels of a night
+    /// count once), on the threads given.
+    BenchDetectors {
+        /// Folder of nights with <night>.truth.csv files (or EDF+ annotations).
+        #[arg(long, value_name = "DIR")]
+        nights: PathBuf,
+        /// Detectors to compare (comma-separated).
+        #[arg(
+            long,
+            value_name = "A,B",
+            value_delimiter = ',',
+            default_value = "fft-band,rms-envelope,tkeo"
+        )]
+        detectors: Vec<String>,
+        /// Output folder.
+        #[arg(short, long, value_name = "OUT")]
+        out: PathBuf,
+        /// Minimum intersection-over-union for a match.
+        #[arg(long, default_value_t = eval::IOU_MIN)]
+        iou: f64,
+        /// TOML config shared by all detectors (the name is overridden).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Worker threads (default: all cores).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+    },
     /// Compare detected episodes with annotated ones (event level, by IoU).
     ///
     /// TRUTH is a <night>.truth.csv file (columns channel,kind,start_s,end_s),
@@ -200,8 +273,9 @@ enum Command {
     /// events (start_s or onset_s, end_s or duration_s, kind or text, optional
     /// channel), or a folder of them; annotation texts map to kinds through
     /// the [annotations] config. PRED is a scan output folder. Prints
-    /// precision, recall, F1 and median onset/offset errors per kind and
-    /// writes PRED/evaluation.csv.
+    /// precision, recall, F1, median and 95th-percentile onset/offset errors
+    /// per kind and the per-night correlations, and writes
+    /// PRED/evaluation.csv, PRED/evaluation_nights.csv and PRED/evaluation.json.
     Evaluate {
         #[arg(long, value_name = "PATH")]
         truth: PathBuf,
@@ -214,6 +288,13 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SimDifficulty {
+    Easy,
+    Realistic,
+    Hard,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -268,6 +349,29 @@ fn parse_kinds(list: &str) -> anyhow::Result<Vec<EpisodeKind>> {
         }
     }
     Ok(kinds)
+}
+
+/// The numbers in column `name` of a CSV table.
+fn read_column(path: &Path, name: &str) -> anyhow::Result<Vec<f64>> {
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let i = r
+        .headers()?
+        .iter()
+        .position(|h| h == name)
+        .with_context(|| format!("{}: no column {name}", path.display()))?;
+    let mut v = Vec::new();
+    for rec in r.records() {
+        let rec = rec?;
+        v.push(
+            rec.get(i)
+                .unwrap_or("")
+                .trim()
+                .parse::<f64>()
+                .with_context(|| format!("{}: column {name}: not a number", path.display()))?,
+        );
+    }
+    Ok(v)
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
@@ -359,11 +463,77 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             format,
             emg_fs,
             acc_fs,
+            difficulty,
             mains,
+            mains_uv,
             ecg_uv,
+            heart_rate,
             cramps_per_h,
+            cramp_uv,
+            cramp_s,
+            wander_uv,
+            pops_per_h,
+            motion_per_h,
+            gain_drift,
+            noisy_channel_uv,
+            weak_lm_fraction,
+            posture_per_h,
             prefix,
         } => {
+            let base = SimOptions::with_difficulty(match difficulty {
+                SimDifficulty::Easy => Difficulty::Easy,
+                SimDifficulty::Realistic => Difficulty::Realistic,
+                SimDifficulty::Hard => Difficulty::Hard,
+            });
+            let pair = |v: Option<Vec<f64>>,
+                        what: &str,
+                        d: (f64, f64)|
+             -> anyhow::Result<(f64, f64)> {
+                match v.as_deref() {
+                    None => Ok(d),
+                    Some([lo, hi]) if lo.is_finite() && hi.is_finite() && lo < hi && *lo >= 0.0 => {
+                        Ok((*lo, *hi))
+                    }
+                    Some(x) => bail!("--{what} is {x:?}; expected LO,HI with 0 <= LO < HI"),
+                }
+            };
+            let mut realism = base.realism.clone();
+            if let Some(m) = mains {
+                realism.random_mains = false;
+                if !(m == 0.0 || m == 50.0 || m == 60.0) {
+                    bail!("--mains is {m}; expected 50, 60 or 0");
+                }
+            }
+            if heart_rate.is_some() {
+                realism.heart_rate_bpm = Some(pair(heart_rate, "heart-rate", (50.0, 90.0))?);
+            }
+            for (v, dst, what) in [
+                (wander_uv, &mut realism.wander_uv, "wander-uv"),
+                (pops_per_h, &mut realism.pops_per_h, "pops-per-h"),
+                (motion_per_h, &mut realism.motion_per_h, "motion-per-h"),
+                (gain_drift, &mut realism.gain_drift, "gain-drift"),
+                (
+                    noisy_channel_uv,
+                    &mut realism.noisy_channel_uv,
+                    "noisy-channel-uv",
+                ),
+                (
+                    weak_lm_fraction,
+                    &mut realism.weak_lm_fraction,
+                    "weak-lm-fraction",
+                ),
+                (posture_per_h, &mut realism.posture_per_h, "posture-per-h"),
+            ] {
+                if let Some(x) = v {
+                    if !(x.is_finite() && x >= 0.0) {
+                        bail!("--{what} is {x}; expected a number >= 0");
+                    }
+                    *dst = x;
+                }
+            }
+            if realism.weak_lm_fraction > 1.0 || realism.gain_drift >= 1.0 {
+                bail!("--weak-lm-fraction must be at most 1 and --gain-drift below 1");
+            }
             let opts = SimOptions {
                 out_dir: out.clone(),
                 nights,
@@ -376,11 +546,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 },
                 emg_fs_hz: emg_fs,
                 acc_fs_hz: acc_fs,
-                mains_hz: (mains > 0.0).then_some(mains),
-                ecg_uv,
+                mains_hz: match mains {
+                    Some(m) => (m > 0.0).then_some(m),
+                    None => base.mains_hz,
+                },
+                mains_uv: mains_uv.unwrap_or(base.mains_uv),
+                ecg_uv: ecg_uv.unwrap_or(base.ecg_uv),
                 cramps_per_h,
+                cramp_uv: pair(cramp_uv, "cramp-uv", base.cramp_uv)?,
+                cramp_s: pair(cramp_s, "cramp-s", base.cramp_s)?,
+                realism,
                 prefix,
-                ..SimOptions::default()
+                ..base
             };
             let truths = simulate::simulate(&opts)?;
             eprintln!(
@@ -412,6 +589,68 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 r.n_nights, r.n_figures
             );
             println!("{}", r.index.display());
+            Ok(EXIT_OK)
+        }
+        Command::BenchDetectors {
+            nights,
+            detectors,
+            out,
+            iou,
+            config,
+            threads,
+        } => {
+            if !(0.0..=1.0).contains(&iou) {
+                bail!("--iou is {iou}; expected a number from 0 to 1");
+            }
+            if threads == Some(0) {
+                bail!("--threads must be at least 1");
+            }
+            let base = load_config(config.as_deref())?;
+            let mut rows = Vec::new();
+            for name in &detectors {
+                let mut cfg = base.clone();
+                cfg.detector.name = name.trim().to_string();
+                cfg.validate()?;
+                let dir = out.join(&cfg.detector.name);
+                let opts = ScanOptions {
+                    inputs: batch::Inputs::Paths(vec![nights.clone()]),
+                    out_dir: dir.clone(),
+                    threads,
+                    progress: false,
+                    shard: None,
+                    resume: false,
+                    plots: false,
+                    closeup_kinds: Vec::new(),
+                };
+                let t0 = std::time::Instant::now();
+                let report = batch::scan(&opts, &cfg)?;
+                let wall_s = t0.elapsed().as_secs_f64();
+                if report.n_failed > 0 {
+                    bail!(
+                        "{name}: {} nights failed; see {}",
+                        report.n_failed,
+                        dir.join("errors.csv").display()
+                    );
+                }
+                let signal_s: f64 = read_column(&dir.join("nights.csv"), "duration_h")?
+                    .iter()
+                    .sum::<f64>()
+                    * 3600.0;
+                let e = eval::evaluate_paths(&nights, &dir, iou, &cfg)?;
+                e.write(&dir)?;
+                rows.push(eval::LeaderRow::new(
+                    &cfg.detector.name,
+                    &e,
+                    signal_s,
+                    wall_s,
+                ));
+            }
+            let table = eval::leaderboard_markdown(&rows);
+            print!("{table}");
+            crampscan::summary::write_atomic(
+                &out.join("leaderboard.csv"),
+                eval::leaderboard_csv(&rows).as_bytes(),
+            )?;
             Ok(EXIT_OK)
         }
         Command::Merge { shards, out } => {
@@ -457,69 +696,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 bail!("--iou is {iou}; expected a number from 0 to 1");
             }
             let cfg = load_config(config.as_deref())?;
-            let mut truth_events = Vec::new();
-            let files: Vec<PathBuf> = if truth.is_dir() {
-                let mut v: Vec<PathBuf> = std::fs::read_dir(&truth)
-                    .with_context(|| format!("cannot list {}", truth.display()))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .collect();
-                v.sort();
-                // .truth.csv files first; EDF+/BDF+ annotations only for
-                // nights without one.
-                let csv: Vec<PathBuf> = v
-                    .iter()
-                    .filter(|p| p.to_string_lossy().ends_with(".truth.csv"))
-                    .cloned()
-                    .collect();
-                let have: std::collections::BTreeSet<String> = csv
-                    .iter()
-                    .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
-                    .map(|n| n.trim_end_matches(".truth.csv").to_string())
-                    .collect();
-                let edf = v.into_iter().filter(|p| {
-                    let ext = p
-                        .extension()
-                        .and_then(|e| e.to_str())
-                        .map(|e| e.to_ascii_lowercase());
-                    matches!(ext.as_deref(), Some("edf" | "bdf"))
-                        && !have.contains(&crampscan::batch::night_id(p))
-                });
-                csv.iter().cloned().chain(edf).collect()
-            } else {
-                vec![truth.clone()]
-            };
-            for f in &files {
-                truth_events.extend(eval::read_truth_file(f, &cfg.annotations)?);
-            }
-            let pred_events = eval::read_events(&pred.join("episodes.csv"), None)?;
-            // Only nights that have a truth file are scored.
-            let nights: std::collections::BTreeSet<&str> =
-                truth_events.iter().map(|e| e.night.as_str()).collect();
-            let pred_events: Vec<_> = pred_events
-                .into_iter()
-                .filter(|e| nights.contains(e.night.as_str()))
-                .collect();
-            let m = eval::metrics(&truth_events, &pred_events, iou);
-            let mut table = String::from(
-                "kind,n_truth,n_pred,tp,precision,recall,f1,onset_median_s,offset_median_s\n",
+            let e = eval::evaluate_paths(&truth, &pred, iou, &cfg)?;
+            print!("{}", e.kinds_csv());
+            println!(
+                "nights: {}; per-night correlation (Pearson r): cramp count {}, LM index {}",
+                e.n_nights,
+                e.cramp_count_r.map_or("n/a".into(), |r| format!("{r:.3}")),
+                e.lm_index_r.map_or("n/a".into(), |r| format!("{r:.3}"))
             );
-            let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
-            for k in &m {
-                table.push_str(&format!(
-                    "{},{},{},{},{:.3},{:.3},{:.3},{},{}\n",
-                    k.kind,
-                    k.n_truth,
-                    k.n_pred,
-                    k.tp,
-                    k.precision,
-                    k.recall,
-                    k.f1,
-                    f(k.onset_median_s),
-                    f(k.offset_median_s)
-                ));
-            }
-            print!("{table}");
-            crampscan::summary::write_atomic(&pred.join("evaluation.csv"), table.as_bytes())?;
+            e.write(&pred)?;
             Ok(EXIT_OK)
         }
     }

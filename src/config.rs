@@ -26,6 +26,24 @@ pub const MAINS_EXCLUSION_HZ: f64 = 12.0;
 /// which mains interference is declared present (about 8 dB).
 pub const MAINS_DETECT_RATIO: f64 = 6.0;
 
+/// Transient rejection in fft-band: robust sub-window power on (issue 4:
+/// heartbeats, electrode pops must not become leg movements).
+pub const TRANSIENT_REJECTION: bool = true;
+/// Transient rejection: segment length, s. A QRS complex with the
+/// band-pass's ringing lasts about 60–80 ms, so it fills at most 3 or 4 of
+/// the 10 segments of a 0.25 s window and cannot move their median.
+pub const ROBUST_SEGMENT_S: f64 = 0.025;
+/// Butterworth order of the time-domain detectors' band-pass (scipy
+/// `butter(4, ...)`, the usual surface-EMG choice, e.g. Solnik et al. 2010).
+pub const FILTER_ORDER: usize = 4;
+/// Quality factor of the mains notches of the time-domain detectors: a
+/// −3 dB width of 5 Hz at 50 Hz, wide enough for mains drifting ±1 Hz.
+pub const NOTCH_Q: f64 = 10.0;
+/// TKEO: frequency at which the scaled TKEO envelope reads like band RMS,
+/// Hz (a sine of amplitude A there reads A/√2): the typical median
+/// frequency of leg surface EMG.
+pub const TKEO_REFERENCE_HZ: f64 = 80.0;
+
 /// Resting baseline: running window length, s. Long enough that a cramp of
 /// a few minutes cannot lift its own baseline.
 pub const BASELINE_WINDOW_S: f64 = 600.0;
@@ -146,6 +164,45 @@ pub struct Config {
     pub quality: QualityConfig,
     pub channels: ChannelConfig,
     pub annotations: AnnotationConfig,
+    pub rms_envelope: RmsEnvelopeConfig,
+    pub tkeo: TkeoConfig,
+}
+
+/// Parameters of the `rms-envelope` detector (band, window, hop, baseline
+/// and hysteresis come from `[detector]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RmsEnvelopeConfig {
+    pub filter_order: usize,
+    pub notch_q: f64,
+}
+
+impl Default for RmsEnvelopeConfig {
+    fn default() -> Self {
+        RmsEnvelopeConfig {
+            filter_order: FILTER_ORDER,
+            notch_q: NOTCH_Q,
+        }
+    }
+}
+
+/// Parameters of the `tkeo` detector (Solnik et al. 2010).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TkeoConfig {
+    pub filter_order: usize,
+    pub notch_q: f64,
+    pub reference_hz: f64,
+}
+
+impl Default for TkeoConfig {
+    fn default() -> Self {
+        TkeoConfig {
+            filter_order: FILTER_ORDER,
+            notch_q: NOTCH_Q,
+            reference_hz: TKEO_REFERENCE_HZ,
+        }
+    }
 }
 
 /// Which signals of a file are analysed (EDF labels, CSV columns).
@@ -237,6 +294,8 @@ pub struct DetectorConfig {
     pub mains: String,
     pub mains_exclusion_hz: f64,
     pub mains_detect_ratio: f64,
+    pub transient_rejection: bool,
+    pub robust_segment_s: f64,
     pub baseline_window_s: f64,
     pub baseline_percentile: f64,
     pub baseline_floor_uv: f64,
@@ -300,6 +359,8 @@ impl Default for DetectorConfig {
             mains: "auto".into(),
             mains_exclusion_hz: MAINS_EXCLUSION_HZ,
             mains_detect_ratio: MAINS_DETECT_RATIO,
+            transient_rejection: TRANSIENT_REJECTION,
+            robust_segment_s: ROBUST_SEGMENT_S,
             baseline_window_s: BASELINE_WINDOW_S,
             baseline_percentile: BASELINE_PERCENTILE,
             baseline_floor_uv: BASELINE_FLOOR_UV,
@@ -366,7 +427,10 @@ const FIELD_DOCS: &[(&str, &str)] = &[
         "input.fs_hz",
         "Sample rate for CSV files without a time column or sidecar, Hz (0: not given).",
     ),
-    ("detector.name", "Detector: fft-band."),
+    (
+        "detector.name",
+        "Detector: fft-band (default), rms-envelope or tkeo.",
+    ),
     ("detector.window_s", "Analysis window (Hann), s."),
     ("detector.hop_s", "Step between windows, s."),
     ("detector.band_low_hz", "Lower edge of the EMG band, Hz."),
@@ -389,6 +453,14 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     (
         "detector.mains_detect_ratio",
         "Mains is present when its peak exceeds the neighbourhood median power by this ratio.",
+    ),
+    (
+        "detector.transient_rejection",
+        "fft-band: scale each window by its robust (median-of-segments) power share, so QRS complexes and pops do not count.",
+    ),
+    (
+        "detector.robust_segment_s",
+        "Segment length of that robust share, s.",
     ),
     (
         "detector.baseline_window_s",
@@ -503,6 +575,23 @@ const FIELD_DOCS: &[(&str, &str)] = &[
         "Annotation texts scored as cramps (case-insensitive).",
     ),
     (
+        "rms_envelope.filter_order",
+        "rms-envelope: Butterworth band-pass order (band from [detector]).",
+    ),
+    (
+        "rms_envelope.notch_q",
+        "rms-envelope: quality factor of the 50/60 Hz notch combs.",
+    ),
+    (
+        "tkeo.filter_order",
+        "tkeo: Butterworth band-pass order before the Teager-Kaiser operator.",
+    ),
+    ("tkeo.notch_q", "tkeo: quality factor of the 50/60 Hz notch combs."),
+    (
+        "tkeo.reference_hz",
+        "tkeo: a sine at this frequency reads like band RMS (A/sqrt 2), Hz.",
+    ),
+    (
         "quality.min_emg_fs_hz",
         "Lowest EMG sample rate accepted, Hz (AASM: 200).",
     ),
@@ -515,6 +604,9 @@ const FIELD_DOCS: &[(&str, &str)] = &[
         "An extreme value repeated this often marks clipping.",
     ),
 ];
+
+/// Detector names accepted by `detector.name` and `--detector`.
+pub const DETECTORS: &[&str] = &["fft-band", "rms-envelope", "tkeo"];
 
 /// Mains setting parsed from `detector.mains`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -623,10 +715,42 @@ impl Config {
                 )));
             }
         }
-        if d.name != "fft-band" {
+        if !DETECTORS.contains(&d.name.as_str()) {
             return Err(Error::Config(format!(
-                "detector.name is \"{}\"; expected fft-band",
-                d.name
+                "detector.name is \"{}\"; expected one of {}",
+                d.name,
+                DETECTORS.join(", ")
+            )));
+        }
+        if d.robust_segment_s * 3.0 > d.window_s || d.robust_segment_s <= 0.0 {
+            return Err(Error::Config(format!(
+                "detector.robust_segment_s is {}; expected > 0 and at most a third of detector.window_s",
+                d.robust_segment_s
+            )));
+        }
+        for (name, order, q) in [
+            (
+                "rms_envelope",
+                self.rms_envelope.filter_order,
+                self.rms_envelope.notch_q,
+            ),
+            ("tkeo", self.tkeo.filter_order, self.tkeo.notch_q),
+        ] {
+            if !(1..=8).contains(&order) {
+                return Err(Error::Config(format!(
+                    "{name}.filter_order is {order}; expected 1 to 8"
+                )));
+            }
+            if !(q.is_finite() && q > 0.0) {
+                return Err(Error::Config(format!(
+                    "{name}.notch_q is {q}; expected a number > 0"
+                )));
+            }
+        }
+        if !(self.tkeo.reference_hz.is_finite() && self.tkeo.reference_hz > 0.0) {
+            return Err(Error::Config(format!(
+                "tkeo.reference_hz is {}; expected a number > 0",
+                self.tkeo.reference_hz
             )));
         }
         if d.band_low_hz >= d.band_high_hz {

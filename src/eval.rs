@@ -79,6 +79,181 @@ pub struct KindMetrics {
     pub onset_median_s: Option<f64>,
     /// Median |offset error| of matched pairs, s.
     pub offset_median_s: Option<f64>,
+    /// 95th percentile of |onset error| of matched pairs, s.
+    pub onset_p95_s: Option<f64>,
+    /// 95th percentile of |offset error| of matched pairs, s.
+    pub offset_p95_s: Option<f64>,
+}
+
+/// Linear-interpolated percentile (numpy's default), `q` in 0–100.
+fn percentile(mut v: Vec<f64>, q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let pos = q / 100.0 * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
+}
+
+/// Pearson correlation of paired values; `None` with fewer than 3 pairs or
+/// when either side does not vary.
+pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = x.len().min(y.len());
+    if n < 3 {
+        return None;
+    }
+    let mx = x[..n].iter().sum::<f64>() / n as f64;
+    let my = y[..n].iter().sum::<f64>() / n as f64;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        let (a, b) = (x[i] - mx, y[i] - my);
+        sxy += a * b;
+        sxx += a * a;
+        syy += b * b;
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
+}
+
+/// Count agreement of one night and kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NightCounts {
+    pub night: String,
+    pub kind: String,
+    pub n_truth: usize,
+    pub n_pred: usize,
+    pub tp: usize,
+    /// Events per hour of analysed time (truth, detected); `None` when the
+    /// night's hours are unknown.
+    pub truth_per_h: Option<f64>,
+    pub pred_per_h: Option<f64>,
+}
+
+/// Everything `crampscan evaluate` reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub iou_min: f64,
+    pub n_nights: usize,
+    /// Per kind over all nights.
+    pub kinds: Vec<KindMetrics>,
+    /// Per night and kind.
+    pub nights: Vec<NightCounts>,
+    /// Pearson correlation of per-night cramp counts, truth vs detected.
+    pub cramp_count_r: Option<f64>,
+    /// Pearson correlation of per-night LM index (LMs per hour).
+    pub lm_index_r: Option<f64>,
+}
+
+/// Evaluates `pred` against `truth` night by night; `hours` gives each
+/// night's analysed hours (for the LM index).
+pub fn evaluate(
+    truth: &[Event],
+    pred: &[Event],
+    iou_min: f64,
+    hours: &std::collections::BTreeMap<String, f64>,
+) -> Evaluation {
+    let kinds = metrics(truth, pred, iou_min);
+    let matches = match_events(truth, pred, iou_min);
+    let mut night_ids: Vec<&str> = truth.iter().map(|e| e.night.as_str()).collect();
+    night_ids.sort();
+    night_ids.dedup();
+    let mut kind_names: Vec<&str> = vec!["cramp", "lm"];
+    for k in &kinds {
+        if !kind_names.contains(&k.kind.as_str()) {
+            kind_names.push(&k.kind);
+        }
+    }
+    let mut nights = Vec::new();
+    for n in &night_ids {
+        for k in &kind_names {
+            let is = |e: &Event| e.night == *n && e.kind == *k;
+            let n_truth = truth.iter().filter(|e| is(e)).count();
+            let n_pred = pred.iter().filter(|e| is(e)).count();
+            let tp = matches.iter().filter(|m| is(&truth[m.0])).count();
+            let h = hours.get(*n).copied().filter(|h| *h > 0.0);
+            nights.push(NightCounts {
+                night: n.to_string(),
+                kind: k.to_string(),
+                n_truth,
+                n_pred,
+                tp,
+                truth_per_h: h.map(|h| n_truth as f64 / h),
+                pred_per_h: h.map(|h| n_pred as f64 / h),
+            });
+        }
+    }
+    let pairs = |kind: &str, per_h: bool| -> (Vec<f64>, Vec<f64>) {
+        nights
+            .iter()
+            .filter(|c| c.kind == kind)
+            .filter_map(|c| {
+                if per_h {
+                    Some((c.truth_per_h?, c.pred_per_h?))
+                } else {
+                    Some((c.n_truth as f64, c.n_pred as f64))
+                }
+            })
+            .unzip()
+    };
+    let (a, b) = pairs("cramp", false);
+    let cramp_count_r = pearson(&a, &b);
+    let (a, b) = pairs("lm", true);
+    let lm_index_r = pearson(&a, &b);
+    Evaluation {
+        iou_min,
+        n_nights: night_ids.len(),
+        kinds,
+        nights,
+        cramp_count_r,
+        lm_index_r,
+    }
+}
+
+impl Evaluation {
+    /// Per-kind table (`evaluation.csv`).
+    pub fn kinds_csv(&self) -> String {
+        let mut t = String::from(
+            "kind,n_truth,n_pred,tp,precision,recall,f1,onset_median_s,offset_median_s,onset_p95_s,offset_p95_s\n",
+        );
+        let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+        for k in &self.kinds {
+            t.push_str(&format!(
+                "{},{},{},{},{:.3},{:.3},{:.3},{},{},{},{}\n",
+                k.kind,
+                k.n_truth,
+                k.n_pred,
+                k.tp,
+                k.precision,
+                k.recall,
+                k.f1,
+                f(k.onset_median_s),
+                f(k.offset_median_s),
+                f(k.onset_p95_s),
+                f(k.offset_p95_s)
+            ));
+        }
+        t
+    }
+
+    /// Per-night counts (`evaluation_nights.csv`).
+    pub fn nights_csv(&self) -> String {
+        let mut t = String::from("night,kind,n_truth,n_pred,tp,truth_per_h,pred_per_h\n");
+        let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+        for c in &self.nights {
+            t.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                c.night,
+                c.kind,
+                c.n_truth,
+                c.n_pred,
+                c.tp,
+                f(c.truth_per_h),
+                f(c.pred_per_h)
+            ));
+        }
+        t
+    }
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -145,6 +320,20 @@ pub fn metrics(truth: &[Event], pred: &[Event], iou_min: f64) -> Vec<KindMetrics
                         .iter()
                         .map(|m| (pred[m.1].end_s - truth[m.0].end_s).abs())
                         .collect(),
+                ),
+                onset_p95_s: percentile(
+                    pairs
+                        .iter()
+                        .map(|m| (pred[m.1].start_s - truth[m.0].start_s).abs())
+                        .collect(),
+                    95.0,
+                ),
+                offset_p95_s: percentile(
+                    pairs
+                        .iter()
+                        .map(|m| (pred[m.1].end_s - truth[m.0].end_s).abs())
+                        .collect(),
+                    95.0,
                 ),
             }
         })
@@ -268,6 +457,173 @@ pub fn read_truth_file(path: &Path, map: &AnnotationConfig) -> Result<Vec<Event>
     Ok(out)
 }
 
+/// Evaluates a scan output folder `pred` against the truth at `truth` (a
+/// file or a folder of `.truth.csv`, EDF+/BDF+ or scored-event files; a
+/// folder's EDF+ annotations count only for nights without a truth file).
+/// Only nights with truth are scored; the LM index uses each night's
+/// `analyzed_h` from `pred/nights.csv` when present.
+pub fn evaluate_paths(
+    truth: &Path,
+    pred: &Path,
+    iou_min: f64,
+    cfg: &crate::config::Config,
+) -> Result<Evaluation> {
+    let mut truth_events = Vec::new();
+    let files: Vec<std::path::PathBuf> = if truth.is_dir() {
+        let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(truth)
+            .map_err(|e| Error::input(truth, format!("cannot list the folder: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        v.sort();
+        // .truth.csv files first; EDF+/BDF+ annotations only for
+        // nights without one.
+        let csv: Vec<std::path::PathBuf> = v
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with(".truth.csv"))
+            .cloned()
+            .collect();
+        let have: std::collections::BTreeSet<String> = csv
+            .iter()
+            .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
+            .map(|n| n.trim_end_matches(".truth.csv").to_string())
+            .collect();
+        let edf = v.into_iter().filter(|p| {
+            let ext = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(|e| e.to_ascii_lowercase());
+            matches!(ext.as_deref(), Some("edf" | "bdf"))
+                && !have.contains(&crate::batch::night_id(p))
+        });
+        csv.iter().cloned().chain(edf).collect()
+    } else {
+        vec![truth.to_path_buf()]
+    };
+    for f in &files {
+        truth_events.extend(read_truth_file(f, &cfg.annotations)?);
+    }
+    let nights: std::collections::BTreeSet<String> =
+        truth_events.iter().map(|e| e.night.clone()).collect();
+    let pred_events: Vec<Event> = read_events(&pred.join("episodes.csv"), None)?
+        .into_iter()
+        .filter(|e| nights.contains(&e.night))
+        .collect();
+    let mut hours = std::collections::BTreeMap::new();
+    let nights_csv = pred.join("nights.csv");
+    if nights_csv.exists() {
+        let mut rdr = csv::Reader::from_path(&nights_csv)
+            .map_err(|e| Error::input(&nights_csv, e.to_string()))?;
+        let h = rdr
+            .headers()
+            .map_err(|e| Error::input(&nights_csv, e.to_string()))?
+            .clone();
+        let ni = h.iter().position(|c| c == "night");
+        let hi = h.iter().position(|c| c == "analyzed_h");
+        if let (Some(ni), Some(hi)) = (ni, hi) {
+            for rec in rdr.records() {
+                let rec = rec.map_err(|e| Error::input(&nights_csv, e.to_string()))?;
+                if let Some(v) = rec.get(hi).and_then(|v| v.trim().parse::<f64>().ok()) {
+                    hours.insert(rec.get(ni).unwrap_or("").to_string(), v);
+                }
+            }
+        }
+    }
+    Ok(evaluate(&truth_events, &pred_events, iou_min, &hours))
+}
+
+impl Evaluation {
+    /// Writes `evaluation.csv` (per kind), `evaluation_nights.csv` and
+    /// `evaluation.json` (everything) into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        crate::summary::write_atomic(&dir.join("evaluation.csv"), self.kinds_csv().as_bytes())?;
+        crate::summary::write_atomic(
+            &dir.join("evaluation_nights.csv"),
+            self.nights_csv().as_bytes(),
+        )?;
+        let json = serde_json::to_string_pretty(self).expect("evaluation serialises");
+        crate::summary::write_atomic(&dir.join("evaluation.json"), json.as_bytes())
+    }
+}
+
+/// One detector's line of the `bench-detectors` leaderboard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeaderRow {
+    pub detector: String,
+    pub cramp: Option<KindMetrics>,
+    pub lm: Option<KindMetrics>,
+    pub lm_index_r: Option<f64>,
+    /// Seconds of recording per second of wall time.
+    pub speed_x: f64,
+}
+
+impl LeaderRow {
+    pub fn new(detector: &str, e: &Evaluation, signal_s: f64, wall_s: f64) -> LeaderRow {
+        let kind = |k: &str| e.kinds.iter().find(|m| m.kind == k).cloned();
+        LeaderRow {
+            detector: detector.to_string(),
+            cramp: kind("cramp"),
+            lm: kind("lm"),
+            lm_index_r: e.lm_index_r,
+            speed_x: if wall_s > 0.0 { signal_s / wall_s } else { 0.0 },
+        }
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "–".into());
+        let c = self.cramp.as_ref();
+        let l = self.lm.as_ref();
+        vec![
+            self.detector.clone(),
+            f(c.map(|m| m.f1)),
+            f(c.and_then(|m| m.onset_median_s)),
+            f(l.map(|m| m.precision)),
+            f(l.map(|m| m.recall)),
+            f(l.map(|m| m.f1)),
+            f(l.and_then(|m| m.onset_median_s)),
+            f(l.and_then(|m| m.onset_p95_s)),
+            f(l.and_then(|m| m.offset_median_s)),
+            f(self.lm_index_r),
+            format!("{:.0}", self.speed_x),
+        ]
+    }
+}
+
+const LEADER_COLUMNS: [&str; 11] = [
+    "detector",
+    "cramp_f1",
+    "cramp_onset_median_s",
+    "lm_precision",
+    "lm_recall",
+    "lm_f1",
+    "lm_onset_median_s",
+    "lm_onset_p95_s",
+    "lm_offset_median_s",
+    "lm_index_r",
+    "speed_x_realtime",
+];
+
+/// The leaderboard as a Markdown table (printed, and pasted in the README).
+pub fn leaderboard_markdown(rows: &[LeaderRow]) -> String {
+    let mut t = format!(
+        "| {} |\n|{}\n",
+        LEADER_COLUMNS.join(" | "),
+        "---|".repeat(LEADER_COLUMNS.len())
+    );
+    for r in rows {
+        t.push_str(&format!("| {} |\n", r.cells().join(" | ")));
+    }
+    t
+}
+
+/// The leaderboard as CSV (`leaderboard.csv`).
+pub fn leaderboard_csv(rows: &[LeaderRow]) -> String {
+    let mut t = format!("{}\n", LEADER_COLUMNS.join(","));
+    for r in rows {
+        t.push_str(&format!("{}\n", r.cells().join(",").replace('–', "")));
+    }
+    t
+}
+
 /// Reads a truth file (`channel,kind,start_s,end_s`) for night `night`.
 pub fn read_truth(path: &Path, night: &str) -> Result<Vec<Event>> {
     read_events(path, Some(night))
@@ -364,6 +720,65 @@ mod tests {
         let m = metrics(&[], &truth, 0.2);
         assert_eq!(m[0].precision, 0.0);
         assert!(metrics(&[], &[], 0.2).is_empty());
+    }
+
+    #[test]
+    fn merged_detection_matches_one_of_two_events() {
+        // Two LMs 1 s apart detected as one episode 10–15 s: IoU with the
+        // first (10–12) is 2/5 = 0.4, with the second (13–15) also 0.4; the
+        // tie goes to the first truth event, the second is missed.
+        let truth = vec![ev("lm", 10.0, 12.0), ev("lm", 13.0, 15.0)];
+        let pred = vec![ev("lm", 10.0, 15.0)];
+        let m = match_events(&truth, &pred, 0.2);
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].0, m[0].1), (0, 0));
+        assert!((m[0].2 - 0.4).abs() < 1e-12);
+        let k = &metrics(&truth, &pred, 0.2)[0];
+        assert_eq!((k.tp, k.precision, k.recall), (1, 1.0, 0.5));
+        assert!((k.f1 - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(k.onset_median_s, Some(0.0));
+        assert_eq!(k.offset_median_s, Some(3.0));
+    }
+
+    #[test]
+    fn timing_percentiles_and_night_counts() {
+        // Onset errors 0, 0.1, ..., 1.9 s (20 matches): median 0.95,
+        // 95th percentile (linear) 0.05 * 19 * 0.95 ... = 1.805.
+        let truth: Vec<Event> = (0..20)
+            .map(|i| ev("lm", 20.0 * i as f64, 20.0 * i as f64 + 4.0))
+            .collect();
+        let pred: Vec<Event> = (0..20)
+            .map(|i| {
+                ev(
+                    "lm",
+                    20.0 * i as f64 + 0.1 * i as f64,
+                    20.0 * i as f64 + 4.0,
+                )
+            })
+            .collect();
+        let k = &metrics(&truth, &pred, 0.2)[0];
+        assert!((k.onset_median_s.unwrap() - 0.95).abs() < 1e-9);
+        assert!((k.onset_p95_s.unwrap() - 1.805).abs() < 1e-9);
+        assert_eq!(k.offset_p95_s, Some(0.0));
+        // Per night: night "n" with 2 truth hours.
+        let hours = std::collections::BTreeMap::from([("n".to_string(), 2.0)]);
+        let e = evaluate(&truth, &pred[..10], 0.2, &hours);
+        let lm = e.nights.iter().find(|c| c.kind == "lm").unwrap();
+        assert_eq!((lm.n_truth, lm.n_pred, lm.tp), (20, 10, 10));
+        assert_eq!((lm.truth_per_h, lm.pred_per_h), (Some(10.0), Some(5.0)));
+        assert_eq!(e.n_nights, 1);
+        assert_eq!(e.lm_index_r, None); // one night: no correlation
+    }
+
+    #[test]
+    fn pearson_known_values() {
+        assert!((pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]).unwrap() - 1.0).abs() < 1e-12);
+        assert!((pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]).unwrap() + 1.0).abs() < 1e-12);
+        // x = 1..4, y = 1, 3, 2, 4: r = 0.8.
+        assert!(
+            (pearson(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 4.0]).unwrap() - 0.8).abs() < 1e-12
+        );
+        assert_eq!(pearson(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), None);
     }
 
     #[test]

@@ -67,6 +67,137 @@ pub struct SimOptions {
     pub cramps_per_h: f64,
     /// Night-id prefix: nights are `<prefix>NN`.
     pub prefix: String,
+    /// Cramp plateau amplitude range, µV RMS (drawn per cramp).
+    pub cramp_uv: (f64, f64),
+    /// Cramp duration range, s (drawn per cramp).
+    pub cramp_s: (f64, f64),
+    /// Confounders and realism beyond the easy night (all off in `easy`).
+    pub realism: Realism,
+}
+
+/// A preset of [`Realism`] (`--difficulty`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Difficulty {
+    /// The original sample nights: weak ECG (10 µV), 15 µV mains at 50 Hz,
+    /// no artifacts. Byte-identical to earlier versions for the same seed.
+    Easy,
+    /// Moderate ECG (30 µV QRS), 50 or 60 Hz mains, some pops and motion,
+    /// mild drift, a few weak LMs, cramps up to 180 s.
+    Realistic,
+    /// Strong ECG (80 µV QRS, 50–90 bpm), strong mains with its third
+    /// harmonic, frequent pops and motion, ±20 % gain drift, one noisy
+    /// channel, many weak LMs near the +8 µV onset, long cramps with dips.
+    Hard,
+}
+
+/// Confounders of a simulated night; each is switched off by its zero value.
+/// Their random draws come from a stream separate from the easy night's, so
+/// an easy night stays byte-identical whatever this code adds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Realism {
+    /// Realistic heartbeat: a narrow QRS (Ricker, 6 ms) plus a T wave, at a
+    /// heart rate drawn per night from this range, bpm, with beat-to-beat
+    /// variability. `None`: the easy periodic 10 ms Ricker at 60–75 bpm.
+    pub heart_rate_bpm: Option<(f64, f64)>,
+    /// Mains frequency drawn per night from {50, 60} when no frequency is given.
+    pub random_mains: bool,
+    /// Amplitude of the mains third harmonic relative to the fundamental.
+    pub mains_third: f64,
+    /// Baseline wander (0.05–0.5 Hz, e.g. respiration and sweat), µV.
+    pub wander_uv: f64,
+    /// Electrode pops (step with exponential decay, 200–800 µV) per hour.
+    pub pops_per_h: f64,
+    /// Motion artifacts (1–3 s slow transients of 100–400 µV at 1–4 Hz,
+    /// with accelerometer movement) per hour.
+    pub motion_per_h: f64,
+    /// Gain drift: each channel's gain wanders by up to ± this fraction.
+    pub gain_drift: f64,
+    /// Extra resting noise on one channel (chosen per night), µV RMS.
+    pub noisy_channel_uv: f64,
+    /// Share of LMs that are weak: 11–16 µV above resting, just over the
+    /// WASM +8 µV onset.
+    pub weak_lm_fraction: f64,
+    /// Periodic LM series: share of series, with 4–8 movements 10–90 s apart
+    /// (WASM PLM range). Zero: the easy 30 % series of 4–6, 15–40 s apart.
+    pub plm_series_fraction: f64,
+    /// Cramps get 1–3 dips of 0.5–1.5 s to 30–60 % (easy: one 1 s dip to 40 %).
+    pub cramp_dips: bool,
+    /// Posture changes (the gravity vector turns over 1–2 s) per hour.
+    pub posture_per_h: f64,
+}
+
+impl Realism {
+    /// The confounders of a preset.
+    pub fn preset(d: Difficulty) -> Realism {
+        match d {
+            Difficulty::Easy => Realism {
+                heart_rate_bpm: None,
+                random_mains: false,
+                mains_third: 0.2,
+                wander_uv: 0.0,
+                pops_per_h: 0.0,
+                motion_per_h: 0.0,
+                gain_drift: 0.0,
+                noisy_channel_uv: 0.0,
+                weak_lm_fraction: 0.0,
+                plm_series_fraction: 0.0,
+                cramp_dips: false,
+                posture_per_h: 0.0,
+            },
+            Difficulty::Realistic => Realism {
+                heart_rate_bpm: Some((55.0, 80.0)),
+                random_mains: true,
+                mains_third: 0.2,
+                wander_uv: 40.0,
+                pops_per_h: 4.0,
+                motion_per_h: 4.0,
+                gain_drift: 0.1,
+                noisy_channel_uv: 3.0,
+                weak_lm_fraction: 0.2,
+                plm_series_fraction: 0.4,
+                cramp_dips: true,
+                posture_per_h: 2.0,
+            },
+            Difficulty::Hard => Realism {
+                heart_rate_bpm: Some((50.0, 90.0)),
+                random_mains: true,
+                mains_third: 0.3,
+                wander_uv: 100.0,
+                pops_per_h: 12.0,
+                motion_per_h: 10.0,
+                gain_drift: 0.2,
+                noisy_channel_uv: 5.0,
+                weak_lm_fraction: 0.4,
+                plm_series_fraction: 0.5,
+                cramp_dips: true,
+                posture_per_h: 4.0,
+            },
+        }
+    }
+}
+
+impl SimOptions {
+    /// Defaults with the amplitudes and confounders of a preset.
+    pub fn with_difficulty(d: Difficulty) -> SimOptions {
+        let mut o = SimOptions {
+            realism: Realism::preset(d),
+            ..SimOptions::default()
+        };
+        match d {
+            Difficulty::Easy => {}
+            Difficulty::Realistic => {
+                o.ecg_uv = 30.0;
+                o.mains_uv = 30.0;
+                o.cramp_s = (20.0, 180.0);
+            }
+            Difficulty::Hard => {
+                o.ecg_uv = 80.0;
+                o.mains_uv = 60.0;
+                o.cramp_s = (20.0, 180.0);
+            }
+        }
+        o
+    }
 }
 
 impl Default for SimOptions {
@@ -85,6 +216,9 @@ impl Default for SimOptions {
             rest_uv: 2.0,
             cramps_per_h: 2.0,
             prefix: "night".into(),
+            cramp_uv: (50.0, 120.0),
+            cramp_s: (20.0, 90.0),
+            realism: Realism::preset(Difficulty::Easy),
         }
     }
 }
@@ -98,6 +232,32 @@ pub struct TruthEvent {
     pub end_s: f64,
     /// Plateau amplitude, µV RMS.
     pub amp_uv: f64,
+    /// Dips of a cramp: (centre s, half-width s, remaining fraction).
+    pub dips: Vec<(f64, f64, f64)>,
+}
+
+/// What the schedule draws (ranges of the easy night unless stated).
+#[derive(Debug, Clone)]
+pub struct ScheduleSpec {
+    pub cramps_per_h: f64,
+    /// Cramp duration range, s.
+    pub cramp_s: (f64, f64),
+    /// Cramp amplitude range, µV RMS.
+    pub cramp_uv: (f64, f64),
+    /// Share of LM groups that are periodic series; 0 keeps the easy series.
+    pub plm_series_fraction: f64,
+}
+
+impl ScheduleSpec {
+    /// The easy night's schedule.
+    pub fn easy(cramps_per_h: f64) -> ScheduleSpec {
+        ScheduleSpec {
+            cramps_per_h,
+            cramp_s: (20.0, 90.0),
+            cramp_uv: (50.0, 120.0),
+            plm_series_fraction: 0.0,
+        }
+    }
 }
 
 /// Whether `[s, e]` comes closer to an event than its margin: 45 s around
@@ -114,12 +274,15 @@ fn overlaps(events: &[TruthEvent], s: f64, e: f64) -> bool {
 }
 
 /// The event schedule of one night.
-pub fn schedule(rng: &mut ChaCha8Rng, duration_s: f64, cramps_per_h: f64) -> Vec<TruthEvent> {
+pub fn schedule(rng: &mut ChaCha8Rng, duration_s: f64, spec: &ScheduleSpec) -> Vec<TruthEvent> {
+    let cramps_per_h = spec.cramps_per_h;
     let mut events = Vec::new();
     // Cramps first, spread over the night, each with room for the stretch after it.
     let n_cramps = ((duration_s / 3600.0 * cramps_per_h).round() as usize).max(1);
     for k in 0..n_cramps {
-        let dur = rng.random_range(20.0..90.0f64).min(duration_s * 0.3);
+        let dur = rng
+            .random_range(spec.cramp_s.0..spec.cramp_s.1)
+            .min(duration_s * 0.3);
         let slot = duration_s / n_cramps as f64;
         let lo = k as f64 * slot + 70.0;
         let hi = ((k + 1) as f64 * slot - dur - 60.0).max(lo + 1.0);
@@ -132,17 +295,23 @@ pub fn schedule(rng: &mut ChaCha8Rng, duration_s: f64, cramps_per_h: f64) -> Vec
             kind: EpisodeKind::Cramp,
             start_s: start,
             end_s: start + dur,
-            amp_uv: rng.random_range(50.0..120.0),
+            amp_uv: rng.random_range(spec.cramp_uv.0..spec.cramp_uv.1),
+            dips: vec![(0.5 * (start + (start + dur)), 0.5, 0.4)],
         });
     }
     // Leg movements, single or in periodic series, away from the cramps.
     let mut t = rng.random_range(15.0..40.0f64);
     while t < duration_s - 20.0 {
-        let series = rng.random_bool(0.3);
-        let count = if series {
-            rng.random_range(4..7usize)
+        let periodic = spec.plm_series_fraction > 0.0;
+        let series = rng.random_bool(if periodic {
+            spec.plm_series_fraction
         } else {
-            1
+            0.3
+        });
+        let count = match (series, periodic) {
+            (false, _) => 1,
+            (true, false) => rng.random_range(4..7usize),
+            (true, true) => rng.random_range(4..9usize),
         };
         let channel = rng.random_range(0..2usize);
         let mut placed = Vec::new();
@@ -158,8 +327,13 @@ pub fn schedule(rng: &mut ChaCha8Rng, duration_s: f64, cramps_per_h: f64) -> Vec
                 start_s: s,
                 end_s: s + dur,
                 amp_uv: rng.random_range(20.0..60.0),
+                dips: Vec::new(),
             });
-            s += rng.random_range(15.0..40.0);
+            s += if periodic {
+                rng.random_range(10.0..90.0)
+            } else {
+                rng.random_range(15.0..40.0)
+            };
         }
         let last = placed.last().map(|e| e.end_s).unwrap_or(t);
         events.extend(placed);
@@ -183,14 +357,259 @@ fn envelope(ev: &TruthEvent, t: f64) -> f64 {
     let fall = ((ev.end_s - t) / down).min(1.0);
     let mut g = 0.5 - 0.5 * (PI * rise.min(fall)).cos();
     if ev.kind == EpisodeKind::Cramp {
-        let mid = 0.5 * (ev.start_s + ev.end_s);
-        if (t - mid).abs() < 0.5 {
-            g *= 0.4;
+        for &(mid, half, depth) in &ev.dips {
+            if (t - mid).abs() < half {
+                g *= depth;
+            }
         }
         // Cramps start at a floor of intensity so onset is sharp enough to time.
         g = g.max(0.25);
     }
     g
+}
+
+/// Heartbeat at `t` from the nearest beats: a narrow QRS (Ricker, σ = 6 ms,
+/// most energy 20–60 Hz) of peak `amp` and a T wave (Gaussian, 40 ms, 30 %
+/// of `amp`, 250 ms after the R peak) that stays below 20 Hz.
+fn qrs_t(t: f64, beats: &[f64], amp: f64) -> f64 {
+    let mut v = 0.0;
+    for &b in beats {
+        let x = ((t - b) / 0.006).powi(2);
+        if x < 400.0 {
+            v += amp * (1.0 - x) * (-x / 2.0).exp();
+        }
+        let y = ((t - b - 0.25) / 0.04).powi(2);
+        if y < 400.0 {
+            v += 0.3 * amp * (-y / 2.0).exp();
+        }
+    }
+    v
+}
+
+/// A transient artifact on one channel.
+#[derive(Debug, Clone)]
+struct Transient {
+    channel: usize,
+    start_s: f64,
+    /// Pops: decay constant; motion: duration, s.
+    len_s: f64,
+    amp_uv: f64,
+    /// Motion: oscillation frequency, Hz (0 for pops).
+    freq_hz: f64,
+}
+
+/// The confounders of one night, drawn before the samples.
+struct Artifacts {
+    active: bool,
+    beats_s: Option<Vec<f64>>,
+    /// Pops, by start.
+    pops: Vec<Transient>,
+    /// Motion artifacts, by start.
+    motion: Vec<Transient>,
+    /// Baseline wander: (amplitude µV, frequency Hz, phase) per component.
+    wander: Vec<(f64, f64, f64)>,
+    /// Gain drift per channel: (depth, period s, phase).
+    drift: [(f64, f64, f64); 2],
+    noisy_channel: usize,
+    noisy_uv: f64,
+    /// Posture changes: (start s, from (x, y, z) g, to (x, y, z) g).
+    postures: Vec<(f64, [f64; 3], [f64; 3])>,
+}
+
+/// Longest a pop is followed, in decay constants (decay constants are at
+/// most 1 s, so a pop ends within this many seconds).
+const POP_SPAN: f64 = 8.0;
+
+impl Artifacts {
+    fn draw(
+        rng: &mut ChaCha8Rng,
+        opts: &SimOptions,
+        events: &mut [TruthEvent],
+        duration_s: f64,
+    ) -> Result<Artifacts> {
+        let r = &opts.realism;
+        let active = *r != Realism::preset(Difficulty::Easy);
+        let hours = duration_s / 3600.0;
+        let beats_s = r.heart_rate_bpm.map(|(lo, hi)| {
+            let hr = rng.random_range(lo..hi.max(lo + 1e-9));
+            let mut beats = Vec::new();
+            let mut b = rng.random_range(0.0..60.0 / hr);
+            while b < duration_s + 1.0 {
+                beats.push(b);
+                // Beat-to-beat variability of about 4 %.
+                b += 60.0 / hr * (1.0 + 0.04 * gauss(rng)).clamp(0.85, 1.15);
+            }
+            beats
+        });
+        let noisy_channel = rng.random_range(0..2usize);
+        let rest_of = |c: usize| {
+            if c == noisy_channel {
+                (opts.rest_uv.powi(2) + r.noisy_channel_uv.powi(2)).sqrt()
+            } else {
+                opts.rest_uv
+            }
+        };
+        // Weak LMs: plateau such that activity is 11–16 µV above resting.
+        for ev in events.iter_mut() {
+            if ev.kind == EpisodeKind::Lm && rng.random_bool(r.weak_lm_fraction.clamp(0.0, 1.0)) {
+                let rest = rest_of(ev.channel);
+                let above = rng.random_range(11.0..16.0);
+                ev.amp_uv = ((rest + above).powi(2) - rest.powi(2)).sqrt() - rest;
+            }
+            if ev.kind == EpisodeKind::Cramp && r.cramp_dips {
+                let d = ev.end_s - ev.start_s;
+                let n = rng.random_range(1..4usize);
+                ev.dips = (0..n)
+                    .map(|_| {
+                        (
+                            ev.start_s + rng.random_range(0.2..0.8) * d,
+                            rng.random_range(0.25..0.75),
+                            rng.random_range(0.3..0.6),
+                        )
+                    })
+                    .collect();
+            }
+        }
+        // Artifacts stay 3 s clear of every event: they are not contractions.
+        let clear = |s: f64, e: f64| {
+            events
+                .iter()
+                .all(|ev| e < ev.start_s - 3.0 || s > ev.end_s + 3.0)
+        };
+        let place = |rng: &mut ChaCha8Rng, per_h: f64, pop: bool| {
+            let n = (per_h * hours).round() as usize;
+            let mut v = Vec::new();
+            for _ in 0..n {
+                let start = rng.random_range(0.0..duration_s);
+                let (len, amp, freq) = if pop {
+                    (
+                        rng.random_range(0.2..1.0),
+                        rng.random_range(200.0..800.0)
+                            * if rng.random_bool(0.5) { 1.0 } else { -1.0 },
+                        0.0,
+                    )
+                } else {
+                    (
+                        rng.random_range(1.0..3.0),
+                        rng.random_range(100.0..400.0),
+                        rng.random_range(1.0..4.0),
+                    )
+                };
+                let end = start + if pop { POP_SPAN * len } else { len };
+                let channel = rng.random_range(0..2usize);
+                if clear(start, end) && end < duration_s {
+                    v.push(Transient {
+                        channel,
+                        start_s: start,
+                        len_s: len,
+                        amp_uv: amp,
+                        freq_hz: freq,
+                    });
+                }
+            }
+            v.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+            v
+        };
+        let pops = place(rng, r.pops_per_h, true);
+        let motion = place(rng, r.motion_per_h, false);
+        let wander = if r.wander_uv > 0.0 {
+            (0..3)
+                .map(|_| {
+                    (
+                        r.wander_uv / 3.0,
+                        rng.random_range(0.05..0.5),
+                        rng.random_range(0.0..2.0 * PI),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut drift = [(0.0, 1.0, 0.0); 2];
+        for d in &mut drift {
+            *d = (
+                r.gain_drift,
+                duration_s * rng.random_range(0.7..1.5),
+                rng.random_range(0.0..2.0 * PI),
+            );
+        }
+        let mut postures = Vec::new();
+        let n = (r.posture_per_h * hours).round() as usize;
+        let mut times: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..duration_s)).collect();
+        times.sort_by(f64::total_cmp);
+        let mut from = [0.0, 0.0, 1.0];
+        for t in times {
+            let th = rng.random_range(0.0..1.4f64);
+            let ph = rng.random_range(0.0..2.0 * PI);
+            let to = [th.sin() * ph.cos(), th.sin() * ph.sin(), th.cos()];
+            postures.push((t, from, to));
+            from = to;
+        }
+        Ok(Artifacts {
+            active,
+            beats_s,
+            pops,
+            motion,
+            wander,
+            drift,
+            noisy_channel,
+            noisy_uv: r.noisy_channel_uv,
+            postures,
+        })
+    }
+
+    /// Sample `v` of channel `c` at `t` with the confounders added.
+    fn emg_extra(
+        &self,
+        c: usize,
+        t: f64,
+        v: f64,
+        noise: &mut EmgNoise,
+        rng: &mut ChaCha8Rng,
+    ) -> f64 {
+        let (depth, period, phase) = self.drift[c];
+        let mut x = v * (1.0 + depth * (2.0 * PI * t / period + phase).sin());
+        if c == self.noisy_channel && self.noisy_uv > 0.0 {
+            x += self.noisy_uv * noise.next(rng);
+        }
+        for &(a, f, p) in &self.wander {
+            x += a * (2.0 * PI * f * t + p).sin();
+        }
+        let lo = self.pops.partition_point(|p| p.start_s + POP_SPAN < t);
+        for p in self.pops[lo..].iter().take_while(|p| p.start_s <= t) {
+            if p.channel == c && t - p.start_s < POP_SPAN * p.len_s {
+                x += p.amp_uv * (-(t - p.start_s) / p.len_s).exp();
+            }
+        }
+        let lo = self.motion.partition_point(|m| m.start_s + 3.0 < t);
+        for m in self.motion[lo..].iter().take_while(|m| m.start_s <= t) {
+            let u = t - m.start_s;
+            if m.channel == c && u < m.len_s {
+                x += m.amp_uv * (PI * u / m.len_s).sin().powi(2) * (2.0 * PI * m.freq_hz * u).sin();
+            }
+        }
+        x
+    }
+
+    /// Posture changes and the movement of motion artifacts, added to `a` (g).
+    fn accel_extra(&self, t: f64, a: &mut [f64; 3]) {
+        // Gravity: the last posture reached, turning over 1.5 s.
+        let i = self.postures.partition_point(|p| p.0 <= t);
+        if i > 0 {
+            let (t0, from, to) = self.postures[i - 1];
+            let f = ((t - t0) / 1.5).min(1.0);
+            for k in 0..3 {
+                a[k] += from[k] + (to[k] - from[k]) * f - if k == 2 { 1.0 } else { 0.0 };
+            }
+        }
+        let lo = self.motion.partition_point(|m| m.start_s + 3.0 < t);
+        for m in self.motion[lo..].iter().take_while(|m| m.start_s <= t) {
+            let u = t - m.start_s;
+            if u < m.len_s {
+                a[0] += 0.2 * (PI * u / m.len_s).sin() * (2.0 * PI * m.freq_hz * u).sin();
+            }
+        }
+    }
 }
 
 /// Unit-RMS band-limited EMG-like noise source.
@@ -371,7 +790,26 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
             .wrapping_add(k as u64),
     );
     let duration_s = opts.hours * 3600.0;
-    let events = schedule(&mut rng, duration_s, opts.cramps_per_h);
+    let r = &opts.realism;
+    let spec = ScheduleSpec {
+        cramps_per_h: opts.cramps_per_h,
+        cramp_s: opts.cramp_s,
+        cramp_uv: opts.cramp_uv,
+        plm_series_fraction: r.plm_series_fraction,
+    };
+    let mut events = schedule(&mut rng, duration_s, &spec);
+    // Confounders draw from their own stream so the easy night is unchanged.
+    let mut art_rng = ChaCha8Rng::seed_from_u64(
+        opts.seed
+            .wrapping_mul(0xD1B5_4A32_D192_ED03)
+            .wrapping_add(0xA57 + k as u64),
+    );
+    let mains_hz = match (opts.mains_hz, r.random_mains) {
+        (Some(f), false) => Some(f),
+        (None, _) => None,
+        (Some(_), true) => Some(if art_rng.random_bool(0.5) { 50.0 } else { 60.0 }),
+    };
+    let art = Artifacts::draw(&mut art_rng, opts, &mut events, duration_s)?;
     let dir = &opts.out_dir;
     let ext = match opts.format {
         Format::Csv => "csv",
@@ -425,16 +863,31 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
     let beat_s = rng.random_range(0.8..1.0f64);
     let n = (duration_s * fs).round() as u64;
     let mut next_event = 0;
+    let mut beat_i = 0usize;
+    let mut noise_extra = EmgNoise::new(fs)?;
     let mut vals = [0f64; 2];
     for i in 0..n {
         let t = i as f64 / fs;
         while next_event < events.len() && events[next_event].end_s < t {
             next_event += 1;
         }
-        let hum = opts.mains_hz.map_or(0.0, |f| {
-            opts.mains_uv * ((2.0 * PI * f * t).sin() + 0.2 * (2.0 * PI * 3.0 * f * t + 0.3).sin())
+        let hum = mains_hz.map_or(0.0, |f| {
+            opts.mains_uv
+                * ((2.0 * PI * f * t).sin() + r.mains_third * (2.0 * PI * 3.0 * f * t + 0.3).sin())
         });
-        let heart = ecg(t, beat_s, opts.ecg_uv);
+        let heart = match &art.beats_s {
+            None => ecg(t, beat_s, opts.ecg_uv),
+            Some(beats) => {
+                while beat_i + 1 < beats.len() && beats[beat_i + 1] <= t {
+                    beat_i += 1;
+                }
+                qrs_t(
+                    t,
+                    &beats[beat_i.saturating_sub(1)..(beat_i + 2).min(beats.len())],
+                    opts.ecg_uv,
+                )
+            }
+        };
         for (c, v) in vals.iter_mut().enumerate() {
             let mut amp = opts.rest_uv;
             for ev in events[next_event..].iter().take_while(|e| e.start_s <= t) {
@@ -443,6 +896,9 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
                 }
             }
             *v = amp * noise[c].next(&mut rng) + hum + heart * if c == 0 { 1.0 } else { 0.8 };
+            if art.active {
+                *v = art.emg_extra(c, t, *v, &mut noise_extra, &mut art_rng);
+            }
         }
         sink.row(&emg_path, t, &vals, 2, WAV_EMG_GAIN_UV)?;
     }
@@ -487,6 +943,9 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
                     }
                 }
             }
+        }
+        if art.active {
+            art.accel_extra(t, &mut a);
         }
         for v in &mut a {
             *v += 0.003 * gauss(&mut rng);
@@ -534,8 +993,9 @@ mod tests {
 
     #[test]
     fn schedule_is_seeded_non_overlapping_and_has_a_cramp() {
-        let a = schedule(&mut ChaCha8Rng::seed_from_u64(3), 1800.0, 2.0);
-        let b = schedule(&mut ChaCha8Rng::seed_from_u64(3), 1800.0, 2.0);
+        let spec = ScheduleSpec::easy(2.0);
+        let a = schedule(&mut ChaCha8Rng::seed_from_u64(3), 1800.0, &spec);
+        let b = schedule(&mut ChaCha8Rng::seed_from_u64(3), 1800.0, &spec);
         assert_eq!(a, b);
         assert!(a.iter().any(|e| e.kind == EpisodeKind::Cramp));
         for w in a.windows(2) {

@@ -387,7 +387,18 @@ fn simulate_edf_scan_evaluate_matches_the_csv_path() {
     };
     let t_csv = eval(csv_dir.join("n01.truth.csv"), &outs[0]);
     let t_edf = eval(edf_dir.join("n01_emg.edf"), &outs[1]);
-    assert_eq!(t_csv, t_edf);
+    // Same table; timing errors may differ by the 1 ms rounding of the
+    // EDF+ annotation times (the 95th percentile interpolates between them).
+    let (lc, le): (Vec<&str>, Vec<&str>) = (t_csv.lines().collect(), t_edf.lines().collect());
+    assert_eq!(lc.len(), le.len(), "{t_csv}\n{t_edf}");
+    for (x, y) in lc.iter().zip(&le) {
+        for (a, b) in x.split(',').zip(y.split(',')) {
+            match (a.parse::<f64>(), b.parse::<f64>()) {
+                (Ok(a), Ok(b)) => assert!((a - b).abs() <= 2e-3 + 1e-9, "{x}\n{y}"),
+                _ => assert_eq!(a, b, "{x}\n{y}"),
+            }
+        }
+    }
     assert!(t_csv.contains("cramp,"), "{t_csv}");
 }
 

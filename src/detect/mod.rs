@@ -6,8 +6,10 @@
 //! compared on equal terms.
 
 pub mod baseline;
+pub mod envelope;
 pub mod fft_band;
 pub mod hysteresis;
+pub mod timedomain;
 
 use crate::config::Config;
 use crate::dsp::PlanCache;
@@ -73,8 +75,17 @@ pub fn from_config(cfg: &Config, plans: &PlanCache) -> Result<Box<dyn Detector>>
             cfg.detector.clone(),
             plans.clone(),
         ))),
+        "rms-envelope" => Ok(Box::new(envelope::EnvelopeDetector::new(
+            cfg.clone(),
+            envelope::Envelope::Rms,
+        ))),
+        "tkeo" => Ok(Box::new(envelope::EnvelopeDetector::new(
+            cfg.clone(),
+            envelope::Envelope::Tkeo,
+        ))),
         other => Err(Error::Config(format!(
-            "unknown detector \"{other}\"; expected fft-band"
+            "unknown detector \"{other}\"; expected one of {}",
+            crate::config::DETECTORS.join(", ")
         ))),
     }
 }
