@@ -9,6 +9,7 @@
 //! `preceding_s`. Accelerometer movement at onset or in the
 //! `accel_after_s` after the end supports it (raises the confidence).
 
+use super::plm::morphology_ok;
 use super::{Episode, EpisodeKind};
 use crate::config::Config;
 use crate::detect::{ActivitySeries, WindowSpan};
@@ -38,6 +39,21 @@ impl AccelSeries {
             .filter(|v| v.is_finite())
             .fold((0.0, 0usize), |(s, n), &v| (s + v as f64, n + 1));
         (n > 0).then(|| s / n as f64)
+    }
+
+    /// Share of the finite ENMO values over `[t0, t1]` at or above `g`;
+    /// 0 without data there.
+    pub fn fraction_at_least(&self, t0: f64, t1: f64, g: f64) -> f64 {
+        let (hit, n) = self
+            .range(t0, t1)
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((0usize, 0usize), |(h, n), &v| (h + (v as f64 >= g) as usize, n + 1));
+        if n == 0 {
+            0.0
+        } else {
+            hit as f64 / n as f64
+        }
     }
 
     /// Largest ENMO over `[t0, t1]`, g.
@@ -148,6 +164,10 @@ fn new_episode(
         accel_enmo_g: accel.and_then(|a| a.mean(start_s, end_s)),
         confidence: round_to(confidence, 3),
         rules,
+        wasm_morphology: true,
+        side: super::side_of(ch.name).map(str::to_string),
+        muscle: super::muscle_of(ch.name).map(str::to_string),
+        buildup_s: None,
     }
 }
 
@@ -168,11 +188,78 @@ fn movement(
     let onset = cfg.detector.onset_above_uv;
     // Confidence grows from 0.5 at the onset level to 1 at four times it.
     let confidence = 0.5 + 0.5 * clamp01(((peak - base) / onset).log2() / 2.0);
-    let rules = vec![
+    let mut rules = vec![
         format!("duration_s={dur:.1}"),
         format!("peak_above_uv={:.1}", peak - base),
     ];
-    new_episode(ch, kind, span, accel, confidence, rules)
+    let morph = morphology_ok(
+        &ch.series.activity_uv[span.0..span.1],
+        &ch.baseline_uv[span.0..span.1],
+        ch.series.hop_s,
+        cfg.scoring.morphology_min_s,
+        cfg.scoring.morphology_min_above_uv,
+    );
+    if !morph {
+        rules.push("fails_wasm_morphology".into());
+    }
+    let mut ep = new_episode(ch, kind, span, accel, confidence, rules);
+    ep.wasm_morphology = morph;
+    ep
+}
+
+/// Length of the slow tension build-up ending at window `onset`, s: the
+/// stretch just before the onset where the smoothed activity stays at
+/// least the WASM offset level above resting, rises towards the onset, and
+/// the accelerometer shows no movement. 0 when shorter than
+/// `buildup_min_s`. The cramp's onset is not moved.
+fn buildup_s(ch: &ChannelDetection, onset: usize, accel: Option<&AccelSeries>, cfg: &Config) -> f64 {
+    let c = &cfg.cramp;
+    let hop = ch.series.hop_s;
+    let max_n = (c.buildup_max_s / hop).round() as usize;
+    let half = ((c.buildup_smooth_s / hop / 2.0).round() as usize).max(1);
+    let first = onset.saturating_sub(max_n);
+    let act = &ch.series.activity_uv;
+    // Smoothed excess at window i, from windows before the onset only.
+    let smoothed = |i: usize| -> Option<f64> {
+        let a = i.saturating_sub(half).max(first);
+        let b = (i + half + 1).min(onset);
+        let mut v: Vec<f32> = (a..b)
+            .filter(|&k| act[k].is_finite())
+            .map(|k| act[k] - ch.baseline_uv[k])
+            .collect();
+        percentile_in_place(&mut v, 50.0).map(|x| x as f64)
+    };
+    let mut start = onset;
+    while start > first {
+        let i = start - 1;
+        let ok = smoothed(i).is_some_and(|x| x >= cfg.detector.offset_below_uv);
+        let t = ch.series.time_s(i);
+        let still = accel.is_none_or(|a| {
+            a.max(t - hop / 2.0, t + hop / 2.0)
+                .is_none_or(|m| m < c.accel_movement_g)
+        });
+        if !(ok && still) {
+            break;
+        }
+        start = i;
+    }
+    let len_s = (onset - start) as f64 * hop;
+    if len_s < c.buildup_min_s {
+        return 0.0;
+    }
+    // Rising: the later half of the stretch sits higher than the earlier.
+    let mid = start + (onset - start) / 2;
+    let med = |a: usize, b: usize| {
+        let mut v: Vec<f32> = (a..b)
+            .filter(|&k| act[k].is_finite())
+            .map(|k| act[k] - ch.baseline_uv[k])
+            .collect();
+        percentile_in_place(&mut v, 50.0).map(|x| x as f64)
+    };
+    match (med(start, mid), med(mid, onset)) {
+        (Some(early), Some(late)) if late > early => round_to(len_s, 1),
+        _ => 0.0,
+    }
 }
 
 /// The joined span as a cramp, if it meets the cramp rule.
@@ -254,14 +341,13 @@ fn cramp(
             confidence += 0.15;
         }
     }
-    Some(new_episode(
-        ch,
-        EpisodeKind::Cramp,
-        span,
-        accel,
-        confidence,
-        rules,
-    ))
+    let buildup = buildup_s(ch, s, accel, cfg);
+    if buildup > 0.0 {
+        rules.push(format!("buildup_s={buildup:.1}"));
+    }
+    let mut ep = new_episode(ch, EpisodeKind::Cramp, span, accel, confidence, rules);
+    ep.buildup_s = Some(buildup);
+    Some(ep)
 }
 
 #[cfg(test)]
