@@ -447,4 +447,90 @@ mod tests {
         assert!((with[0].confidence - without - 0.15).abs() < 1e-3);
         assert!(with[0].accel_enmo_g.unwrap() < 1e-9);
     }
+
+    fn classify_named(name: &str, act: Vec<f32>, accel: Option<&AccelSeries>) -> Vec<Episode> {
+        let cfg = Config::default();
+        let s = series(act);
+        let (base, spans) = crate::detect::detect_spans(&s, &cfg);
+        let ch = ChannelDetection {
+            name,
+            series: &s,
+            baseline_uv: &base,
+            spans: &spans,
+        };
+        classify_channel(&ch, accel, &cfg)
+    }
+
+    /// 200 s of rest at 2 µV, a 30 s rise from 4.5 to 9 µV (2.5 to 7 µV
+    /// above resting, below the 8 µV onset), then a 30 s cramp at 40 µV.
+    fn buildup_night() -> Vec<f32> {
+        let mut a = vec![2.0f32; 4000];
+        for k in 0..300 {
+            a[2000 + k] = 4.5 + 4.5 * k as f32 / 300.0;
+        }
+        for v in &mut a[2300..2600] {
+            *v = 40.0;
+        }
+        a
+    }
+
+    #[test]
+    fn buildup_before_a_cramp_is_measured_and_the_onset_stays() {
+        let eps = classify_named("EMG Gastroc R", buildup_night(), None);
+        assert_eq!(eps.len(), 1, "{eps:?}");
+        let c = &eps[0];
+        assert_eq!(c.kind, EpisodeKind::Cramp);
+        // Onset where the 8 µV level is crossed: window 2300.
+        assert!((c.start_s - (0.125 + 230.0)).abs() < 1e-9, "{}", c.start_s);
+        let b = c.buildup_s.unwrap();
+        assert!((b - 30.0).abs() <= 0.5, "buildup_s = {b}");
+        assert_eq!(c.side.as_deref(), Some("right"));
+        assert_eq!(c.muscle.as_deref(), Some("gastrocnemius"));
+        // The same cramp straight from rest has no build-up.
+        let mut flat = vec![2.0f32; 4000];
+        for v in &mut flat[2300..2600] {
+            *v = 40.0;
+        }
+        let eps = classify_named("calf_l", flat, None);
+        assert_eq!(eps[0].buildup_s, Some(0.0));
+        assert_eq!(eps[0].side.as_deref(), Some("left"));
+        // A rise with the leg moving (accelerometer) is no tension build-up:
+        // movement over the last 10 s before the onset leaves 0.
+        let mut enmo = vec![0.0f32; 4000];
+        for v in &mut enmo[2200..2300] {
+            *v = 0.2;
+        }
+        let acc = AccelSeries {
+            hop_s: 0.1,
+            enmo_g: enmo,
+        };
+        let eps = classify_named("calf_l", buildup_night(), Some(&acc));
+        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+        assert_eq!(eps[0].buildup_s, Some(0.0));
+    }
+
+    #[test]
+    fn lm_episodes_carry_the_morphology_verdict() {
+        let mut a = vec![2.0f32; 3000];
+        for v in &mut a[1000..1020] {
+            *v = 30.0;
+        }
+        let eps = classify(a, None);
+        assert_eq!(eps.len(), 1);
+        assert!(eps[0].wasm_morphology);
+        // Single-window spikes 12 µV above resting, 0.4 s apart, with 1 µV
+        // between: one 1.3 s LM by the hysteresis (no 0.5 s quiet), but no
+        // 0.5 s stretch has its median 2 µV above resting.
+        let mut a = vec![2.0f32; 3000];
+        for v in &mut a[1000..1013] {
+            *v = 3.0;
+        }
+        for k in [1000, 1004, 1008, 1012] {
+            a[k] = 14.0;
+        }
+        let eps = classify(a, None);
+        assert_eq!(eps.len(), 1, "{eps:?}");
+        assert!(!eps[0].wasm_morphology);
+        assert!(eps[0].rules.iter().any(|r| r == "fails_wasm_morphology"));
+    }
 }
