@@ -623,3 +623,100 @@ fn round(x: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);
     (x * f).round() / f
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(ch: &str, side: &str, kind: EpisodeKind, s: f64, e: f64) -> Episode {
+        Episode {
+            channel: ch.into(),
+            kind,
+            start_s: s,
+            end_s: e,
+            peak_rms_uv: 0.0,
+            mean_rms_uv: 0.0,
+            baseline_rms_uv: 0.0,
+            median_freq_hz: None,
+            accel_enmo_g: None,
+            confidence: 1.0,
+            rules: vec![],
+            wasm_morphology: true,
+            side: Some(side.into()),
+            muscle: None,
+            buildup_s: Some(0.0),
+        }
+    }
+
+    fn accel_moving(from_s: f64, to_s: f64) -> AccelSeries {
+        let mut enmo = vec![0.0f32; 4000];
+        for (k, v) in enmo.iter_mut().enumerate() {
+            let t = k as f64 * 0.1;
+            if t >= from_s && t < to_s {
+                *v = 0.3;
+            }
+        }
+        AccelSeries {
+            hop_s: 0.1,
+            enmo_g: enmo,
+        }
+    }
+
+    #[test]
+    fn both_legs_for_16_s_with_movement_is_a_body_movement_not_a_cramp() {
+        let c = CrampConfig::default();
+        let base = vec![
+            ep("emg_l", "left", EpisodeKind::Cramp, 100.0, 120.0),
+            ep("emg_r", "right", EpisodeKind::Sustained, 101.0, 119.0),
+            // A cramp on one leg alone stays a cramp even with movement.
+            ep("emg_l", "left", EpisodeKind::Cramp, 200.0, 230.0),
+        ];
+        let acc = accel_moving(0.0, 400.0);
+        let mut eps = base.clone();
+        mark_body_movements(&mut eps, Some(&acc), &c);
+        let kinds: Vec<_> = eps.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EpisodeKind::Movement,
+                EpisodeKind::Movement,
+                EpisodeKind::Cramp
+            ]
+        );
+        assert_eq!(eps[0].buildup_s, None);
+        // Shared for only 15 s: not a body movement.
+        let mut eps = base.clone();
+        eps[1].end_s = 116.0;
+        mark_body_movements(&mut eps, Some(&acc), &c);
+        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+        // Movement over only half of the shared stretch: not throughout.
+        let mut eps = base.clone();
+        mark_body_movements(&mut eps, Some(&accel_moving(101.0, 110.0)), &c);
+        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+        // Without an accelerometer nothing is relabelled.
+        let mut eps = base.clone();
+        mark_body_movements(&mut eps, None, &c);
+        assert_eq!(eps, base);
+        // Two muscles of the same leg are not both legs.
+        let mut eps = base;
+        eps[1].side = Some("left".into());
+        mark_body_movements(&mut eps, Some(&acc), &c);
+        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+    }
+
+    #[test]
+    fn windows_touching_a_bad_stretch_become_nan() {
+        let mut s = ActivitySeries {
+            hop_s: 0.1,
+            first_center_s: 0.125,
+            activity_uv: vec![1.0; 100],
+            median_freq_hz: vec![80.0; 100],
+            band_hz: (20.0, 150.0),
+        };
+        // Samples 2000..3000 at 1 kHz: 2.0-3.0 s. Window i spans
+        // [i*0.1, i*0.1 + 0.25): windows 18..=29 meet it.
+        exclude_windows(&mut s, &[(2000, 3000)], 1000.0, 0.25);
+        let bad: Vec<usize> = (0..100).filter(|&i| s.activity_uv[i].is_nan()).collect();
+        assert_eq!(bad, (18..30).collect::<Vec<_>>());
+    }
+}
