@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates assets/fonts/DejaVuSans-subset.ttf, the font embedded in the
+# Regenerates src/report/fonts/DejaVuSans-subset.ttf, the font embedded in the
 # figures (plotters' ab_glyph backend needs a font file; embedding one means
 # no system fonts or fontconfig are needed at run time).
 # Needs Debian's fonts-dejavu-core and fontTools (pip install fonttools),
@@ -11,5 +11,5 @@ src=${DEJAVU_SANS:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}
 pyftsubset "$src" \
   --unicodes="U+0020-007E,U+00A0-00FF,U+2013,U+2014,U+2026,U+2212,U+2264,U+2265" \
   --no-hinting --desubroutinize --layout-features='kern' \
-  --output-file=assets/fonts/DejaVuSans-subset.ttf
-cp /usr/share/doc/fonts-dejavu-core/copyright assets/fonts/LICENSE-DejaVu.txt
+  --output-file=src/report/fonts/DejaVuSans-subset.ttf
+cp /usr/share/doc/fonts-dejavu-core/copyright src/report/fonts/LICENSE-DejaVu.txt

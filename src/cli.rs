@@ -28,7 +28,7 @@ const EXIT_SOME_FAILED: u8 = 3;
     name = "crampscan",
     version,
     about = "Find nocturnal leg cramps and leg movements in overnight EMG and accelerometer recordings",
-    long_about = "crampscan reads recorded nights (surface EMG and accelerometer; CSV or WAV), \
+    long_about = "crampscan reads recorded nights (surface EMG and accelerometer; CSV, WAV, EDF or BDF), \
 measures muscle activity in 0.25 s windows with an FFT band-power detector, finds contraction \
 episodes with the WASM leg-movement hysteresis, classifies them as cramp, lm (leg movement) or \
 sustained, and writes per-episode and per-night tables for a statistics package.",
@@ -43,10 +43,10 @@ struct Cli {
 enum Command {
     /// Detect and classify episodes in recorded nights and write the tables.
     ///
-    /// INPUT may be files or folders (searched recursively for .csv, .txt and
-    /// .wav). Files in one folder whose names differ only by a part suffix
+    /// INPUT may be files or folders (searched recursively for .csv, .txt,
+    /// .wav, .edf and .bdf). Files in one folder whose names differ only by a part suffix
     /// (_emg, _acc, _accel, _accelerometer, _imu) form one night. Writes
-    /// OUT/episodes.csv, OUT/nights.csv, OUT/nights/<night>.json,
+    /// OUT/episodes.csv, OUT/nights.csv, OUT/cohort.csv, OUT/nights/<night>.json,
     /// OUT/errors.csv and OUT/run.json; a night that fails is listed in
     /// errors.csv and the others are still written.
     Scan {

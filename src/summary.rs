@@ -283,14 +283,16 @@ pub fn read_night_ids(path: &Path) -> Result<Vec<String>> {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a
-/// reader never sees a half-written file.
+/// reader, or a run resumed after a kill, never sees a half-written file.
+/// No fsync: that would guard against power loss, not against an
+/// interrupted process, and it cost more wall time than a night's analysis
+/// on small nights.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
         std::fs::rename(&tmp, path)
     };
     write().map_err(|e| {

@@ -412,3 +412,34 @@ fn ecg_contaminated_emg_heartbeats_are_not_leg_movements() {
     eprintln!("ecg file: {} episodes, {short_lms} lm", eps.len());
     assert!(short_lms < 8, "heartbeats scored as LMs: {eps:?}");
 }
+
+/// Known failure of the current fft-band detector, kept visible rather than
+/// hidden: with the channels taken as mV, the ECG complexes keep the band
+/// RMS (about 140–190 µV) far above the capped resting baseline, and the
+/// whole 19.4 s is scored as one cramp on every channel. Heartbeats must not
+/// become episodes. Run with
+/// `cargo test --release --test real_data -- --ignored ecg`.
+#[test]
+#[ignore = "fails with the current detector: ECG scored as cramp (see doc comment)"]
+fn ecg_contaminated_emg_heartbeats_are_not_episodes() {
+    let Some(d) = shared_data() else { return };
+    let mut tsv = String::from("name\ttype\tunits\tsampling_frequency\tgain\toffset\n");
+    for c in 1..=8 {
+        tsv.push_str(&format!("ch{c}\tEMG\tmV\t2048\t1\t0\n"));
+    }
+    let (_t, p) = staged(
+        &d.join("emggo-ecg/ecg_contaminated_2048hz.csv"),
+        "ecg.csv",
+        Some(&tsv),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let o = common::crampscan(&[
+        "scan",
+        p.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let eps = common::read_table(&out.path().join("episodes.csv"));
+    assert!(eps.is_empty(), "{eps:?}");
+}

@@ -1,7 +1,11 @@
 //! EDF, EDF+ (continuous and discontinuous) and BDF/BDF+ reader, written
-//! here rather than taken from a crate: the candidates read whole files into
-//! memory, clamp samples to the physical range, or refuse plain BDF and
-//! Latin-1 headers (see the commit message for the comparison).
+//! here rather than taken from a crate. edf-rs 0.2 (its header parser was
+//! read): BDF is recognised only by a `24BIT`/`BDF+` reserved field, not by
+//! the `\xFFBIOSEMI` version bytes; header errors are bare enum values that
+//! name neither the field nor the signal; per the team's notes it also
+//! clamps samples to the physical range. crampscan needs the file and the
+//! place in every error, Latin-1 text, no clamping and record-at-a-time
+//! streaming, which this module gives in a few hundred lines.
 //!
 //! A file is described once by [`EdfHeader`]; its data signals are grouped
 //! by sample rate and each group streams as one [`SampleSource`], reading
@@ -739,6 +743,10 @@ impl EdfFile {
     }
 }
 
+/// A signal chosen for analysis: header index, description, gain and
+/// offset to µV or g.
+type Chosen = (usize, ChannelInfo, f64, f64);
+
 /// The signals of one rate group, streamed record by record.
 pub struct EdfSource {
     info: RecordingInfo,
@@ -853,5 +861,5 @@ pub fn open(path: &Path, cfg: &Config) -> Result<Vec<EdfSource>> {
     EdfFile::open(path)?.sources(cfg)
 }
 
-/// Signals sharing one sample rate: (samples per record, [(signal index, channel, gain, offset)]).
-type RateGroup = (usize, Vec<(usize, ChannelInfo, f64, f64)>);
+/// Signals sharing one sample rate: (samples per record, chosen signals).
+type RateGroup = (usize, Vec<Chosen>);

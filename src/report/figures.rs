@@ -4,7 +4,7 @@
 //! with plotters to SVG and PNG.
 //!
 //! Text is laid out with a font embedded in the binary (a subset of DejaVu
-//! Sans, `assets/fonts/`), so no system fonts or fontconfig are needed.
+//! Sans, `src/report/fonts/`), so no system fonts or fontconfig are needed.
 
 use std::sync::Once;
 
@@ -19,7 +19,7 @@ use crate::score::plm::Movement;
 use crate::score::{Episode, EpisodeKind};
 
 /// DejaVu Sans, subset to Latin-1 and a few symbols by `scripts/subset_font.sh`.
-static FONT_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-subset.ttf");
+static FONT_TTF: &[u8] = include_bytes!("fonts/DejaVuSans-subset.ttf");
 /// The family name every figure asks for.
 pub const FONT: &str = "sans-serif";
 
