@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::config::CrampConfig;
 use crate::config::{Config, MainsSetting};
 use crate::detect::{self, ActivitySeries, ChannelAnalyzer, Detector};
 use crate::dsp::enmo::EnmoAnalyzer;
@@ -18,7 +19,6 @@ use crate::io::{self, SampleSource, BLOCK_FRAMES};
 use crate::quality::{ChannelQuality, QualityTracker};
 use crate::recording::{Block, ChannelKind, RecordingInfo};
 use crate::score::classify::{classify_channel, AccelSeries, ChannelDetection};
-use crate::config::CrampConfig;
 use crate::score::hypnogram::Hypnogram;
 use crate::score::plm::{self, LmFigures};
 use crate::score::{Episode, EpisodeKind};
@@ -567,7 +567,9 @@ fn exclude_windows(series: &mut ActivitySeries, bad: &[(u64, u64)], fs_hz: f64, 
     for &(a, b) in bad {
         let (t0, t1) = (a as f64 / fs_hz, b as f64 / fs_hz);
         // Windows whose span [c - half, c + half) meets [t0, t1).
-        let first = ((t0 - half - series.first_center_s) / series.hop_s).floor().max(0.0) as usize;
+        let first = ((t0 - half - series.first_center_s) / series.hop_s)
+            .floor()
+            .max(0.0) as usize;
         for i in first..series.activity_uv.len() {
             let c = series.time_s(i);
             if c - half >= t1 {

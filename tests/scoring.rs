@@ -31,18 +31,28 @@ struct Tones(Vec<(f64, f64)>);
 
 impl Tones {
     fn new(seed: u64) -> Tones {
-        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let mut next = || {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             (x >> 11) as f64 / (1u64 << 53) as f64
         };
-        Tones((0..40).map(|_| (25.0 + 60.0 * next(), 2.0 * PI * next())).collect())
+        Tones(
+            (0..40)
+                .map(|_| (25.0 + 60.0 * next(), 2.0 * PI * next()))
+                .collect(),
+        )
     }
 
     fn at(&self, t: f64) -> f64 {
-        let s: f64 = self.0.iter().map(|&(f, p)| (2.0 * PI * f * t + p).sin()).sum();
+        let s: f64 = self
+            .0
+            .iter()
+            .map(|&(f, p)| (2.0 * PI * f * t + p).sin())
+            .sum();
         s * (2.0 / self.0.len() as f64).sqrt()
     }
 }
@@ -190,7 +200,11 @@ fn saturated_and_flat_stretches_never_become_episodes() {
     let flag = |prefix: &str| n.quality.iter().find(|q| q.starts_with(prefix)).cloned();
     assert!(flag("emg_left_uv:clipped=").is_some(), "{:?}", n.quality);
     let left = n.channels.iter().find(|c| c.name == "emg_left_uv").unwrap();
-    let right = n.channels.iter().find(|c| c.name == "emg_right_uv").unwrap();
+    let right = n
+        .channels
+        .iter()
+        .find(|c| c.name == "emg_right_uv")
+        .unwrap();
     // Most of the 30 s sits at the rails; the flat minute is left out whole.
     assert!(
         left.quality.excluded_s > 10.0 && left.quality.excluded_s <= 30.0,
@@ -248,4 +262,3 @@ fn hypnogram_sidecar_gives_indices_per_hour_of_sleep_and_rules_are_chosen() {
     assert_eq!(nights[0]["rules"], "aasm");
     assert_eq!(nights[0]["n_lm"], "24");
 }
-

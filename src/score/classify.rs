@@ -48,7 +48,9 @@ impl AccelSeries {
             .range(t0, t1)
             .iter()
             .filter(|v| v.is_finite())
-            .fold((0usize, 0usize), |(h, n), &v| (h + (v as f64 >= g) as usize, n + 1));
+            .fold((0usize, 0usize), |(h, n), &v| {
+                (h + (v as f64 >= g) as usize, n + 1)
+            });
         if n == 0 {
             0.0
         } else {
@@ -212,7 +214,12 @@ fn movement(
 /// least the WASM offset level above resting, rises towards the onset, and
 /// the accelerometer shows no movement. 0 when shorter than
 /// `buildup_min_s`. The cramp's onset is not moved.
-fn buildup_s(ch: &ChannelDetection, onset: usize, accel: Option<&AccelSeries>, cfg: &Config) -> f64 {
+fn buildup_s(
+    ch: &ChannelDetection,
+    onset: usize,
+    accel: Option<&AccelSeries>,
+    cfg: &Config,
+) -> f64 {
     let c = &cfg.cramp;
     let hop = ch.series.hop_s;
     let max_n = (c.buildup_max_s / hop).round() as usize;

@@ -255,8 +255,8 @@ mod tests {
 
     #[test]
     fn sleep_edf_hypnogram_reads_its_stages() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/edfio-sleep-edf");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/edfio-sleep-edf");
         let p = dir.join("SC4001EC-Hypnogram.edf");
         if !p.exists() {
             eprintln!("skipped: {} not present", p.display());

@@ -114,9 +114,7 @@ pub fn side_of(label: &str) -> Option<&'static str> {
 /// The muscle a channel label names, if any.
 pub fn muscle_of(label: &str) -> Option<&'static str> {
     let lower = label.to_ascii_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .collect();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
     if lower.contains("gastroc") || words.contains(&"gast") || words.contains(&"gas") {
         Some("gastrocnemius")
     } else if lower.contains("soleus") || words.contains(&"sol") {

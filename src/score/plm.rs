@@ -131,7 +131,7 @@ struct Group<'a> {
 pub fn score(episodes: &[Episode], p: &PlmParams) -> LmFigures {
     let mut eps: Vec<&Episode> = episodes
         .iter()
-        .filter(|e| !(e.kind == EpisodeKind::Lm && !e.wasm_morphology))
+        .filter(|e| e.kind != EpisodeKind::Lm || e.wasm_morphology)
         .collect();
     eps.sort_by(|a, b| {
         a.start_s
