@@ -545,6 +545,19 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
             .map(WorkItem::Night)
             .collect(),
     };
+    // One hypnogram file belongs to one night.
+    if let Some(h) = opts.hypnogram.as_deref().filter(|h| h.is_file()) {
+        let n = items
+            .iter()
+            .filter(|i| matches!(i, WorkItem::Night(_)))
+            .count();
+        if n > 1 {
+            return Err(Error::input(
+                h,
+                format!("--hypnogram names one file but the run has {n} nights; give a folder of <night>.hypnogram.csv / <night>-Hypnogram.edf files instead"),
+            ));
+        }
+    }
     prepare_output(&opts.out_dir)?;
     let items = shard_items(items, opts.shard);
     let pool = rayon::ThreadPoolBuilder::new()

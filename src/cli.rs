@@ -111,7 +111,7 @@ enum Command {
         rules: Option<String>,
         /// Hypnogram for indices per hour of sleep: an EDF+ file with
         /// "Sleep stage W/1/2/3/4/R" annotations or a CSV onset_s,duration_s,stage
-        /// (applied to every night of the run), or a folder holding
+        /// (a run of one night), or a folder holding
         /// <night>.hypnogram.csv / <night>-Hypnogram.edf files. Without it, such
         /// sidecars next to a night's files are used.
         #[arg(long, value_name = "PATH")]

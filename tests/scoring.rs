@@ -262,3 +262,32 @@ fn hypnogram_sidecar_gives_indices_per_hour_of_sleep_and_rules_are_chosen() {
     assert_eq!(nights[0]["rules"], "aasm");
     assert_eq!(nights[0]["n_lm"], "24");
 }
+
+#[test]
+fn one_hypnogram_file_for_two_nights_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for n in ["a", "b"] {
+        std::fs::write(data.join(format!("{n}.csv")), "emg_left_uv\n1.0\n2.0\n").unwrap();
+    }
+    let hyp = dir.path().join("night.hypnogram.csv");
+    std::fs::write(&hyp, "onset_s,duration_s,stage\n0,30,W\n").unwrap();
+    let out = dir.path().join("out");
+    let o = crampscan(&[
+        "scan",
+        data.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--fs",
+        "200",
+        "--hypnogram",
+        hyp.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("night.hypnogram.csv") && e.contains("2 nights"),
+        "{e}"
+    );
+}
