@@ -70,34 +70,77 @@ impl QualityTracker {
     pub fn push(&mut self, x: &[f32]) {
         let first = self.n;
         self.n += x.len() as u64;
-        for (j, &v) in x.iter().enumerate() {
-            if !v.is_finite() {
-                self.nonfinite += 1;
-                self.end_run();
-                self.last = f32::NAN;
-                continue;
-            }
-            if v == self.last {
-                self.run += 1;
-            } else {
-                self.end_run();
-                self.last = v;
-                self.run = 1;
-                self.run_start = first + j as u64;
-            }
-            if v > self.max {
-                self.max = v;
-                self.n_at_max = 1;
-            } else if v == self.max {
-                self.n_at_max += 1;
-            }
-            if v < self.min {
-                self.min = v;
-                self.n_at_min = 1;
-            } else if v == self.min {
-                self.n_at_min += 1;
+        // Extremes in a branch-free pass the compiler vectorises; the samples
+        // sitting at an extreme are counted only when the chunk reaches it.
+        const LANES: usize = 8;
+        let mut lo = [f32::INFINITY; LANES];
+        let mut hi = [f32::NEG_INFINITY; LANES];
+        let mut ok_count = [0u32; LANES];
+        let chunks = x.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        for c in chunks {
+            for j in 0..LANES {
+                let v = c[j];
+                // False for NaN and ±inf alike.
+                let ok = v.abs() < f32::INFINITY;
+                lo[j] = if ok && v < lo[j] { v } else { lo[j] };
+                hi[j] = if ok && v > hi[j] { v } else { hi[j] };
+                ok_count[j] += ok as u32;
             }
         }
+        let mut finite = ok_count.iter().map(|&k| k as usize).sum::<usize>();
+        let mut lo = lo.iter().copied().fold(f32::INFINITY, f32::min);
+        let mut hi = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        for &v in tail {
+            if v.is_finite() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+                finite += 1;
+            }
+        }
+        self.nonfinite += (x.len() - finite) as u64;
+        if finite > 0 {
+            if hi > self.max {
+                self.max = hi;
+                self.n_at_max = 0;
+            }
+            if hi == self.max {
+                self.n_at_max += x.iter().filter(|&&v| v == hi).count() as u64;
+            }
+            if lo < self.min {
+                self.min = lo;
+                self.n_at_min = 0;
+            }
+            if lo == self.min {
+                self.n_at_min += x.iter().filter(|&&v| v == lo).count() as u64;
+            }
+        }
+        // Runs of identical samples (NaN never equals itself, so it ends a
+        // run), in locals so the loop keeps them in registers.
+        // Runs kept for exclusion are flat ones and those at the extremes so
+        // far (a value below the running maximum now can never be the final
+        // one).
+        let (mut last, mut run, mut flat) = (self.last, self.run, self.flat_samples);
+        let mut run_start = self.run_start;
+        let (min_run, clip_run) = (self.flat_min_run, self.clip_run);
+        let (max, min) = (self.max, self.min);
+        for (j, &v) in x.iter().enumerate() {
+            if v == last {
+                run += 1;
+            } else {
+                if run >= min_run {
+                    flat += run;
+                }
+                if run >= min_run || (run >= clip_run && (last == max || last == min)) {
+                    self.runs.push((run_start, run, last));
+                }
+                last = v;
+                run = 1;
+                run_start = first + j as u64;
+            }
+        }
+        (self.last, self.run, self.flat_samples) = (last, run, flat);
+        self.run_start = run_start;
     }
 
     fn end_run(&mut self) {
