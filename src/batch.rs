@@ -334,6 +334,27 @@ pub struct ScanOptions {
     pub plots: bool,
     /// Episode kinds that get a close-up figure when `plots` is on.
     pub closeup_kinds: Vec<EpisodeKind>,
+    /// `--hypnogram`: a hypnogram file (a run of one night) or a folder
+    /// holding `<night>.hypnogram.csv` / `<night>-Hypnogram.edf` files.
+    pub hypnogram: Option<PathBuf>,
+}
+
+/// The hypnogram of a night: from `--hypnogram` (a file, or a folder
+/// searched for the night's sidecar names), else a sidecar next to the
+/// night's first file ([`crate::score::hypnogram::find_sidecar`]).
+fn hypnogram_for(job: &NightJob, given: Option<&Path>) -> Result<Option<PathBuf>> {
+    use crate::score::hypnogram::find_sidecar;
+    match given {
+        Some(p) if p.is_file() => Ok(Some(p.to_path_buf())),
+        Some(p) if p.is_dir() => Ok(find_sidecar(p, &job.input.id)),
+        Some(p) => Err(Error::input(p, "--hypnogram: no such file or folder")),
+        None => Ok(job
+            .input
+            .files
+            .first()
+            .and_then(|f| f.parent())
+            .and_then(|d| find_sidecar(d, &job.input.id))),
+    }
 }
 
 /// How a scan went.
@@ -432,7 +453,11 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
     };
     let attempt = || -> Result<(NightDocument, bool)> {
         let cfg = job.config(base)?;
-        let inputs = input_records(&job.input.files)?;
+        let hypnogram = hypnogram_for(job, opts.hypnogram.as_deref())?;
+        // The hypnogram is an input: a changed one makes --resume redo the night.
+        let mut input_files = job.input.files.clone();
+        input_files.extend(hypnogram.iter().cloned());
+        let inputs = input_records(&input_files)?;
         // A night kept from an earlier run without --plots has no features
         // to draw, so with --plots it is analysed again.
         let has_traces = !opts.plots || traces::path(&opts.out_dir, &job.input.id).exists();
@@ -444,6 +469,7 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
         let detector = detect::from_config(&cfg, plans)?;
         let night_opts = NightOptions {
             keep_traces: opts.plots,
+            hypnogram,
         };
         let mut night = process_night_with(&job.input, &cfg, detector.as_ref(), plans, night_opts)?;
         // Written now, so a batch never holds every night's features.
@@ -519,6 +545,19 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
             .map(WorkItem::Night)
             .collect(),
     };
+    // One hypnogram file belongs to one night.
+    if let Some(h) = opts.hypnogram.as_deref().filter(|h| h.is_file()) {
+        let n = items
+            .iter()
+            .filter(|i| matches!(i, WorkItem::Night(_)))
+            .count();
+        if n > 1 {
+            return Err(Error::input(
+                h,
+                format!("--hypnogram names one file but the run has {n} nights; give a folder of <night>.hypnogram.csv / <night>-Hypnogram.edf files instead"),
+            ));
+        }
+    }
     prepare_output(&opts.out_dir)?;
     let items = shard_items(items, opts.shard);
     let pool = rayon::ThreadPoolBuilder::new()

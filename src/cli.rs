@@ -102,9 +102,20 @@ enum Command {
         #[arg(long)]
         plots: bool,
         /// Episode kinds that get a close-up figure with --plots: a
-        /// comma-separated list of cramp, lm, sustained, or all.
+        /// comma-separated list of cramp, lm, sustained, movement, or all.
         #[arg(long, value_name = "KINDS", default_value = "cramp")]
         closeups: String,
+        /// Leg-movement scoring rules (overrides the config): wasm2016
+        /// (Ferri et al. 2016) or aasm (5-90 s intervals, 10 s maximum).
+        #[arg(long, value_name = "RULES")]
+        rules: Option<String>,
+        /// Hypnogram for indices per hour of sleep: an EDF+ file with
+        /// "Sleep stage W/1/2/3/4/R" annotations or a CSV onset_s,duration_s,stage
+        /// (a run of one night), or a folder holding
+        /// <night>.hypnogram.csv / <night>-Hypnogram.edf files. Without it, such
+        /// sidecars next to a night's files are used.
+        #[arg(long, value_name = "PATH")]
+        hypnogram: Option<PathBuf>,
     },
     /// Draw figures and write the HTML report of an earlier scan.
     ///
@@ -341,11 +352,12 @@ fn parse_kinds(list: &str) -> anyhow::Result<Vec<EpisodeKind>> {
                 EpisodeKind::Cramp,
                 EpisodeKind::Lm,
                 EpisodeKind::Sustained,
+                EpisodeKind::Movement,
             ]);
         }
         match EpisodeKind::parse(item) {
             Some(k) => kinds.push(k),
-            None => bail!("--closeups: \"{item}\" is not an episode kind; expected cramp, lm, sustained or all"),
+            None => bail!("--closeups: \"{item}\" is not an episode kind; expected cramp, lm, sustained, movement or all"),
         }
     }
     Ok(kinds)
@@ -391,6 +403,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             print_config,
             plots,
             closeups,
+            rules,
+            hypnogram,
         } => {
             let closeup_kinds = parse_kinds(&closeups)?;
             let mut cfg = load_config(config.as_deref())?;
@@ -405,6 +419,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             if let Some(m) = mains {
                 cfg.detector.mains = m;
+            }
+            if let Some(r) = rules {
+                cfg.scoring.rules = r;
             }
             cfg.validate()?;
             if print_config {
@@ -427,6 +444,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 resume,
                 plots,
                 closeup_kinds,
+                hypnogram,
             };
             let report = batch::scan(&opts, &cfg)?;
             eprintln!(
@@ -621,6 +639,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     resume: false,
                     plots: false,
                     closeup_kinds: Vec::new(),
+                    hypnogram: None,
                 };
                 let t0 = std::time::Instant::now();
                 let report = batch::scan(&opts, &cfg)?;

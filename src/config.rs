@@ -104,6 +104,43 @@ pub const PLM_MIN_INTERVAL_S: f64 = 10.0;
 /// WASM 2016: longest onset-to-onset interval inside a PLM series, s.
 pub const PLM_MAX_INTERVAL_S: f64 = 90.0;
 
+/// WASM 2016: a bilateral LM combines at most this many monolateral LMs;
+/// a group of more parts is an LM but no candidate LM (it ends a series).
+pub const BILATERAL_MAX_PARTS: usize = 4;
+/// WASM 2016 computer-scoring morphology rule: an LM must hold a stretch of
+/// at least this length, s...
+pub const MORPHOLOGY_MIN_S: f64 = 0.5;
+/// ...whose median amplitude is at least this far above resting, µV.
+pub const MORPHOLOGY_MIN_ABOVE_UV: f64 = 2.0;
+/// AASM scoring manual (v2.6): shortest onset-to-onset interval in a PLM series, s.
+pub const AASM_PLM_MIN_INTERVAL_S: f64 = 5.0;
+/// AASM scoring manual: longest LM, bilateral or not, s.
+pub const AASM_LM_MAX_S: f64 = 10.0;
+/// Intermovement-interval histogram bin width, s (Ferri et al. 2006 plot IMIs
+/// in 2 s bins up to 90 s).
+pub const IMI_BIN_S: f64 = 2.0;
+/// Upper end of the IMI histogram, s; longer intervals go to one overflow count.
+pub const IMI_HIST_MAX_S: f64 = 90.0;
+/// Ferri et al. 2006 periodicity index: an in-range IMI counts as periodic
+/// when it belongs to a run of at least this many consecutive in-range IMIs.
+pub const PERIODICITY_MIN_RUN: usize = 3;
+
+/// Body movement (issue 9): activity on both legs at once for at least this
+/// long, s: longer than the longest bilateral candidate LM (15 s).
+pub const BODY_MOVEMENT_MIN_S: f64 = 16.0;
+/// Body movement: share of the accelerometer windows over the shared stretch
+/// at or above `accel_movement_g` ("movement throughout"; 0.8 allows brief
+/// pauses inside a turn).
+pub const BODY_MOVEMENT_ACCEL_FRACTION: f64 = 0.8;
+/// Pre-cramp build-up: longest stretch looked at before a cramp onset, s
+/// (the build-up lasts "tens of seconds", issue 9; 120 s covers it).
+pub const BUILDUP_MAX_S: f64 = 120.0;
+/// Pre-cramp build-up: shorter rises are not reported, s.
+pub const BUILDUP_MIN_S: f64 = 5.0;
+/// Pre-cramp build-up: smoothing of the activity before it is followed, s
+/// (1 s median rejects single-window spikes).
+pub const BUILDUP_SMOOTH_S: f64 = 1.0;
+
 /// Leg-EMG label patterns (case-insensitive globs over the whole label, `*`
 /// any run, `?` one character). Sources: tibialis anterior labels written by
 /// PSG systems (AASM montage `LAT`/`RAT`, `Leg 1`/`Leg 2`, `EMG Tib L`), calf
@@ -152,6 +189,11 @@ pub const MIN_EMG_FS_HZ: f64 = 200.0;
 pub const FLAT_RUN_S: f64 = 1.0;
 /// A channel whose extreme value repeats at least this often is clipping.
 pub const CLIP_MIN_SAMPLES: u64 = 10;
+/// A run of at least this many consecutive samples at a clipping channel's
+/// extreme value is saturation, and its windows are left out of detection
+/// (a waveform passing its peak hits the same sample value at most twice in
+/// a row; a saturated amplifier holds it).
+pub const CLIP_RUN_SAMPLES: u64 = 3;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -327,16 +369,100 @@ pub struct CrampConfig {
     pub min_active_fraction: f64,
     pub accel_after_s: f64,
     pub accel_movement_g: f64,
+    pub body_movement_min_s: f64,
+    pub body_movement_accel_fraction: f64,
+    pub buildup_max_s: f64,
+    pub buildup_min_s: f64,
+    pub buildup_smooth_s: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScoringConfig {
+    /// `wasm2016` or `aasm`.
+    pub rules: String,
     pub bilateral_gap_s: f64,
+    pub bilateral_max_parts: usize,
     pub bilateral_max_s: f64,
     pub plm_min_count: usize,
     pub plm_min_interval_s: f64,
     pub plm_max_interval_s: f64,
+    pub morphology_min_s: f64,
+    pub morphology_min_above_uv: f64,
+}
+
+/// The scoring rule set in `[scoring] rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSet {
+    /// WASM 2016 (Ferri et al., Sleep Med 2016): the `[scoring]` values.
+    Wasm2016,
+    /// AASM: 5–90 s intervals and a 10 s maximum also for bilateral LMs.
+    Aasm,
+}
+
+impl RuleSet {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleSet::Wasm2016 => "wasm2016",
+            RuleSet::Aasm => "aasm",
+        }
+    }
+}
+
+/// The PLM parameters in force once the rule set is applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlmParams {
+    pub rules: RuleSet,
+    pub bilateral_gap_s: f64,
+    pub bilateral_max_parts: usize,
+    /// Longest candidate LM on one leg, s.
+    pub lm_max_s: f64,
+    /// Longest bilateral candidate LM, s.
+    pub bilateral_max_s: f64,
+    /// Shortest LM, s.
+    pub min_s: f64,
+    pub plm_min_count: usize,
+    pub plm_min_interval_s: f64,
+    pub plm_max_interval_s: f64,
+}
+
+impl ScoringConfig {
+    /// The rule set named in `rules`.
+    pub fn rule_set(&self) -> Result<RuleSet> {
+        match self.rules.trim().to_ascii_lowercase().as_str() {
+            "wasm2016" | "wasm" => Ok(RuleSet::Wasm2016),
+            "aasm" => Ok(RuleSet::Aasm),
+            other => Err(Error::Config(format!(
+                "scoring.rules is \"{other}\"; expected wasm2016 or aasm"
+            ))),
+        }
+    }
+}
+
+impl Config {
+    /// PLM parameters: the `[scoring]` and `[episodes]` values, with the
+    /// AASM interval floor and 10 s maximum when `rules = "aasm"`.
+    pub fn plm_params(&self) -> Result<PlmParams> {
+        let s = &self.scoring;
+        let rules = s.rule_set()?;
+        let mut p = PlmParams {
+            rules,
+            bilateral_gap_s: s.bilateral_gap_s,
+            bilateral_max_parts: s.bilateral_max_parts,
+            lm_max_s: self.episodes.lm_max_s,
+            bilateral_max_s: s.bilateral_max_s,
+            min_s: self.episodes.min_duration_s,
+            plm_min_count: s.plm_min_count,
+            plm_min_interval_s: s.plm_min_interval_s,
+            plm_max_interval_s: s.plm_max_interval_s,
+        };
+        if rules == RuleSet::Aasm {
+            p.plm_min_interval_s = AASM_PLM_MIN_INTERVAL_S;
+            p.lm_max_s = AASM_LM_MAX_S;
+            p.bilateral_max_s = AASM_LM_MAX_S;
+        }
+        Ok(p)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -345,6 +471,7 @@ pub struct QualityConfig {
     pub min_emg_fs_hz: f64,
     pub flat_run_s: f64,
     pub clip_min_samples: u64,
+    pub clip_run_samples: u64,
 }
 
 impl Default for DetectorConfig {
@@ -395,6 +522,11 @@ impl Default for CrampConfig {
             min_active_fraction: CRAMP_MIN_ACTIVE_FRACTION,
             accel_after_s: ACCEL_AFTER_S,
             accel_movement_g: ACCEL_MOVEMENT_G,
+            body_movement_min_s: BODY_MOVEMENT_MIN_S,
+            body_movement_accel_fraction: BODY_MOVEMENT_ACCEL_FRACTION,
+            buildup_max_s: BUILDUP_MAX_S,
+            buildup_min_s: BUILDUP_MIN_S,
+            buildup_smooth_s: BUILDUP_SMOOTH_S,
         }
     }
 }
@@ -402,11 +534,15 @@ impl Default for CrampConfig {
 impl Default for ScoringConfig {
     fn default() -> Self {
         ScoringConfig {
+            rules: "wasm2016".into(),
             bilateral_gap_s: BILATERAL_GAP_S,
+            bilateral_max_parts: BILATERAL_MAX_PARTS,
             bilateral_max_s: BILATERAL_MAX_S,
             plm_min_count: PLM_MIN_COUNT,
             plm_min_interval_s: PLM_MIN_INTERVAL_S,
             plm_max_interval_s: PLM_MAX_INTERVAL_S,
+            morphology_min_s: MORPHOLOGY_MIN_S,
+            morphology_min_above_uv: MORPHOLOGY_MIN_ABOVE_UV,
         }
     }
 }
@@ -417,6 +553,7 @@ impl Default for QualityConfig {
             min_emg_fs_hz: MIN_EMG_FS_HZ,
             flat_run_s: FLAT_RUN_S,
             clip_min_samples: CLIP_MIN_SAMPLES,
+            clip_run_samples: CLIP_RUN_SAMPLES,
         }
     }
 }
@@ -531,6 +668,42 @@ const FIELD_DOCS: &[(&str, &str)] = &[
         "ENMO at or above this counts as movement, g.",
     ),
     (
+        "cramp.body_movement_min_s",
+        "Activity on both legs at once at least this long, with accelerometer movement, is a body movement, s.",
+    ),
+    (
+        "cramp.body_movement_accel_fraction",
+        "Share of that stretch with ENMO at or above accel_movement_g for a body movement, 0-1.",
+    ),
+    (
+        "cramp.buildup_max_s",
+        "Longest stretch before a cramp searched for a tension build-up, s.",
+    ),
+    (
+        "cramp.buildup_min_s",
+        "Shorter build-ups are reported as 0, s.",
+    ),
+    (
+        "cramp.buildup_smooth_s",
+        "Median smoothing of the activity when following the build-up, s.",
+    ),
+    (
+        "scoring.rules",
+        "Leg-movement rule set: wasm2016 (Ferri et al. 2016) or aasm (5-90 s intervals, 10 s maximum).",
+    ),
+    (
+        "scoring.bilateral_max_parts",
+        "Most monolateral LMs in one bilateral LM; more make a non-candidate LM (WASM 2016: 4).",
+    ),
+    (
+        "scoring.morphology_min_s",
+        "An LM must hold a stretch this long... s (WASM 2016 computer scoring: 0.5).",
+    ),
+    (
+        "scoring.morphology_min_above_uv",
+        "...with median amplitude this far above resting, uV (WASM 2016: 2).",
+    ),
+    (
         "scoring.bilateral_gap_s",
         "Episodes on two legs closer than this form one bilateral movement, s (WASM 2016: 0.5).",
     ),
@@ -602,6 +775,10 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     (
         "quality.clip_min_samples",
         "An extreme value repeated this often marks clipping.",
+    ),
+    (
+        "quality.clip_run_samples",
+        "Runs this long at a clipping channel's extreme are saturation and left out of detection.",
     ),
 ];
 
@@ -787,6 +964,39 @@ impl Config {
         if !(0.0..=1.0).contains(&self.cramp.min_active_fraction) {
             return Err(Error::Config(
                 "cramp.min_active_fraction must lie between 0 and 1".into(),
+            ));
+        }
+        self.scoring.rule_set()?;
+        for (name, v) in [
+            ("cramp.body_movement_min_s", self.cramp.body_movement_min_s),
+            ("cramp.buildup_max_s", self.cramp.buildup_max_s),
+            ("cramp.buildup_min_s", self.cramp.buildup_min_s),
+            ("cramp.buildup_smooth_s", self.cramp.buildup_smooth_s),
+            ("scoring.morphology_min_s", self.scoring.morphology_min_s),
+            (
+                "scoring.morphology_min_above_uv",
+                self.scoring.morphology_min_above_uv,
+            ),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::Config(format!(
+                    "{name} is {v}; expected a number >= 0"
+                )));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.cramp.body_movement_accel_fraction) {
+            return Err(Error::Config(
+                "cramp.body_movement_accel_fraction must lie between 0 and 1".into(),
+            ));
+        }
+        if self.scoring.bilateral_max_parts < 2 {
+            return Err(Error::Config(
+                "scoring.bilateral_max_parts must be at least 2".into(),
+            ));
+        }
+        if self.quality.clip_run_samples < 2 {
+            return Err(Error::Config(
+                "quality.clip_run_samples must be at least 2".into(),
             ));
         }
         if self.scoring.plm_min_count < 2 {

@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::config::CrampConfig;
 use crate::config::{Config, MainsSetting};
 use crate::detect::{self, ActivitySeries, ChannelAnalyzer, Detector};
 use crate::dsp::enmo::EnmoAnalyzer;
@@ -18,6 +19,7 @@ use crate::io::{self, SampleSource, BLOCK_FRAMES};
 use crate::quality::{ChannelQuality, QualityTracker};
 use crate::recording::{Block, ChannelKind, RecordingInfo};
 use crate::score::classify::{classify_channel, AccelSeries, ChannelDetection};
+use crate::score::hypnogram::Hypnogram;
 use crate::score::plm::{self, LmFigures};
 use crate::score::{Episode, EpisodeKind};
 
@@ -64,6 +66,27 @@ pub struct NightSummary {
     pub n_plm: usize,
     pub plm_index: f64,
     pub n_sustained: usize,
+    /// Body movements (both legs, with accelerometer movement).
+    #[serde(default)]
+    pub n_movement: usize,
+    /// Leg-movement rule set: `wasm2016` or `aasm`.
+    #[serde(default)]
+    pub rules: String,
+    /// Periodicity index (Ferri et al. 2006), 0–1.
+    #[serde(default)]
+    pub periodicity_index: Option<f64>,
+    /// Time asleep by the hypnogram, h; `None` without a hypnogram.
+    #[serde(default)]
+    pub sleep_h: Option<f64>,
+    /// Candidate LMs during sleep per hour of sleep (LMS index).
+    #[serde(default)]
+    pub lms_index: Option<f64>,
+    /// PLMs during sleep per hour of sleep (PLMS index).
+    #[serde(default)]
+    pub plms_index: Option<f64>,
+    /// The hypnogram used, when one was.
+    #[serde(default)]
+    pub hypnogram: Option<String>,
 }
 
 /// Everything known about one processed night.
@@ -116,11 +139,13 @@ pub struct EmgTrace {
     pub baseline_uv: Vec<f32>,
 }
 
-/// What [`process_night_with`] keeps besides the tables.
-#[derive(Debug, Clone, Copy, Default)]
+/// What [`process_night_with`] keeps besides the tables, and what it adds.
+#[derive(Debug, Clone, Default)]
 pub struct NightOptions {
     /// Keep the per-window series ([`NightResult::traces`]) for figures.
     pub keep_traces: bool,
+    /// Hypnogram of the night (EDF+ or CSV), for indices per hour of sleep.
+    pub hypnogram: Option<PathBuf>,
 }
 
 struct Lane {
@@ -132,6 +157,8 @@ struct StreamedFile {
     info: RecordingInfo,
     frames: u64,
     qualities: Vec<ChannelQuality>,
+    /// Per channel: sample ranges to leave out (flat, saturated).
+    excluded: Vec<Vec<(u64, u64)>>,
     emg: Vec<(usize, Box<dyn ChannelAnalyzer>, MainsEstimator)>,
     enmo: Option<EnmoAnalyzer>,
 }
@@ -200,9 +227,12 @@ fn stream_file(
     }
     let info = src.info().clone(); // readers add warnings at the end of the stream
     let mut qualities = Vec::new();
+    let mut excluded = Vec::new();
     let mut emg = Vec::new();
     for (c, lane) in lanes.into_iter().enumerate() {
-        qualities.push(lane.quality.finish());
+        let (q, spans) = lane.quality.finish_with_spans();
+        qualities.push(q);
+        excluded.push(spans);
         if let Some((a, m)) = lane.emg {
             emg.push((c, a, m));
         }
@@ -211,6 +241,7 @@ fn stream_file(
         info,
         frames,
         qualities,
+        excluded,
         emg,
         enmo,
     })
@@ -354,7 +385,13 @@ pub fn process_night_with(
         for (c, a, m) in f.emg {
             emg_by_channel[c] = Some((a, m));
         }
-        for ((ch, q), emg) in info.channels.iter().zip(f.qualities).zip(emg_by_channel) {
+        for (((ch, q), bad), emg) in info
+            .channels
+            .iter()
+            .zip(f.qualities)
+            .zip(f.excluded)
+            .zip(emg_by_channel)
+        {
             quality.extend(q.flags(&ch.name));
             let mut report = ChannelReport {
                 name: ch.name.clone(),
@@ -374,7 +411,8 @@ pub fn process_night_with(
                     report.mains_ratio_50 = Some(round(r.r50, 2));
                     report.mains_ratio_60 = Some(round(r.r60, 2));
                 }
-                let series = a.finish(mains_hz);
+                let mut series = a.finish(mains_hz);
+                exclude_windows(&mut series, &bad, ch.fs_hz, cfg.detector.window_s);
                 report.band_hz = Some(series.band_hz);
                 emg_series.push((ch.name.clone(), series));
             }
@@ -423,18 +461,22 @@ pub fn process_night_with(
             .total_cmp(&b.start_s)
             .then_with(|| a.channel.cmp(&b.channel))
     });
+    mark_body_movements(&mut episodes, accel.as_ref(), &cfg.cramp);
 
     let analyzed_s = emg_series
         .iter()
         .map(|(_, s)| s.valid_windows() as f64 * s.hop_s)
         .fold(0.0, f64::max)
         .min(duration_s);
-    let lm = plm::score(
-        &episodes,
-        &cfg.scoring,
-        cfg.episodes.lm_max_s,
-        cfg.episodes.min_duration_s,
-    );
+    let lm = plm::score(&episodes, &cfg.plm_params()?);
+    let hypnogram = match &opts.hypnogram {
+        Some(p) => {
+            let mut h = Hypnogram::read(p)?;
+            h.align_to(start_time);
+            Some(h)
+        }
+        None => None,
+    };
     let analyzed_h = analyzed_s / 3600.0;
     let per_h = |n: usize| {
         if analyzed_h > 0.0 {
@@ -462,7 +504,28 @@ pub fn process_night_with(
             .iter()
             .filter(|e| e.kind == EpisodeKind::Sustained)
             .count(),
+        n_movement: episodes
+            .iter()
+            .filter(|e| e.kind == EpisodeKind::Movement)
+            .count(),
+        rules: lm.rules.clone(),
+        periodicity_index: lm.periodicity_index,
+        sleep_h: None,
+        lms_index: None,
+        plms_index: None,
+        hypnogram: None,
     };
+    let mut summary = summary;
+    if let Some(h) = &hypnogram {
+        // Sleep counted inside the recording only.
+        let sleep_h = h.sleep_s(duration_s) / 3600.0;
+        let (n_lms, n_plms) = plm::count_where(&lm, |t| h.asleep(t));
+        let per_sleep_h = |n: usize| (sleep_h > 0.0).then(|| n as f64 / sleep_h);
+        summary.sleep_h = Some(sleep_h);
+        summary.lms_index = per_sleep_h(n_lms);
+        summary.plms_index = per_sleep_h(n_plms);
+        summary.hypnogram = Some(display(&h.path));
+    }
     let traces = opts.keep_traces.then(|| NightTraces {
         emg: emg_series
             .into_iter()
@@ -496,7 +559,166 @@ pub fn process_night_with(
     })
 }
 
+/// Marks as invalid (NaN) every window of `series` that overlaps one of
+/// the sample ranges `bad` (flat or saturated stretches), so that they
+/// never start or extend an episode and do not count as analysed time.
+fn exclude_windows(series: &mut ActivitySeries, bad: &[(u64, u64)], fs_hz: f64, window_s: f64) {
+    let half = window_s / 2.0;
+    for &(a, b) in bad {
+        let (t0, t1) = (a as f64 / fs_hz, b as f64 / fs_hz);
+        // Windows whose span [c - half, c + half) meets [t0, t1).
+        let first = ((t0 - half - series.first_center_s) / series.hop_s)
+            .floor()
+            .max(0.0) as usize;
+        for i in first..series.activity_uv.len() {
+            let c = series.time_s(i);
+            if c - half >= t1 {
+                break;
+            }
+            if c + half > t0 {
+                series.activity_uv[i] = f32::NAN;
+            }
+        }
+    }
+}
+
+/// Relabels as `movement` the long episodes that run on both legs at once
+/// with accelerometer movement throughout (issue 9): a cramp is one leg's.
+/// Without an accelerometer nothing is relabelled.
+pub fn mark_body_movements(episodes: &mut [Episode], accel: Option<&AccelSeries>, c: &CrampConfig) {
+    let Some(acc) = accel else {
+        return;
+    };
+    let long: Vec<usize> = (0..episodes.len())
+        .filter(|&i| {
+            let e = &episodes[i];
+            e.kind != EpisodeKind::Lm && e.duration_s() >= c.body_movement_min_s
+        })
+        .collect();
+    let mut hit = vec![false; episodes.len()];
+    for (x, &i) in long.iter().enumerate() {
+        for &j in &long[x + 1..] {
+            let (a, b) = (&episodes[i], &episodes[j]);
+            if crate::score::leg_key(a) == crate::score::leg_key(b) {
+                continue;
+            }
+            let (t0, t1) = (a.start_s.max(b.start_s), a.end_s.min(b.end_s));
+            if t1 - t0 < c.body_movement_min_s {
+                continue;
+            }
+            if acc.fraction_at_least(t0, t1, c.accel_movement_g) >= c.body_movement_accel_fraction {
+                hit[i] = true;
+                hit[j] = true;
+            }
+        }
+    }
+    for (e, h) in episodes.iter_mut().zip(hit) {
+        if h {
+            e.kind = EpisodeKind::Movement;
+            e.buildup_s = None;
+            e.rules.push("both_legs_with_accel_movement".into());
+        }
+    }
+}
+
 fn round(x: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);
     (x * f).round() / f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(ch: &str, side: &str, kind: EpisodeKind, s: f64, e: f64) -> Episode {
+        Episode {
+            channel: ch.into(),
+            kind,
+            start_s: s,
+            end_s: e,
+            peak_rms_uv: 0.0,
+            mean_rms_uv: 0.0,
+            baseline_rms_uv: 0.0,
+            median_freq_hz: None,
+            accel_enmo_g: None,
+            confidence: 1.0,
+            rules: vec![],
+            wasm_morphology: true,
+            side: Some(side.into()),
+            muscle: None,
+            buildup_s: Some(0.0),
+        }
+    }
+
+    fn accel_moving(from_s: f64, to_s: f64) -> AccelSeries {
+        let mut enmo = vec![0.0f32; 4000];
+        for (k, v) in enmo.iter_mut().enumerate() {
+            let t = k as f64 * 0.1;
+            if t >= from_s && t < to_s {
+                *v = 0.3;
+            }
+        }
+        AccelSeries {
+            hop_s: 0.1,
+            enmo_g: enmo,
+        }
+    }
+
+    #[test]
+    fn both_legs_for_16_s_with_movement_is_a_body_movement_not_a_cramp() {
+        let c = CrampConfig::default();
+        let base = vec![
+            ep("emg_l", "left", EpisodeKind::Cramp, 100.0, 120.0),
+            ep("emg_r", "right", EpisodeKind::Sustained, 101.0, 119.0),
+            // A cramp on one leg alone stays a cramp even with movement.
+            ep("emg_l", "left", EpisodeKind::Cramp, 200.0, 230.0),
+        ];
+        let acc = accel_moving(0.0, 400.0);
+        let mut eps = base.clone();
+        mark_body_movements(&mut eps, Some(&acc), &c);
+        let kinds: Vec<_> = eps.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EpisodeKind::Movement,
+                EpisodeKind::Movement,
+                EpisodeKind::Cramp
+            ]
+        );
+        assert_eq!(eps[0].buildup_s, None);
+        // Shared for only 15 s: not a body movement.
+        let mut eps = base.clone();
+        eps[1].end_s = 116.0;
+        mark_body_movements(&mut eps, Some(&acc), &c);
+        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+        // Movement over only half of the shared stretch: not throughout.
+        let mut eps = base.clone();
+        mark_body_movements(&mut eps, Some(&accel_moving(101.0, 110.0)), &c);
+        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+        // Without an accelerometer nothing is relabelled.
+        let mut eps = base.clone();
+        mark_body_movements(&mut eps, None, &c);
+        assert_eq!(eps, base);
+        // Two muscles of the same leg are not both legs.
+        let mut eps = base;
+        eps[1].side = Some("left".into());
+        mark_body_movements(&mut eps, Some(&acc), &c);
+        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+    }
+
+    #[test]
+    fn windows_touching_a_bad_stretch_become_nan() {
+        let mut s = ActivitySeries {
+            hop_s: 0.1,
+            first_center_s: 0.125,
+            activity_uv: vec![1.0; 100],
+            median_freq_hz: vec![80.0; 100],
+            band_hz: (20.0, 150.0),
+        };
+        // Samples 2000..3000 at 1 kHz: 2.0-3.0 s. Window i spans
+        // [i*0.1, i*0.1 + 0.25): windows 18..=29 meet it.
+        exclude_windows(&mut s, &[(2000, 3000)], 1000.0, 0.25);
+        let bad: Vec<usize> = (0..100).filter(|&i| s.activity_uv[i].is_nan()).collect();
+        assert_eq!(bad, (18..30).collect::<Vec<_>>());
+    }
 }

@@ -11,7 +11,13 @@ pub struct QualityTracker {
     fs_hz: f64,
     flat_min_run: u64,
     clip_min: u64,
+    clip_run: u64,
     n: u64,
+    /// Sample index where the current run of identical samples began.
+    run_start: u64,
+    /// Runs kept for exclusion: (first sample, length, value). Only flat
+    /// runs and runs at the running extremes are kept, so this stays short.
+    runs: Vec<(u64, u64, f32)>,
     nonfinite: u64,
     last: f32,
     run: u64,
@@ -34,6 +40,10 @@ pub struct ChannelQuality {
     /// Samples sitting at the channel's extreme values when those repeat
     /// often enough to suggest amplifier clipping; 0 otherwise.
     pub clipped_samples: u64,
+    /// Time left out of detection: flat runs, and runs of at least
+    /// `clip_run_samples` at the extreme values of a clipping channel, s.
+    #[serde(default)]
+    pub excluded_s: f64,
 }
 
 impl QualityTracker {
@@ -42,7 +52,10 @@ impl QualityTracker {
             fs_hz,
             flat_min_run: ((cfg.flat_run_s * fs_hz).round() as u64).max(2),
             clip_min: cfg.clip_min_samples,
+            clip_run: cfg.clip_run_samples.max(2),
             n: 0,
+            run_start: 0,
+            runs: Vec::new(),
             nonfinite: 0,
             last: f32::NAN,
             run: 0,
@@ -55,6 +68,7 @@ impl QualityTracker {
     }
 
     pub fn push(&mut self, x: &[f32]) {
+        let first = self.n;
         self.n += x.len() as u64;
         // Extremes in a branch-free pass the compiler vectorises; the samples
         // sitting at an extreme are counted only when the chunk reaches it.
@@ -103,31 +117,67 @@ impl QualityTracker {
         }
         // Runs of identical samples (NaN never equals itself, so it ends a
         // run), in locals so the loop keeps them in registers.
+        // Runs kept for exclusion are flat ones and those at the extremes so
+        // far (a value below the running maximum now can never be the final
+        // one).
         let (mut last, mut run, mut flat) = (self.last, self.run, self.flat_samples);
-        let min_run = self.flat_min_run;
-        for &v in x {
+        let mut run_start = self.run_start;
+        let (min_run, clip_run) = (self.flat_min_run, self.clip_run);
+        let (max, min) = (self.max, self.min);
+        for (j, &v) in x.iter().enumerate() {
             if v == last {
                 run += 1;
             } else {
                 if run >= min_run {
                     flat += run;
                 }
+                if run >= min_run || (run >= clip_run && (last == max || last == min)) {
+                    self.runs.push((run_start, run, last));
+                }
                 last = v;
                 run = 1;
+                run_start = first + j as u64;
             }
         }
         (self.last, self.run, self.flat_samples) = (last, run, flat);
+        self.run_start = run_start;
     }
 
     fn end_run(&mut self) {
         if self.run >= self.flat_min_run {
             self.flat_samples += self.run;
         }
+        let at_extreme = self.last == self.max || self.last == self.min;
+        if self.run >= self.flat_min_run || (self.run >= self.clip_run && at_extreme) {
+            self.runs.push((self.run_start, self.run, self.last));
+        }
         self.run = 0;
     }
 
-    pub fn finish(mut self) -> ChannelQuality {
+    pub fn finish(self) -> ChannelQuality {
+        self.finish_with_spans().0
+    }
+
+    /// The quality figures and the sample ranges `[start, end)` to leave
+    /// out of detection (flat runs; saturation runs at the rails of a
+    /// clipping channel), sorted and merged.
+    pub fn finish_with_spans(mut self) -> (ChannelQuality, Vec<(u64, u64)>) {
         self.end_run();
+        let clip_max = self.max > self.min && self.n_at_max >= self.clip_min;
+        let clip_min = self.max > self.min && self.n_at_min >= self.clip_min;
+        let mut spans: Vec<(u64, u64)> = Vec::new();
+        for &(s, len, v) in &self.runs {
+            let flat = len >= self.flat_min_run;
+            let rail = len >= self.clip_run
+                && ((clip_max && v == self.max) || (clip_min && v == self.min));
+            if flat || rail {
+                match spans.last_mut() {
+                    Some(last) if s <= last.1 => last.1 = last.1.max(s + len),
+                    _ => spans.push((s, s + len)),
+                }
+            }
+        }
+        let excluded: u64 = spans.iter().map(|(a, b)| b - a).sum();
         let mut clipped = 0;
         if self.max > self.min {
             if self.n_at_max >= self.clip_min {
@@ -137,13 +187,15 @@ impl QualityTracker {
                 clipped += self.n_at_min;
             }
         }
-        ChannelQuality {
+        let q = ChannelQuality {
             n_samples: self.n,
             duration_s: self.n as f64 / self.fs_hz,
             nonfinite_samples: self.nonfinite,
             flat_s: self.flat_samples as f64 / self.fs_hz,
             clipped_samples: clipped,
-        }
+            excluded_s: excluded as f64 / self.fs_hz,
+        };
+        (q, spans)
     }
 }
 
@@ -159,6 +211,9 @@ impl ChannelQuality {
         }
         if self.clipped_samples > 0 {
             f.push(format!("{channel}:clipped={}", self.clipped_samples));
+        }
+        if self.excluded_s > 0.0 {
+            f.push(format!("{channel}:excluded_s={:.1}", self.excluded_s));
         }
         f
     }
@@ -187,6 +242,31 @@ mod tests {
         assert_eq!(r.nonfinite_samples, 2);
         assert!((r.flat_s - 1.5).abs() < 1e-9);
         assert_eq!(r.clipped_samples, 20);
-        assert_eq!(r.flags("c").len(), 3);
+        assert_eq!(r.flags("c").len(), 4);
+        // Only the flat run is left out: the rail hits are single samples.
+        assert!((r.excluded_s - 1.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn saturation_runs_at_the_rails_are_left_out() {
+        let cfg = QualityConfig::default();
+        let mut q = QualityTracker::new(100.0, &cfg);
+        let mut x: Vec<f32> = (0..2000).map(|i| 3.0 * ((i as f32) * 0.37).sin()).collect();
+        for v in &mut x[500..520] {
+            *v = 5.0; // 20 samples stuck at the top rail
+        }
+        for v in &mut x[900..904] {
+            *v = -5.0; // 4 at the bottom rail...
+        }
+        for v in &mut x[1500..1510] {
+            *v = -5.0; // ...and 10 more
+        }
+        x[1700] = -5.0; // a single touch is no saturation run
+        q.push(&x[..510]);
+        q.push(&x[510..]);
+        let (r, spans) = q.finish_with_spans();
+        assert_eq!(spans, vec![(500, 520), (900, 904), (1500, 1510)]);
+        assert!((r.excluded_s - 0.34).abs() < 1e-9);
+        assert_eq!(r.clipped_samples, 20 + 15);
     }
 }

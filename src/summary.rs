@@ -27,6 +27,9 @@ pub const EPISODE_COLUMNS: &[&str] = &[
     "median_freq_hz",
     "accel_enmo_g",
     "confidence",
+    "side",
+    "muscle",
+    "buildup_s",
 ];
 
 /// Columns of `nights.csv`.
@@ -47,6 +50,12 @@ pub const NIGHT_COLUMNS: &[&str] = &[
     "mains_hz",
     "quality",
     "subject",
+    "n_movement",
+    "periodicity_index",
+    "rules",
+    "sleep_h",
+    "lms_index",
+    "plms_index",
 ];
 
 /// A night that could not be processed.
@@ -100,6 +109,9 @@ pub fn episodes_csv(nights: &[NightDocument]) -> Vec<u8> {
                 opt(e.median_freq_hz, 1),
                 opt(e.accel_enmo_g, 4),
                 format!("{:.3}", e.confidence),
+                e.side.clone().unwrap_or_default(),
+                e.muscle.clone().unwrap_or_default(),
+                opt(e.buildup_s, 1),
             ]
         })
     });
@@ -134,6 +146,12 @@ pub fn nights_csv(nights: &[NightDocument]) -> Vec<u8> {
                 n.quality.join(";")
             },
             d.subject.clone().unwrap_or_default(),
+            s.n_movement.to_string(),
+            opt(s.periodicity_index, 3),
+            s.rules.clone(),
+            opt(s.sleep_h, 4),
+            opt(s.lms_index, 2),
+            opt(s.plms_index, 2),
         ]
     });
     csv_bytes(NIGHT_COLUMNS, rows)

@@ -35,6 +35,7 @@ fn default_detector_meets_the_target_on_20_hard_nights() {
         resume: false,
         plots: false,
         closeup_kinds: Vec::new(),
+        hypnogram: None,
     };
     let r = batch::scan(&opts, &cfg).unwrap();
     assert_eq!((r.n_nights, r.n_failed), (20, 0));

@@ -216,7 +216,7 @@ fn default_outputs_are_unchanged_by_plots_and_report_rebuilds_them() {
     // A bad kind is a usage error naming the kinds.
     let o = crampscan(&["report", out.to_str().unwrap(), "--closeups", "spasm"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("expected cramp, lm, sustained or all"));
+    assert!(stderr(&o).contains("expected cramp, lm, sustained, movement or all"));
 }
 
 const CHROMIUM: &str = "/usr/bin/chromium";

@@ -38,6 +38,10 @@ pub fn is_recording(path: &Path) -> bool {
     if name.ends_with(".truth.csv") || name.ends_with("_channels.tsv") {
         return false;
     }
+    // Hypnograms are read with their night, not as nights of their own.
+    if crate::score::hypnogram::is_hypnogram(path) {
+        return false;
+    }
     // Output tables of an earlier run found inside an input folder.
     if matches!(
         name.as_str(),

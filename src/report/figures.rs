@@ -51,6 +51,8 @@ pub const CLOSEUP_PAD_S: f64 = 30.0;
 pub const CRAMP_RGB: RGBColor = RGBColor(0xD6, 0x27, 0x28);
 pub const LM_RGB: RGBColor = RGBColor(0x1F, 0x77, 0xB4);
 pub const SUSTAINED_RGB: RGBColor = RGBColor(0xFF, 0x7F, 0x0E);
+/// Body movements (both legs, with accelerometer movement).
+pub const MOVEMENT_RGB: RGBColor = RGBColor(0x8C, 0x56, 0x4B);
 /// PLM series marks.
 pub const PLM_RGB: RGBColor = RGBColor(0x94, 0x67, 0xBD);
 const TRACE_RGB: RGBColor = RGBColor(0x30, 0x30, 0x30);
@@ -65,6 +67,7 @@ pub fn kind_rgb(kind: EpisodeKind) -> RGBColor {
         EpisodeKind::Cramp => CRAMP_RGB,
         EpisodeKind::Lm => LM_RGB,
         EpisodeKind::Sustained => SUSTAINED_RGB,
+        EpisodeKind::Movement => MOVEMENT_RGB,
     }
 }
 

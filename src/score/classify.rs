@@ -9,6 +9,7 @@
 //! `preceding_s`. Accelerometer movement at onset or in the
 //! `accel_after_s` after the end supports it (raises the confidence).
 
+use super::plm::morphology_ok;
 use super::{Episode, EpisodeKind};
 use crate::config::Config;
 use crate::detect::{ActivitySeries, WindowSpan};
@@ -38,6 +39,23 @@ impl AccelSeries {
             .filter(|v| v.is_finite())
             .fold((0.0, 0usize), |(s, n), &v| (s + v as f64, n + 1));
         (n > 0).then(|| s / n as f64)
+    }
+
+    /// Share of the finite ENMO values over `[t0, t1]` at or above `g`;
+    /// 0 without data there.
+    pub fn fraction_at_least(&self, t0: f64, t1: f64, g: f64) -> f64 {
+        let (hit, n) = self
+            .range(t0, t1)
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((0usize, 0usize), |(h, n), &v| {
+                (h + (v as f64 >= g) as usize, n + 1)
+            });
+        if n == 0 {
+            0.0
+        } else {
+            hit as f64 / n as f64
+        }
     }
 
     /// Largest ENMO over `[t0, t1]`, g.
@@ -148,6 +166,10 @@ fn new_episode(
         accel_enmo_g: accel.and_then(|a| a.mean(start_s, end_s)),
         confidence: round_to(confidence, 3),
         rules,
+        wasm_morphology: true,
+        side: super::side_of(ch.name).map(str::to_string),
+        muscle: super::muscle_of(ch.name).map(str::to_string),
+        buildup_s: None,
     }
 }
 
@@ -168,11 +190,83 @@ fn movement(
     let onset = cfg.detector.onset_above_uv;
     // Confidence grows from 0.5 at the onset level to 1 at four times it.
     let confidence = 0.5 + 0.5 * clamp01(((peak - base) / onset).log2() / 2.0);
-    let rules = vec![
+    let mut rules = vec![
         format!("duration_s={dur:.1}"),
         format!("peak_above_uv={:.1}", peak - base),
     ];
-    new_episode(ch, kind, span, accel, confidence, rules)
+    let morph = morphology_ok(
+        &ch.series.activity_uv[span.0..span.1],
+        &ch.baseline_uv[span.0..span.1],
+        ch.series.hop_s,
+        cfg.scoring.morphology_min_s,
+        cfg.scoring.morphology_min_above_uv,
+    );
+    if !morph {
+        rules.push("fails_wasm_morphology".into());
+    }
+    let mut ep = new_episode(ch, kind, span, accel, confidence, rules);
+    ep.wasm_morphology = morph;
+    ep
+}
+
+/// Length of the slow tension build-up ending at window `onset`, s: the
+/// stretch just before the onset where the smoothed activity stays at
+/// least the WASM offset level above resting, rises towards the onset, and
+/// the accelerometer shows no movement. 0 when shorter than
+/// `buildup_min_s`. The cramp's onset is not moved.
+fn buildup_s(
+    ch: &ChannelDetection,
+    onset: usize,
+    accel: Option<&AccelSeries>,
+    cfg: &Config,
+) -> f64 {
+    let c = &cfg.cramp;
+    let hop = ch.series.hop_s;
+    let max_n = (c.buildup_max_s / hop).round() as usize;
+    let half = ((c.buildup_smooth_s / hop / 2.0).round() as usize).max(1);
+    let first = onset.saturating_sub(max_n);
+    let act = &ch.series.activity_uv;
+    // Smoothed excess at window i, from windows before the onset only.
+    let smoothed = |i: usize| -> Option<f64> {
+        let a = i.saturating_sub(half).max(first);
+        let b = (i + half + 1).min(onset);
+        let mut v: Vec<f32> = (a..b)
+            .filter(|&k| act[k].is_finite())
+            .map(|k| act[k] - ch.baseline_uv[k])
+            .collect();
+        percentile_in_place(&mut v, 50.0).map(|x| x as f64)
+    };
+    let mut start = onset;
+    while start > first {
+        let i = start - 1;
+        let ok = smoothed(i).is_some_and(|x| x >= cfg.detector.offset_below_uv);
+        let t = ch.series.time_s(i);
+        let still = accel.is_none_or(|a| {
+            a.max(t - hop / 2.0, t + hop / 2.0)
+                .is_none_or(|m| m < c.accel_movement_g)
+        });
+        if !(ok && still) {
+            break;
+        }
+        start = i;
+    }
+    let len_s = (onset - start) as f64 * hop;
+    if len_s < c.buildup_min_s {
+        return 0.0;
+    }
+    // Rising: the later half of the stretch sits higher than the earlier.
+    let mid = start + (onset - start) / 2;
+    let med = |a: usize, b: usize| {
+        let mut v: Vec<f32> = (a..b)
+            .filter(|&k| act[k].is_finite())
+            .map(|k| act[k] - ch.baseline_uv[k])
+            .collect();
+        percentile_in_place(&mut v, 50.0).map(|x| x as f64)
+    };
+    match (med(start, mid), med(mid, onset)) {
+        (Some(early), Some(late)) if late > early => round_to(len_s, 1),
+        _ => 0.0,
+    }
 }
 
 /// The joined span as a cramp, if it meets the cramp rule.
@@ -254,14 +348,13 @@ fn cramp(
             confidence += 0.15;
         }
     }
-    Some(new_episode(
-        ch,
-        EpisodeKind::Cramp,
-        span,
-        accel,
-        confidence,
-        rules,
-    ))
+    let buildup = buildup_s(ch, s, accel, cfg);
+    if buildup > 0.0 {
+        rules.push(format!("buildup_s={buildup:.1}"));
+    }
+    let mut ep = new_episode(ch, EpisodeKind::Cramp, span, accel, confidence, rules);
+    ep.buildup_s = Some(buildup);
+    Some(ep)
 }
 
 #[cfg(test)]
@@ -360,5 +453,91 @@ mod tests {
         assert!(with[0].rules.iter().any(|r| r == "accel_movement_after"));
         assert!((with[0].confidence - without - 0.15).abs() < 1e-3);
         assert!(with[0].accel_enmo_g.unwrap() < 1e-9);
+    }
+
+    fn classify_named(name: &str, act: Vec<f32>, accel: Option<&AccelSeries>) -> Vec<Episode> {
+        let cfg = Config::default();
+        let s = series(act);
+        let (base, spans) = crate::detect::detect_spans(&s, &cfg);
+        let ch = ChannelDetection {
+            name,
+            series: &s,
+            baseline_uv: &base,
+            spans: &spans,
+        };
+        classify_channel(&ch, accel, &cfg)
+    }
+
+    /// 200 s of rest at 2 µV, a 30 s rise from 4.5 to 9 µV (2.5 to 7 µV
+    /// above resting, below the 8 µV onset), then a 30 s cramp at 40 µV.
+    fn buildup_night() -> Vec<f32> {
+        let mut a = vec![2.0f32; 4000];
+        for k in 0..300 {
+            a[2000 + k] = 4.5 + 4.5 * k as f32 / 300.0;
+        }
+        for v in &mut a[2300..2600] {
+            *v = 40.0;
+        }
+        a
+    }
+
+    #[test]
+    fn buildup_before_a_cramp_is_measured_and_the_onset_stays() {
+        let eps = classify_named("EMG Gastroc R", buildup_night(), None);
+        assert_eq!(eps.len(), 1, "{eps:?}");
+        let c = &eps[0];
+        assert_eq!(c.kind, EpisodeKind::Cramp);
+        // Onset where the 8 µV level is crossed: window 2300.
+        assert!((c.start_s - (0.125 + 230.0)).abs() < 1e-9, "{}", c.start_s);
+        let b = c.buildup_s.unwrap();
+        assert!((b - 30.0).abs() <= 0.5, "buildup_s = {b}");
+        assert_eq!(c.side.as_deref(), Some("right"));
+        assert_eq!(c.muscle.as_deref(), Some("gastrocnemius"));
+        // The same cramp straight from rest has no build-up.
+        let mut flat = vec![2.0f32; 4000];
+        for v in &mut flat[2300..2600] {
+            *v = 40.0;
+        }
+        let eps = classify_named("calf_l", flat, None);
+        assert_eq!(eps[0].buildup_s, Some(0.0));
+        assert_eq!(eps[0].side.as_deref(), Some("left"));
+        // A rise with the leg moving (accelerometer) is no tension build-up:
+        // movement over the last 10 s before the onset leaves 0.
+        let mut enmo = vec![0.0f32; 4000];
+        for v in &mut enmo[2200..2300] {
+            *v = 0.2;
+        }
+        let acc = AccelSeries {
+            hop_s: 0.1,
+            enmo_g: enmo,
+        };
+        let eps = classify_named("calf_l", buildup_night(), Some(&acc));
+        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+        assert_eq!(eps[0].buildup_s, Some(0.0));
+    }
+
+    #[test]
+    fn lm_episodes_carry_the_morphology_verdict() {
+        let mut a = vec![2.0f32; 3000];
+        for v in &mut a[1000..1020] {
+            *v = 30.0;
+        }
+        let eps = classify(a, None);
+        assert_eq!(eps.len(), 1);
+        assert!(eps[0].wasm_morphology);
+        // Single-window spikes 12 µV above resting, 0.4 s apart, with 1 µV
+        // between: one 1.3 s LM by the hysteresis (no 0.5 s quiet), but no
+        // 0.5 s stretch has its median 2 µV above resting.
+        let mut a = vec![2.0f32; 3000];
+        for v in &mut a[1000..1013] {
+            *v = 3.0;
+        }
+        for k in [1000, 1004, 1008, 1012] {
+            a[k] = 14.0;
+        }
+        let eps = classify(a, None);
+        assert_eq!(eps.len(), 1, "{eps:?}");
+        assert!(!eps[0].wasm_morphology);
+        assert!(eps[0].rules.iter().any(|r| r == "fails_wasm_morphology"));
     }
 }

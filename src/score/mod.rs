@@ -2,6 +2,7 @@
 //! leg-movement figures (bilateral combining, PLM series).
 
 pub mod classify;
+pub mod hypnogram;
 pub mod plm;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,9 @@ pub enum EpisodeKind {
     Lm,
     /// Activity longer than an LM that does not meet the cramp rule.
     Sustained,
+    /// Whole-body movement: activity on both legs at once for longer than
+    /// a bilateral LM, with large accelerometer movement throughout.
+    Movement,
 }
 
 impl EpisodeKind {
@@ -24,6 +28,7 @@ impl EpisodeKind {
             EpisodeKind::Cramp => "cramp",
             EpisodeKind::Lm => "lm",
             EpisodeKind::Sustained => "sustained",
+            EpisodeKind::Movement => "movement",
         }
     }
 
@@ -32,6 +37,7 @@ impl EpisodeKind {
             "cramp" => Some(EpisodeKind::Cramp),
             "lm" => Some(EpisodeKind::Lm),
             "sustained" => Some(EpisodeKind::Sustained),
+            "movement" => Some(EpisodeKind::Movement),
             _ => None,
         }
     }
@@ -60,10 +66,92 @@ pub struct Episode {
     pub confidence: f64,
     /// The rules that fired, with their measured values.
     pub rules: Vec<String>,
+    /// Whether the episode meets the WASM 2016 computer-scoring morphology
+    /// rule ([`plm::morphology_ok`]); an LM that does not is no candidate LM.
+    #[serde(default = "yes")]
+    pub wasm_morphology: bool,
+    /// Leg carrying the episode, from the channel label (`left`/`right`).
+    #[serde(default)]
+    pub side: Option<String>,
+    /// Muscle carrying the episode, from the channel label (`tibialis`,
+    /// `gastrocnemius`, `soleus`, `calf`).
+    #[serde(default)]
+    pub muscle: Option<String>,
+    /// Cramps only: length of the slow tension build-up before the onset, s
+    /// (0 when none was found).
+    #[serde(default)]
+    pub buildup_s: Option<f64>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Episode {
     pub fn duration_s(&self) -> f64 {
         self.end_s - self.start_s
+    }
+}
+
+/// The leg a channel label names: `left` or `right`, from whole words
+/// (`left`, `l`, `lt`, `sx`, the AASM montage `LAT`) or a trailing `_l`/`-r`.
+pub fn side_of(label: &str) -> Option<&'static str> {
+    let lower = label.to_ascii_lowercase();
+    let mut side = None;
+    for tok in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let s = match tok {
+            "left" | "l" | "lt" | "sx" | "lat" | "lgast" | "ltib" => Some("left"),
+            "right" | "r" | "rt" | "dx" | "rat" | "rgast" | "rtib" => Some("right"),
+            _ => None,
+        };
+        if s.is_some() {
+            side = s;
+        }
+    }
+    side
+}
+
+/// The muscle a channel label names, if any.
+pub fn muscle_of(label: &str) -> Option<&'static str> {
+    let lower = label.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    if lower.contains("gastroc") || words.contains(&"gast") || words.contains(&"gas") {
+        Some("gastrocnemius")
+    } else if lower.contains("soleus") || words.contains(&"sol") {
+        Some("soleus")
+    } else if lower.contains("calf") {
+        Some("calf")
+    } else if lower.contains("tib") || words.contains(&"lat") || words.contains(&"rat") {
+        Some("tibialis")
+    } else {
+        None
+    }
+}
+
+/// The key bilateral combining uses for the leg of an episode: its side
+/// when the label names one, otherwise the channel (each unnamed channel is
+/// taken as its own leg).
+pub fn leg_key(e: &Episode) -> &str {
+    e.side.as_deref().unwrap_or(&e.channel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn side_and_muscle_come_from_the_label() {
+        assert_eq!(side_of("emg_left_uv"), Some("left"));
+        assert_eq!(side_of("EMG Tib R"), Some("right"));
+        assert_eq!(side_of("LAT"), Some("left"));
+        assert_eq!(side_of("RAT2"), None);
+        assert_eq!(side_of("Leg 1"), None);
+        assert_eq!(side_of("gastroc_r"), Some("right"));
+        assert_eq!(muscle_of("EMG Tib R"), Some("tibialis"));
+        assert_eq!(muscle_of("LAT"), Some("tibialis"));
+        assert_eq!(muscle_of("gastrocnemius_left"), Some("gastrocnemius"));
+        assert_eq!(muscle_of("soleus-l"), Some("soleus"));
+        assert_eq!(muscle_of("emg_calf_l"), Some("calf"));
+        assert_eq!(muscle_of("emg_left_uv"), None);
     }
 }
