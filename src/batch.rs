@@ -176,14 +176,7 @@ pub const MANIFEST_COLUMNS: &[&str] = &["night", "files", "subject", "fs_hz", "m
 /// Reads a manifest. Errors (a missing column, a duplicate night id naming
 /// both lines, a bad number) stop the run: a manifest is the run's contract.
 pub fn read_manifest(path: &Path) -> Result<Vec<NightJob>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .from_path(path)
-        .map_err(|e| Error::input(path, e.to_string()))?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| Error::input(path, e.to_string()))?
-        .clone();
+    let (mut rdr, headers) = crate::io::open_table(path)?;
     let col = |n: &str| {
         headers
             .iter()

@@ -384,14 +384,7 @@ pub fn read_truth_file(path: &Path, map: &AnnotationConfig) -> Result<Vec<Event>
             })
             .collect());
     }
-    let mut rdr = csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .from_path(path)
-        .map_err(|e| Error::input(path, e.to_string()))?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| Error::input(path, e.to_string()))?
-        .clone();
+    let (mut rdr, headers) = crate::io::open_table(path)?;
     let col = |names: &[&str]| {
         headers
             .iter()

@@ -56,6 +56,20 @@ pub fn is_recording(path: &Path) -> bool {
     matches!(ext.as_deref(), Some(e) if RECORDING_EXTENSIONS.contains(&e))
 }
 
+/// Opens a small CSV table (manifest, truth, hypnogram): `#` comment lines
+/// and a header row. Returns the reader and the header.
+pub fn open_table(path: &Path) -> Result<(::csv::Reader<std::fs::File>, ::csv::StringRecord)> {
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(path)
+        .map_err(|e| Error::input(path, e.to_string()))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| Error::input(path, e.to_string()))?
+        .clone();
+    Ok((rdr, headers))
+}
+
 /// Opens a recording by its extension: one source per group of channels
 /// sharing a sample rate (always one for CSV and WAV).
 pub fn open(path: &Path, cfg: &Config) -> Result<Vec<Box<dyn SampleSource>>> {

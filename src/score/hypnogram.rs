@@ -94,14 +94,7 @@ impl Hypnogram {
     }
 
     fn read_csv(path: &Path) -> Result<Hypnogram> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .comment(Some(b'#'))
-            .from_path(path)
-            .map_err(|e| Error::input(path, e.to_string()))?;
-        let headers = rdr
-            .headers()
-            .map_err(|e| Error::input(path, e.to_string()))?
-            .clone();
+        let (mut rdr, headers) = crate::io::open_table(path)?;
         let col = |n: &str| -> Result<usize> {
             headers
                 .iter()
