@@ -206,7 +206,10 @@ fn one_hertz_sleep_edf_wav_is_refused_by_name() {
     let Some(d) = shared_data() else { return };
     let p = d.join("wfdb-python/SC4001E0-PSG.wav");
     let e = io::open(&p, &Config::default()).err().unwrap().to_string();
-    assert!(e.contains("SC4001E0-PSG.wav"), "{e}");
+    assert!(
+        e.contains("SC4001E0-PSG.wav") && e.contains("header sample rate 1 Hz"),
+        "{e}"
+    );
 }
 
 /// Copies `src` into a temp dir under `name`, with optional sidecar text.

@@ -47,12 +47,19 @@ impl WavSource {
     pub fn open(path: &Path, cfg: &Config) -> Result<WavSource> {
         let reader = hound::WavReader::open(path).map_err(|e| match e {
             hound::Error::IoError(io) => Error::io(path, io),
-            other => Error::input(path, format!("not a readable WAV file: {other}")),
+            // A multi-rate export is refused for its rate, whatever else
+            // hound found wrong with it.
+            other => match fmt_chunk(path) {
+                Ok((_, rate)) if (rate as f64) < WAV_MIN_FS_HZ => {
+                    Error::input(path, low_rate_message(rate))
+                }
+                _ => Error::input(path, format!("not a readable WAV file: {other}")),
+            },
         })?;
         let spec = reader.spec();
         let n = spec.channels as usize;
         let float = spec.sample_format == hound::SampleFormat::Float;
-        let block_align = fmt_block_align(path)?;
+        let (block_align, _) = fmt_chunk(path)?;
         let codec = Codec::new(block_align / n.max(1), float).ok_or_else(|| {
             Error::input(
                 path,
@@ -65,13 +72,7 @@ impl WavSource {
             )
         })?;
         if (spec.sample_rate as f64) < WAV_MIN_FS_HZ {
-            return Err(Error::input(
-                path,
-                format!(
-                    "header sample rate {} Hz: far below any EMG band or accelerometer use (at least {WAV_MIN_FS_HZ} Hz expected); a 1 Hz rate usually means a multi-rate export with one frame per second",
-                    spec.sample_rate
-                ),
-            ));
+            return Err(Error::input(path, low_rate_message(spec.sample_rate)));
         }
         let mut sc = sidecar::load(path)?;
         if sc.tsv_path.is_none() {
@@ -349,8 +350,14 @@ fn axivity_channels(
     Some((channels, field("Time").and_then(sidecar::parse_datetime)))
 }
 
-/// Bytes per frame, from the `fmt ` chunk (hound checked the header already).
-fn fmt_block_align(path: &Path) -> Result<usize> {
+fn low_rate_message(rate: u32) -> String {
+    format!(
+        "header sample rate {rate} Hz: far below any EMG band or accelerometer use (at least {WAV_MIN_FS_HZ} Hz expected); a 1 Hz rate usually means a multi-rate export with one frame per second"
+    )
+}
+
+/// Bytes per frame and sample rate (Hz), from the `fmt ` chunk.
+fn fmt_chunk(path: &Path) -> Result<(usize, u32)> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; 12];
@@ -362,6 +369,7 @@ fn fmt_block_align(path: &Path) -> Result<usize> {
         if &ch[..4] == b"fmt " {
             let mut fmt = [0u8; 14];
             f.read_exact(&mut fmt).map_err(|e| Error::io(path, e))?;
+            let rate = u32::from_le_bytes([fmt[4], fmt[5], fmt[6], fmt[7]]);
             let align = u16::from_le_bytes([fmt[12], fmt[13]]) as usize;
             if align == 0 {
                 return Err(Error::input(
@@ -369,7 +377,7 @@ fn fmt_block_align(path: &Path) -> Result<usize> {
                     "fmt chunk: block align is 0; expected bytes per frame",
                 ));
             }
-            return Ok(align);
+            return Ok((align, rate));
         }
         // Chunks are padded to an even size.
         f.seek(SeekFrom::Current((size + (size & 1)) as i64))
