@@ -191,14 +191,7 @@ fn stream_file(
             emg,
         });
     }
-    let axes: Vec<usize> = info
-        .channels
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.kind == ChannelKind::Accel)
-        .map(|(i, _)| i)
-        .take(3)
-        .collect();
+    let axes = info.accel_axes();
     let mut enmo = (axes.len() == 3).then(|| EnmoAnalyzer::new(fs, cfg.detector.hop_s));
     let mut block = Block::new(info.channels.len(), BLOCK_FRAMES);
     let mut frames = 0u64;

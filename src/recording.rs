@@ -64,6 +64,20 @@ pub struct RecordingInfo {
     pub warnings: Vec<String>,
 }
 
+impl RecordingInfo {
+    /// Indices of the first three accelerometer channels: the axes ENMO and
+    /// the close-ups use (fewer than three means no usable accelerometer).
+    pub fn accel_axes(&self) -> Vec<usize> {
+        self.channels
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == ChannelKind::Accel)
+            .map(|(i, _)| i)
+            .take(3)
+            .collect()
+    }
+}
+
 /// A block of samples, channels × frames, in physical units. Readers fill it
 /// in place so a night streams through a fixed amount of memory.
 pub struct Block {

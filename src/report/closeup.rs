@@ -101,14 +101,7 @@ pub fn read_closeups(
                 });
             }
         }
-        let axes: Vec<usize> = info
-            .channels
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.kind == ChannelKind::Accel)
-            .map(|(i, _)| i)
-            .take(3)
-            .collect();
+        let axes = info.accel_axes();
         if !accel_found && axes.len() == 3 {
             accel_found = true;
             for (i, r) in requests.iter().enumerate() {
