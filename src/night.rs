@@ -625,21 +625,9 @@ mod tests {
 
     fn ep(ch: &str, side: &str, kind: EpisodeKind, s: f64, e: f64) -> Episode {
         Episode {
-            channel: ch.into(),
-            kind,
-            start_s: s,
-            end_s: e,
-            peak_rms_uv: 0.0,
-            mean_rms_uv: 0.0,
-            baseline_rms_uv: 0.0,
-            median_freq_hz: None,
-            accel_enmo_g: None,
-            confidence: 1.0,
-            rules: vec![],
-            wasm_morphology: true,
             side: Some(side.into()),
-            muscle: None,
             buildup_s: Some(0.0),
+            ..Episode::bare(ch, kind, s, e)
         }
     }
 

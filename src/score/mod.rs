@@ -136,6 +136,31 @@ pub fn leg_key(e: &Episode) -> &str {
 }
 
 #[cfg(test)]
+impl Episode {
+    /// A hand-built episode for tests: times and kind only, every measured
+    /// figure neutral.
+    pub(crate) fn bare(channel: &str, kind: EpisodeKind, start_s: f64, end_s: f64) -> Episode {
+        Episode {
+            channel: channel.into(),
+            kind,
+            start_s,
+            end_s,
+            peak_rms_uv: 0.0,
+            mean_rms_uv: 0.0,
+            baseline_rms_uv: 0.0,
+            median_freq_hz: None,
+            accel_enmo_g: None,
+            confidence: 1.0,
+            rules: vec![],
+            wasm_morphology: true,
+            side: None,
+            muscle: None,
+            buildup_s: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -288,23 +288,7 @@ mod tests {
     use crate::config::Config;
 
     fn ep(ch: &str, kind: EpisodeKind, s: f64, e: f64) -> Episode {
-        Episode {
-            channel: ch.into(),
-            kind,
-            start_s: s,
-            end_s: e,
-            peak_rms_uv: 0.0,
-            mean_rms_uv: 0.0,
-            baseline_rms_uv: 0.0,
-            median_freq_hz: None,
-            accel_enmo_g: None,
-            confidence: 1.0,
-            rules: vec![],
-            wasm_morphology: true,
-            side: None,
-            muscle: None,
-            buildup_s: None,
-        }
+        Episode::bare(ch, kind, s, e)
     }
 
     fn lm(ch: &str, s: f64, e: f64) -> Episode {
