@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use crampscan::config::{Config, DETECTORS};
-use crampscan::detect;
+use crampscan::detect::{self, MainsPlan};
 use crampscan::dsp::PlanCache;
 use crampscan::io::{self, BLOCK_FRAMES};
 use crampscan::recording::Block;
@@ -54,7 +54,7 @@ fn detectors(c: &mut Criterion) {
         let det = detect::from_config(&cfg, &plans).unwrap();
         g.bench_function(*name, |b| {
             b.iter(|| {
-                let mut a = det.analyzer(FS_HZ).unwrap();
+                let mut a = det.analyzer(FS_HZ, MainsPlan::Auto).unwrap();
                 for chunk in x.chunks(BLOCK_FRAMES) {
                     a.push(black_box(chunk));
                 }

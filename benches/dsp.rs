@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use crampscan::config::Config;
-use crampscan::detect::{fft_band::FftBand, Detector};
+use crampscan::detect::{fft_band::FftBand, Detector, MainsPlan};
 use crampscan::dsp::design::{butter, mains_comb, ButterType};
 use crampscan::dsp::filter::{sosfiltfilt, SosFilter};
 use crampscan::dsp::PlanCache;
@@ -76,7 +76,7 @@ fn band_power(c: &mut Criterion) {
     g.throughput(Throughput::Elements(x.len() as u64));
     g.bench_function("windowed band power, 1 h at 1 kHz", |b| {
         b.iter(|| {
-            let mut a = det.analyzer(FS_HZ).unwrap();
+            let mut a = det.analyzer(FS_HZ, MainsPlan::Auto).unwrap();
             for block in x.chunks(BLOCK) {
                 a.push(black_box(block));
             }

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use crampscan::config::Config;
-use crampscan::detect::{self, Detector};
+use crampscan::detect::{self, Detector, MainsPlan};
 use crampscan::dsp::PlanCache;
 use crampscan::night::{process_night, NightInput};
 use crampscan::simulate::{simulate, Format, SimOptions};
@@ -33,7 +33,7 @@ fn band_power(c: &mut Criterion) {
     g.throughput(Throughput::Elements(x.len() as u64));
     g.bench_function("10 min at 1 kHz", |b| {
         b.iter(|| {
-            let mut a = det.analyzer(FS_HZ).unwrap();
+            let mut a = det.analyzer(FS_HZ, MainsPlan::Auto).unwrap();
             for chunk in x.chunks(4096) {
                 a.push(black_box(chunk));
             }

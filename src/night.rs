@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::CrampConfig;
 use crate::config::{Config, MainsSetting};
-use crate::detect::{self, ActivitySeries, ChannelAnalyzer, Detector};
+use crate::detect::{self, ActivitySeries, ChannelAnalyzer, Detector, MainsPlan};
 use crate::dsp::enmo::EnmoAnalyzer;
 use crate::dsp::mains::{self, MainsEstimator, MainsRatios};
 use crate::dsp::PlanCache;
@@ -173,6 +173,7 @@ fn stream_file(
     cfg: &Config,
     detector: &dyn Detector,
     plans: &PlanCache,
+    mains: MainsPlan,
 ) -> Result<StreamedFile> {
     let info = src.info().clone();
     let fs = info.fs_hz;
@@ -180,7 +181,7 @@ fn stream_file(
     for ch in &info.channels {
         let emg = if ch.kind == ChannelKind::Emg {
             let analyzer = detector
-                .analyzer(fs)
+                .analyzer(fs, mains)
                 .map_err(|e| Error::input(&info.path, format!("channel {}: {e}", ch.name)))?;
             Some((analyzer, MainsEstimator::new(fs, plans)))
         } else {
@@ -240,6 +241,15 @@ fn stream_file(
     })
 }
 
+/// Opens every file of the night: one source per file and sample rate.
+fn open_sources(input: &NightInput, cfg: &Config) -> Result<Vec<Box<dyn SampleSource>>> {
+    let mut sources = Vec::with_capacity(input.files.len());
+    for f in &input.files {
+        sources.extend(io::open(f, cfg)?);
+    }
+    Ok(sources)
+}
+
 /// Processes one night. Errors name the file and the place.
 pub fn process_night(
     input: &NightInput,
@@ -258,10 +268,7 @@ pub fn process_night_with(
     plans: &PlanCache,
     opts: NightOptions,
 ) -> Result<NightResult> {
-    let mut sources = Vec::with_capacity(input.files.len());
-    for f in &input.files {
-        sources.extend(io::open(f, cfg)?);
-    }
+    let sources = open_sources(input, cfg)?;
     let mut warnings = Vec::new();
     // Every name given with --channels must exist in one of the night's files.
     for name in &cfg.channels.select {
@@ -316,23 +323,42 @@ pub fn process_night_with(
             "no EMG channel: expected a column named emg_* (or with a _uv/_mv suffix), or a sidecar row with type EMG",
         ));
     }
-    let streamed: Vec<StreamedFile> = sources
-        .into_par_iter()
-        .map(|s| stream_file(s, cfg, detector, plans))
-        .collect::<Result<_>>()?;
+    let stream_all = |sources: Vec<Box<dyn SampleSource>>, plan: MainsPlan| {
+        sources
+            .into_par_iter()
+            .map(|s| stream_file(s, cfg, detector, plans, plan))
+            .collect::<Result<Vec<StreamedFile>>>()
+    };
+    let setting = cfg.mains_setting()?;
+    let plan = match setting {
+        MainsSetting::Fixed(m) => MainsPlan::Fixed(m),
+        MainsSetting::Auto => MainsPlan::Auto,
+    };
+    let mut streamed = stream_all(sources, plan)?;
 
     // Mains: configured, or decided from all EMG channels together.
     let ratios: Vec<MainsRatios> = streamed
         .iter()
         .flat_map(|f| f.emg.iter().filter_map(|(_, _, m)| m.ratios()))
         .collect();
-    let (mains_hz, mains_source) = match cfg.mains_setting()? {
+    let (mains_hz, mains_source) = match setting {
         MainsSetting::Fixed(m) => (m, "config"),
         MainsSetting::Auto => (
             mains::decide(&ratios, cfg.detector.mains_detect_ratio),
             "auto",
         ),
     };
+    // An analyzer that committed early to a decision the whole night
+    // overturns cannot deliver the series for it: stream the night again
+    // with the night's decision, so results never depend on the shortcut.
+    let overturned = streamed.iter().any(|f| {
+        f.emg
+            .iter()
+            .any(|(_, a, _)| a.committed_mains().is_some_and(|m| m != mains_hz))
+    });
+    if overturned {
+        streamed = stream_all(open_sources(input, cfg)?, MainsPlan::Fixed(mains_hz))?;
+    }
 
     let mut start_time = None;
     let mut duration_s = 0f64;
@@ -685,6 +711,78 @@ mod tests {
         eps[1].side = Some("left".into());
         mark_body_movements(&mut eps, Some(&acc), &c);
         assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+    }
+
+    /// 15 minutes at 1 kHz: 3 µV of noise, 2 s leg movements (an 80 Hz
+    /// burst of 40 µV RMS) at 100, 400 and 700 s, and 30 µV of 50 Hz hum
+    /// that starts only at 330 s, after an `auto` analyzer has committed to
+    /// "no mains" from the first 300 s.
+    fn write_hum_after_commit(path: &std::path::Path) {
+        use std::f64::consts::PI;
+        use std::io::Write;
+        let fs = 1000.0;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        writeln!(out, "time_s,emg_l_uv").unwrap();
+        let mut state = 99u64;
+        for i in 0..900_000u64 {
+            let t = i as f64 / fs;
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let noise = ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 3.0 * 12f64.sqrt();
+            let hum = if t >= 330.0 {
+                30.0 * (2.0 * PI * 50.0 * t).sin()
+            } else {
+                0.0
+            };
+            let lm = if [100.0, 400.0, 700.0]
+                .iter()
+                .any(|&a| (a..a + 2.0).contains(&t))
+            {
+                40.0 * 2f64.sqrt() * (2.0 * PI * 80.0 * t).sin()
+            } else {
+                0.0
+            };
+            writeln!(out, "{t:.3},{:.3}", noise + hum + lm).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_early_mains_commitment_the_night_overturns_is_analysed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hum.csv");
+        write_hum_after_commit(&path);
+        let input = NightInput {
+            id: "hum".into(),
+            files: vec![path.clone()],
+        };
+        let plans = PlanCache::new();
+        let auto = Config::default();
+        let detector = detect::from_config(&auto, &plans).unwrap();
+        // The analyzer alone commits to "no mains" after 300 s.
+        let mut src = io::open(&path, &auto).unwrap().remove(0);
+        let mut a = detector.analyzer(1000.0, MainsPlan::Auto).unwrap();
+        let mut block = Block::new(2, BLOCK_FRAMES);
+        let emg = src
+            .info()
+            .channels
+            .iter()
+            .position(|c| c.kind == ChannelKind::Emg)
+            .unwrap();
+        while a.committed_mains().is_none() {
+            src.read_block(&mut block).unwrap();
+            a.push(block.channel(emg));
+        }
+        assert_eq!(a.committed_mains(), Some(None));
+        // The night finds 50 Hz and matches a scan told so in advance.
+        let r = process_night(&input, &auto, detector.as_ref(), &plans).unwrap();
+        assert_eq!((r.mains_hz, r.mains_source.as_str()), (Some(50), "auto"));
+        let mut fixed = Config::default();
+        fixed.detector.mains = "50".into();
+        let f = process_night(&input, &fixed, detector.as_ref(), &plans).unwrap();
+        assert_eq!(r.episodes, f.episodes);
+        let starts: Vec<f64> = r.episodes.iter().map(|e| e.start_s.round()).collect();
+        assert_eq!(starts, [100.0, 400.0, 700.0]);
     }
 
     #[test]

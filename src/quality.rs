@@ -124,20 +124,21 @@ impl QualityTracker {
         let mut run_start = self.run_start;
         let (min_run, clip_run) = (self.flat_min_run, self.clip_run);
         let (max, min) = (self.max, self.min);
+        // Quantised signals repeat a value often and at random, so the loop
+        // branches only on the rare run worth keeping; the rest is selects.
         for (j, &v) in x.iter().enumerate() {
-            if v == last {
-                run += 1;
-            } else {
+            let same = v == last;
+            let keep =
+                !same & ((run >= min_run) | ((run >= clip_run) & ((last == max) | (last == min))));
+            if keep {
                 if run >= min_run {
                     flat += run;
                 }
-                if run >= min_run || (run >= clip_run && (last == max || last == min)) {
-                    self.runs.push((run_start, run, last));
-                }
-                last = v;
-                run = 1;
-                run_start = first + j as u64;
+                self.runs.push((run_start, run, last));
             }
+            run = if same { run + 1 } else { 1 };
+            run_start = if same { run_start } else { first + j as u64 };
+            last = if same { last } else { v };
         }
         (self.last, self.run, self.flat_samples) = (last, run, flat);
         self.run_start = run_start;

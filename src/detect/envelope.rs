@@ -19,7 +19,7 @@
 
 use super::fft_band::effective_band;
 use super::timedomain::{variant, FilterBank, VARIANTS};
-use super::{ActivitySeries, ChannelAnalyzer, Detector};
+use super::{ActivitySeries, ChannelAnalyzer, Detector, MainsPlan};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -49,7 +49,8 @@ impl Detector for EnvelopeDetector {
         }
     }
 
-    fn analyzer(&self, fs_hz: f64) -> Result<Box<dyn ChannelAnalyzer>> {
+    // The three mains variants are cheap here; the plan is not needed.
+    fn analyzer(&self, fs_hz: f64, _mains: MainsPlan) -> Result<Box<dyn ChannelAnalyzer>> {
         let d = &self.cfg.detector;
         let band = effective_band(d, fs_hz).ok_or_else(|| {
             Error::Config(format!(
@@ -188,7 +189,7 @@ mod tests {
         };
         let det = EnvelopeDetector::new(cfg, kind);
         let fs = 1000.0;
-        let mut a = det.analyzer(fs).unwrap();
+        let mut a = det.analyzer(fs, MainsPlan::Auto).unwrap();
         let x: Vec<f32> = (0..(10.0 * fs) as usize)
             .map(|i| (amp * (2.0 * std::f64::consts::PI * f_hz * i as f64 / fs).sin()) as f32)
             .collect();

@@ -6,13 +6,23 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::RealToComplex;
 
-use super::timedomain::{noise_median_over_mean, robust_share, FilterBank, VARIANTS};
-use super::{ActivitySeries, ChannelAnalyzer, Detector};
+use super::timedomain::{noise_median_over_mean, robust_share, variant, FilterBank};
+use super::{ActivitySeries, ChannelAnalyzer, Detector, MainsPlan};
 use crate::config::DetectorConfig;
-use crate::dsp::band::{band_mean_square, BandLayout, PowerParts};
+use crate::dsp::band::{band_mean_square, BandLayout};
+use crate::dsp::filter::SosFilter;
+use crate::dsp::mains::{self, MainsEstimator};
 use crate::dsp::window::hann_periodic;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
+
+/// Signal held back, s, before an analyzer with `mains = "auto"` commits to
+/// a mains decision of its own (30 of the mains estimator's 1 s segments),
+/// so that only that decision's band power and transient rejection are
+/// computed and kept. Results do not depend on it: a night whose final
+/// decision differs is analysed again with that decision
+/// (see [`ChannelAnalyzer::committed_mains`]).
+pub const MAINS_COMMIT_S: f64 = 300.0;
 
 pub struct FftBand {
     cfg: DetectorConfig,
@@ -37,7 +47,7 @@ impl Detector for FftBand {
         "fft-band"
     }
 
-    fn analyzer(&self, fs_hz: f64) -> Result<Box<dyn ChannelAnalyzer>> {
+    fn analyzer(&self, fs_hz: f64, mains: MainsPlan) -> Result<Box<dyn ChannelAnalyzer>> {
         let win_n = (self.cfg.window_s * fs_hz).round() as usize;
         let hop_n = (self.cfg.hop_s * fs_hz).round() as usize;
         let (low, high) = effective_band(&self.cfg, fs_hz).ok_or_else(|| {
@@ -75,20 +85,20 @@ impl Detector for FftBand {
                     (layout.low_hz, layout.high_hz),
                     fs_hz,
                 )?,
+                filter: None,
                 n_segments,
                 expected,
                 weights: {
                     let ms = window.iter().map(|w| w * w).sum::<f32>() / win_n as f32;
                     window.iter().map(|w| w * w / ms).collect()
                 },
-                squares: Default::default(),
-                shares: Vec::new(),
+                squares: Vec::new(),
                 scratch: Vec::new(),
             })
         } else {
             None
         };
-        Ok(Box::new(FftBandAnalyzer {
+        let mut analyzer = FftBandAnalyzer {
             robust,
             fs_hz,
             win_n,
@@ -101,24 +111,45 @@ impl Detector for FftBand {
             spectrum: plan.make_output_vec(),
             scratch: plan.make_scratch_vec(),
             plan,
+            mains: Commitment::Pending {
+                estimator: MainsEstimator::new(fs_hz, &self.plans),
+                after_n: (MAINS_COMMIT_S * fs_hz).round() as usize,
+                detect_ratio: self.cfg.mains_detect_ratio,
+            },
             pending: Vec::new(),
-            parts: Vec::new(),
+            activity_uv: Vec::new(),
             median_freq_hz: Vec::new(),
-        }))
+        };
+        if let MainsPlan::Fixed(m) = mains {
+            analyzer.mains = Commitment::Committed(m);
+        }
+        Ok(Box::new(analyzer))
     }
 }
 
-/// Transient rejection state: the band-passed signal's squares for the
-/// three mains variants, aligned with `pending`, and each window's robust
-/// power share per variant.
+/// Whether the analyzer knows the mains decision it computes for.
+enum Commitment {
+    /// Samples are held back until `after_n` of them give the estimator
+    /// enough segments to decide.
+    Pending {
+        estimator: MainsEstimator,
+        after_n: usize,
+        detect_ratio: f64,
+    },
+    Committed(Option<u32>),
+}
+
+/// Transient rejection state: the signal band-passed and notched for the
+/// committed mains decision, squared and aligned with `pending`.
 struct Robust {
     bank: FilterBank,
+    /// The bank's cascade for the committed mains decision.
+    filter: Option<SosFilter>,
     n_segments: usize,
     expected: f32,
     /// Hann window squared, scaled to mean 1.
     weights: Vec<f32>,
-    squares: [Vec<f32>; VARIANTS],
-    shares: Vec<[f32; VARIANTS]>,
+    squares: Vec<f32>,
     scratch: Vec<f32>,
 }
 
@@ -135,16 +166,19 @@ pub struct FftBandAnalyzer {
     input: Vec<f32>,
     spectrum: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
-    /// Samples not yet consumed by a whole window.
+    mains: Commitment,
+    /// Samples not yet consumed by a whole window (all of them while the
+    /// mains decision is pending).
     pending: Vec<f32>,
-    parts: Vec<PowerParts>,
+    activity_uv: Vec<f32>,
     median_freq_hz: Vec<f32>,
 }
 
 impl FftBandAnalyzer {
-    /// Band power parts of the window starting at `pending[start]`.
+    /// Activity (µV) and median frequency (Hz) of the window starting at
+    /// `pending[start]`, for the mains decision `mains_hz`.
     #[inline]
-    fn analyse_window(&mut self, start: usize) -> (PowerParts, f32) {
+    fn analyse_window(&mut self, start: usize, mains_hz: Option<u32>) -> (f32, f32) {
         let frame = &self.pending[start..start + self.win_n];
         let mut finite = true;
         for ((dst, &x), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
@@ -152,70 +186,102 @@ impl FftBandAnalyzer {
             *dst = x * w;
         }
         if !finite {
-            return ([f32::NAN; 4], f32::NAN);
+            return (f32::NAN, f32::NAN);
         }
         // Lengths come from the plan itself, so processing cannot fail.
         self.plan
             .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch)
             .expect("buffers sized by the plan");
-        self.layout.measure(&self.spectrum)
+        let (parts, median_hz) = self.layout.measure(&self.spectrum);
+        let share = match &mut self.robust {
+            Some(r) => robust_share(
+                &r.squares[start..start + self.win_n],
+                &r.weights,
+                r.n_segments,
+                r.expected,
+                &mut r.scratch,
+            ),
+            None => 1.0,
+        };
+        (
+            (band_mean_square(&parts, mains_hz) * share).sqrt(),
+            median_hz,
+        )
+    }
+
+    /// Filters the samples from `pending[from..]` for transient rejection,
+    /// analyses every whole window in `pending`, and drops what no later
+    /// window needs.
+    fn advance(&mut self, from: usize, mains_hz: Option<u32>) {
+        if let Some(r) = &mut self.robust {
+            let filter = r
+                .filter
+                .get_or_insert_with(|| r.bank.variant_filter(variant(mains_hz)));
+            let old = r.squares.len();
+            r.squares.resize(old + self.pending.len() - from, 0.0);
+            let out = &mut r.squares[old..];
+            filter.process_f32(&self.pending[from..], out);
+            for v in out.iter_mut() {
+                *v *= *v;
+            }
+        }
+        let mut start = 0;
+        while start + self.win_n <= self.pending.len() {
+            let (activity, median_hz) = self.analyse_window(start, mains_hz);
+            self.activity_uv.push(activity);
+            self.median_freq_hz.push(median_hz);
+            start += self.hop_n;
+        }
+        self.pending.drain(..start);
+        if let Some(r) = &mut self.robust {
+            r.squares.drain(..start);
+        }
     }
 }
 
 impl ChannelAnalyzer for FftBandAnalyzer {
     fn push(&mut self, samples: &[f32]) {
+        let from = self.pending.len();
         self.pending.extend_from_slice(samples);
-        if let Some(r) = &mut self.robust {
-            for &x in samples {
-                let y = r.bank.step(x);
-                for (sq, v) in r.squares.iter_mut().zip(y) {
-                    sq.push(v * v);
-                }
+        match &mut self.mains {
+            Commitment::Committed(m) => {
+                let m = *m;
+                self.advance(from, m);
             }
-        }
-        let mut start = 0;
-        while start + self.win_n <= self.pending.len() {
-            let (parts, mf) = self.analyse_window(start);
-            self.parts.push(parts);
-            self.median_freq_hz.push(mf);
-            if let Some(r) = &mut self.robust {
-                let mut share = [1f32; VARIANTS];
-                for (s, sq) in share.iter_mut().zip(&r.squares) {
-                    *s = robust_share(
-                        &sq[start..start + self.win_n],
-                        &r.weights,
-                        r.n_segments,
-                        r.expected,
-                        &mut r.scratch,
-                    );
+            Commitment::Pending {
+                estimator,
+                after_n,
+                detect_ratio,
+            } => {
+                estimator.push(samples);
+                if self.pending.len() >= *after_n {
+                    let ratios: Vec<_> = estimator.ratios().into_iter().collect();
+                    let m = mains::decide(&ratios, *detect_ratio);
+                    self.mains = Commitment::Committed(m);
+                    self.advance(0, m);
                 }
-                r.shares.push(share);
-            }
-            start += self.hop_n;
-        }
-        self.pending.drain(..start);
-        if let Some(r) = &mut self.robust {
-            for sq in &mut r.squares {
-                sq.drain(..start);
             }
         }
     }
 
-    fn finish(self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries {
-        let v = super::timedomain::variant(mains_hz);
-        let activity_uv = self
-            .parts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let share = self.robust.as_ref().map_or(1.0, |r| r.shares[i][v]);
-                (band_mean_square(p, mains_hz) * share).sqrt()
-            })
-            .collect();
+    fn committed_mains(&self) -> Option<Option<u32>> {
+        match self.mains {
+            Commitment::Committed(m) => Some(m),
+            Commitment::Pending { .. } => None,
+        }
+    }
+
+    /// A pending analyzer takes the night's decision; a committed one keeps
+    /// its own (the caller streams the night again when they differ).
+    fn finish(mut self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries {
+        if let Commitment::Pending { .. } = self.mains {
+            self.mains = Commitment::Committed(mains_hz);
+            self.advance(0, mains_hz);
+        }
         ActivitySeries {
             hop_s: self.hop_s,
             first_center_s: self.win_n as f64 / 2.0 / self.fs_hz,
-            activity_uv,
+            activity_uv: self.activity_uv,
             median_freq_hz: self.median_freq_hz,
             band_hz: self.band_hz,
         }
@@ -228,7 +294,7 @@ mod tests {
 
     fn run(fs: f64, f_hz: f64, amp: f64, mains: Option<u32>) -> ActivitySeries {
         let det = FftBand::new(DetectorConfig::default(), PlanCache::new());
-        let mut a = det.analyzer(fs).unwrap();
+        let mut a = det.analyzer(fs, MainsPlan::Auto).unwrap();
         let x: Vec<f32> = (0..(10.0 * fs) as usize)
             .map(|i| (amp * (2.0 * std::f64::consts::PI * f_hz * i as f64 / fs).sin()) as f32)
             .collect();
@@ -308,7 +374,7 @@ mod tests {
         let mut cfg = crate::config::Config::default();
         cfg.detector.transient_rejection = rejection;
         let det = FftBand::new(cfg.detector.clone(), PlanCache::new());
-        let mut a = det.analyzer(1000.0).unwrap();
+        let mut a = det.analyzer(1000.0, MainsPlan::Auto).unwrap();
         for c in x.chunks(4096) {
             a.push(c);
         }
@@ -338,7 +404,11 @@ mod tests {
     #[test]
     fn too_low_rate_is_refused() {
         let det = FftBand::new(DetectorConfig::default(), PlanCache::new());
-        let e = det.analyzer(1.0).err().unwrap().to_string();
+        let e = det
+            .analyzer(1.0, MainsPlan::Auto)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("Nyquist"), "{e}");
     }
 }

@@ -53,10 +53,26 @@ impl ActivitySeries {
     }
 }
 
+/// What an analyzer knows of the night's mains frequency when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MainsPlan {
+    /// Decided after the whole night has been seen (`mains = "auto"`).
+    Auto,
+    /// Known in advance: 50, 60 or `None` for no mains exclusion.
+    Fixed(Option<u32>),
+}
+
 /// The streaming part of a detector for one channel.
 pub trait ChannelAnalyzer: Send {
     /// Feeds the next samples (µV) of the channel.
     fn push(&mut self, samples: &[f32]);
+    /// The mains decision this analyzer committed to while streaming, if
+    /// it did: `finish` can then only deliver the series for that decision,
+    /// and a night whose decision differs must be streamed again with
+    /// [`MainsPlan::Fixed`].
+    fn committed_mains(&self) -> Option<Option<u32>> {
+        None
+    }
     /// Ends the stream; `mains_hz` is the night's mains decision.
     fn finish(self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries;
 }
@@ -65,7 +81,7 @@ pub trait ChannelAnalyzer: Send {
 pub trait Detector: Send + Sync {
     fn name(&self) -> &'static str;
     /// A fresh analyzer for a channel sampled at `fs_hz`.
-    fn analyzer(&self, fs_hz: f64) -> Result<Box<dyn ChannelAnalyzer>>;
+    fn analyzer(&self, fs_hz: f64, mains: MainsPlan) -> Result<Box<dyn ChannelAnalyzer>>;
 }
 
 /// The detector named in `cfg.detector.name`.

@@ -78,6 +78,21 @@ impl FilterBank {
         let c60 = self.comb60.as_mut().map_or(b, |c| c.step(b));
         [b as f32, c50 as f32, c60 as f32]
     }
+
+    /// The band-pass and the comb of one variant as a single cascade, for a
+    /// stream whose mains decision is known: [`SosFilter::process_f32`]
+    /// then gives, bit for bit, the variant's output of [`FilterBank::step`].
+    pub fn variant_filter(&self, v: usize) -> SosFilter {
+        let comb = match v {
+            1 => self.comb50.as_ref(),
+            2 => self.comb60.as_ref(),
+            _ => None,
+        };
+        match comb {
+            Some(c) => self.band.chain(c),
+            None => self.band.clone(),
+        }
+    }
 }
 
 /// Expected median over mean of the power of short segments of Gaussian
@@ -87,6 +102,39 @@ impl FilterBank {
 pub fn noise_median_over_mean(bandwidth_hz: f64, segment_s: f64) -> f64 {
     let k = (2.0 * bandwidth_hz * segment_s).max(1.0);
     (1.0 - 2.0 / (9.0 * k)).powi(3)
+}
+
+/// Σ x (or Σ x·w) in f64 with four independent accumulators, so that the
+/// adds do not wait on each other and the compiler can vectorise them.
+#[inline]
+fn sum_f64(x: &[f32], w: Option<&[f32]>) -> f64 {
+    let mut acc = [0f64; 4];
+    let chunks = x.chunks_exact(4);
+    let tail = chunks.remainder();
+    let mut total = 0f64;
+    match w {
+        Some(w) => {
+            for (c, d) in chunks.zip(w.chunks_exact(4)) {
+                for j in 0..4 {
+                    acc[j] += (c[j] * d[j]) as f64;
+                }
+            }
+            for (v, u) in tail.iter().zip(&w[x.len() - tail.len()..]) {
+                total += (v * u) as f64;
+            }
+        }
+        None => {
+            for c in chunks {
+                for j in 0..4 {
+                    acc[j] += c[j] as f64;
+                }
+            }
+            for v in tail {
+                total += *v as f64;
+            }
+        }
+    }
+    total + (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
 /// Robust share of a window's power, 0–1: the median of its segments'
@@ -111,18 +159,10 @@ pub fn robust_share(
     for k in 0..n_segments {
         let a = k * n / n_segments;
         let b = ((k + 1) * n / n_segments).max(a + 1).min(n);
-        let s: f64 = squares[a..b].iter().map(|&v| v as f64).sum();
+        let s = sum_f64(&squares[a..b], None);
         scratch.push((s / (b - a) as f64) as f32);
     }
-    let total: f64 = if weights.len() == n {
-        squares
-            .iter()
-            .zip(weights)
-            .map(|(&v, &w)| (v * w) as f64)
-            .sum()
-    } else {
-        squares.iter().map(|&v| v as f64).sum()
-    };
+    let total = sum_f64(squares, (weights.len() == n).then_some(weights));
     let mean = (total / n as f64) as f32;
     if !mean.is_finite() {
         return f32::NAN;
