@@ -200,6 +200,27 @@ impl SosFilter {
     /// poison the rest of the stream.
     pub fn process_f32(&mut self, x: &[f32], y: &mut [f32]) {
         debug_assert_eq!(x.len(), y.len());
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has just been found to support AVX2.
+            unsafe { self.process_f32_avx2(x, y) };
+            return;
+        }
+        self.process_f32_portable(x, y);
+    }
+
+    /// [`SosFilter::process_f32`] compiled for AVX2: four sections per
+    /// vector instead of two. Separate multiplies and adds as in the
+    /// portable path (no fused multiply-add), so the output is the same to
+    /// the bit on every x86-64 CPU.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn process_f32_avx2(&mut self, x: &[f32], y: &mut [f32]) {
+        self.process_f32_portable(x, y);
+    }
+
+    #[inline(always)]
+    fn process_f32_portable(&mut self, x: &[f32], y: &mut [f32]) {
         match self.sections.len() {
             1 => self.cascade::<1>(x, y),
             2 => self.cascade::<2>(x, y),
@@ -227,6 +248,7 @@ impl SosFilter {
     /// [`SosFilter::process_f32`] for exactly `S` sections: each run of
     /// finite samples goes through [`cascade_run`]; a non-finite sample
     /// restarts the filter.
+    #[inline(always)]
     fn cascade<const S: usize>(&mut self, x: &[f32], y: &mut [f32]) {
         let sections: [[f64; 6]; S] = self.sections[..].try_into().expect("S sections");
         let mut z: [[f64; 2]; S] = self.state[..].try_into().expect("S states");
@@ -282,6 +304,7 @@ fn section(s: &[f64; 6], z: &mut [f64; 2], v: f64) -> f64 {
 /// sample-by-sample cascade waits on every section in turn. Each section
 /// sees the same inputs in the same order, so the output is bit for bit
 /// that of [`SosFilter::step`].
+#[inline(always)]
 fn cascade_run<const S: usize>(
     sections: &[[f64; 6]; S],
     z: &mut [[f64; 2]; S],
