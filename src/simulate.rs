@@ -158,7 +158,7 @@ pub const SIM_RAIL_UV: f64 = 1638.35;
 /// Build-up activity above resting at its start and at the cramp onset, µV:
 /// above the WASM offset level (+2 µV) and below the onset level (+8 µV),
 /// so the build-up is measured but does not move the onset.
-pub const BUILDUP_ABOVE_UV: (f64, f64) = (2.0, 5.0);
+pub const BUILDUP_ABOVE_UV: (f64, f64) = (3.0, 5.0);
 /// Default build-up length range, s ("tens of seconds"; at most 40 s so it
 /// stays inside the 45 s kept free of LMs before each cramp).
 pub const BUILDUP_RANGE_S: (f64, f64) = (20.0, 40.0);
