@@ -304,7 +304,9 @@ enum Command {
     /// channel), or a folder of them; annotation texts map to kinds through
     /// the [annotations] config. PRED is a scan output folder. Prints
     /// precision, recall, F1, median and 95th-percentile onset/offset errors
-    /// per kind and the per-night correlations, and writes
+    /// per kind (truth kinds lm, cramp, sustained, movement) and the
+    /// per-night correlations, counts the reported cramps over truth
+    /// `movement` and `clipping` stretches (target 0), and writes
     /// PRED/evaluation.csv, PRED/evaluation_nights.csv and PRED/evaluation.json.
     Evaluate {
         #[arg(long, value_name = "PATH")]
