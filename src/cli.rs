@@ -159,15 +159,18 @@ enum Command {
         /// File format.
         #[arg(long, value_enum, default_value_t = SimFormat::Csv)]
         format: SimFormat,
-        /// EMG sample rate, Hz.
-        #[arg(long, default_value_t = 1000.0)]
-        emg_fs: f64,
+        /// EMG sample rate, Hz (default 1000; psg: 256). PSG rates such as
+        /// 200, 256 and 500 Hz work; at least 100 Hz.
+        #[arg(long, alias = "fs", value_name = "HZ")]
+        emg_fs: Option<f64>,
         /// Accelerometer sample rate, Hz.
         #[arg(long, default_value_t = 50.0)]
         acc_fs: f64,
         /// Preset of amplitudes and confounders; the flags below override it.
         /// easy: the original nights (10 µV ECG, 15 µV mains at 50 Hz, no
-        /// artifacts); realistic and hard: see the README.
+        /// artifacts); realistic and hard: see the README; psg: hard plus
+        /// bilateral LMs, body movements, clipping and pre-cramp build-ups
+        /// at 256 Hz.
         #[arg(long, value_enum, default_value_t = SimDifficulty::Easy)]
         difficulty: SimDifficulty,
         /// Mains frequency, Hz: 50, 60 or 0 for none (easy: 50; realistic
@@ -214,6 +217,22 @@ enum Command {
         /// Posture changes per hour on the accelerometer (0 switches them off).
         #[arg(long)]
         posture_per_h: Option<f64>,
+        /// Share of LMs that are bilateral (2–4 parts alternating legs), 0–1
+        /// (psg 0.25).
+        #[arg(long)]
+        bilateral_lm_fraction: Option<f64>,
+        /// Body movements per hour: both legs for 20–45 s with large
+        /// accelerometer movement, truth kind `movement` (psg 3).
+        #[arg(long)]
+        body_movements_per_h: Option<f64>,
+        /// Amplifier clipping stretches per hour: 3–20 s of one channel at
+        /// its rails, truth kind `clipping` (psg 3).
+        #[arg(long)]
+        clipping_per_h: Option<f64>,
+        /// Share of cramps preceded by a 20–40 s build-up rising from 3 to 6
+        /// µV above resting without movement, 0–1 (psg 0.5).
+        #[arg(long)]
+        buildup_fraction: Option<f64>,
         /// Night-id prefix.
         #[arg(long, default_value = "night")]
         prefix: String,
@@ -285,7 +304,9 @@ enum Command {
     /// channel), or a folder of them; annotation texts map to kinds through
     /// the [annotations] config. PRED is a scan output folder. Prints
     /// precision, recall, F1, median and 95th-percentile onset/offset errors
-    /// per kind and the per-night correlations, and writes
+    /// per kind (truth kinds lm, cramp, sustained, movement) and the
+    /// per-night correlations, counts the reported cramps over truth
+    /// `movement` and `clipping` stretches (target 0), and writes
     /// PRED/evaluation.csv, PRED/evaluation_nights.csv and PRED/evaluation.json.
     Evaluate {
         #[arg(long, value_name = "PATH")]
@@ -306,6 +327,7 @@ enum SimDifficulty {
     Easy,
     Realistic,
     Hard,
+    Psg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -496,12 +518,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             noisy_channel_uv,
             weak_lm_fraction,
             posture_per_h,
+            bilateral_lm_fraction,
+            body_movements_per_h,
+            clipping_per_h,
+            buildup_fraction,
             prefix,
         } => {
             let base = SimOptions::with_difficulty(match difficulty {
                 SimDifficulty::Easy => Difficulty::Easy,
                 SimDifficulty::Realistic => Difficulty::Realistic,
                 SimDifficulty::Hard => Difficulty::Hard,
+                SimDifficulty::Psg => Difficulty::Psg,
             });
             let pair = |v: Option<Vec<f64>>,
                         what: &str,
@@ -541,6 +568,26 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     "weak-lm-fraction",
                 ),
                 (posture_per_h, &mut realism.posture_per_h, "posture-per-h"),
+                (
+                    bilateral_lm_fraction,
+                    &mut realism.bilateral_lm_fraction,
+                    "bilateral-lm-fraction",
+                ),
+                (
+                    body_movements_per_h,
+                    &mut realism.body_movements_per_h,
+                    "body-movements-per-h",
+                ),
+                (
+                    clipping_per_h,
+                    &mut realism.clipping_per_h,
+                    "clipping-per-h",
+                ),
+                (
+                    buildup_fraction,
+                    &mut realism.buildup_fraction,
+                    "buildup-fraction",
+                ),
             ] {
                 if let Some(x) = v {
                     if !(x.is_finite() && x >= 0.0) {
@@ -552,6 +599,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             if realism.weak_lm_fraction > 1.0 || realism.gain_drift >= 1.0 {
                 bail!("--weak-lm-fraction must be at most 1 and --gain-drift below 1");
             }
+            if realism.bilateral_lm_fraction > 1.0 || realism.buildup_fraction > 1.0 {
+                bail!("--bilateral-lm-fraction and --buildup-fraction must be at most 1");
+            }
             let opts = SimOptions {
                 out_dir: out.clone(),
                 nights,
@@ -562,7 +612,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     SimFormat::Wav => Format::Wav,
                     SimFormat::Edf => Format::Edf,
                 },
-                emg_fs_hz: emg_fs,
+                emg_fs_hz: emg_fs.unwrap_or(base.emg_fs_hz),
                 acc_fs_hz: acc_fs,
                 mains_hz: match mains {
                     Some(m) => (m > 0.0).then_some(m),
@@ -723,6 +773,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 e.cramp_count_r.map_or("n/a".into(), |r| format!("{r:.3}")),
                 e.lm_index_r.map_or("n/a".into(), |r| format!("{r:.3}"))
             );
+            for c in &e.cramps_over {
+                println!(
+                    "cramps reported over truth {} stretches: {} (of {} stretches; target 0)",
+                    c.kind, c.n_cramps, c.n_stretches
+                );
+            }
             e.write(&pred)?;
             Ok(EXIT_OK)
         }

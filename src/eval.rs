@@ -11,6 +11,57 @@ use crate::error::{Error, Result};
 /// IoU a detection must reach to match an annotation (issue 4 default).
 pub const IOU_MIN: f64 = 0.2;
 
+/// Truth kinds read directly from a truth file's `kind` column.
+pub const TRUTH_KINDS: &[&str] = &["lm", "cramp", "sustained", "movement", "clipping"];
+
+/// Truth kinds of stretches that imitate a cramp: no cramp may be reported
+/// over one ([`Evaluation::cramps_over`]). `clipping` is never an episode
+/// and gets no F1; `movement` is also an episode kind and does.
+pub const IMITATOR_KINDS: &[&str] = &["movement", "clipping"];
+
+/// Truth kinds that are stretches to avoid, not episodes to find.
+const STRETCH_ONLY_KINDS: &[&str] = &["clipping"];
+
+/// Reported cramps overlapping the truth stretches of one imitating kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrampsOver {
+    /// Truth kind of the stretches (`movement`, `clipping`).
+    pub kind: String,
+    /// Truth stretches of that kind.
+    pub n_stretches: usize,
+    /// Reported cramps overlapping one of them in time on the same channel
+    /// (a truth row without a channel: any channel); the target is 0.
+    pub n_cramps: usize,
+}
+
+/// Counts, per imitating kind, the reported cramps that overlap a truth
+/// stretch of that kind.
+pub fn cramps_over(truth: &[Event], pred: &[Event]) -> Vec<CrampsOver> {
+    IMITATOR_KINDS
+        .iter()
+        .map(|&kind| {
+            let stretches: Vec<&Event> = truth.iter().filter(|e| e.kind == kind).collect();
+            let n_cramps = pred
+                .iter()
+                .filter(|p| p.kind == "cramp")
+                .filter(|p| {
+                    stretches.iter().any(|t| {
+                        t.night == p.night
+                            && (t.channel.is_empty() || t.channel == p.channel)
+                            && p.start_s < t.end_s
+                            && p.end_s > t.start_s
+                    })
+                })
+                .count();
+            CrampsOver {
+                kind: kind.to_string(),
+                n_stretches: stretches.len(),
+                n_cramps,
+            }
+        })
+        .collect()
+}
+
 /// An annotated or detected event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -143,6 +194,8 @@ pub struct Evaluation {
     pub cramp_count_r: Option<f64>,
     /// Pearson correlation of per-night LM index (LMs per hour).
     pub lm_index_r: Option<f64>,
+    /// Reported cramps over truth body movements and clipping stretches.
+    pub cramps_over: Vec<CrampsOver>,
 }
 
 /// Evaluates `pred` against `truth` night by night; `hours` gives each
@@ -207,6 +260,7 @@ pub fn evaluate(
         nights,
         cramp_count_r,
         lm_index_r,
+        cramps_over: cramps_over(truth, pred),
     }
 }
 
@@ -273,7 +327,12 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 /// kind scores precision = recall = F1 = 1 (nothing to find, nothing false).
 pub fn metrics(truth: &[Event], pred: &[Event], iou_min: f64) -> Vec<KindMetrics> {
     let matches = match_events(truth, pred, iou_min);
-    let mut kinds: Vec<String> = truth.iter().chain(pred).map(|e| e.kind.clone()).collect();
+    let mut kinds: Vec<String> = truth
+        .iter()
+        .chain(pred)
+        .map(|e| e.kind.clone())
+        .filter(|k| !STRETCH_ONLY_KINDS.contains(&k.as_str()))
+        .collect();
     kinds.sort();
     kinds.dedup();
     kinds
@@ -374,7 +433,11 @@ pub fn read_truth_file(path: &Path, map: &AnnotationConfig) -> Result<Vec<Event>
             .iter()
             .filter_map(|a| {
                 let (text, channel) = split(&a.text);
-                map.kind_of(&text).map(|kind| Event {
+                let kind = match TRUTH_KINDS.iter().find(|k| **k == text) {
+                    Some(k) => Some(*k),
+                    None => map.kind_of(&text),
+                };
+                kind.map(|kind| Event {
                     night: night.clone(),
                     channel,
                     kind: kind.to_string(),
@@ -428,9 +491,10 @@ pub fn read_truth_file(path: &Path, map: &AnnotationConfig) -> Result<Vec<Event>
         if let Some(c) = chan {
             channel = rec.get(c).unwrap_or("").trim().to_string();
         }
-        let kind = match label.as_str() {
-            "lm" | "cramp" | "sustained" => Some(label.clone()),
-            _ => map.kind_of(&label).map(str::to_string),
+        let kind = if TRUTH_KINDS.contains(&label.as_str()) {
+            Some(label.clone())
+        } else {
+            map.kind_of(&label).map(str::to_string)
         };
         let Some(kind) = kind else { continue };
         let s0 = num(si)?;

@@ -20,12 +20,19 @@ use crate::score::EpisodeKind;
 
 /// Names of the simulated EMG channels (left and right leg).
 pub const EMG_CHANNELS: [&str; 2] = ["emg_left_uv", "emg_right_uv"];
+/// Truth kind of an amplifier clipping stretch: never an episode; `evaluate`
+/// checks that no cramp is reported over one.
+pub const CLIPPING_KIND: &str = "clipping";
 /// Names of the simulated accelerometer axes.
 pub const ACC_CHANNELS: [&str; 3] = ["acc_x_g", "acc_y_g", "acc_z_g"];
 /// Integer WAV scaling of EMG, µV per count (±1.6 mV range).
 pub const WAV_EMG_GAIN_UV: f64 = 0.05;
 /// Integer WAV scaling of acceleration, g per count (±8 g range).
 pub const WAV_ACC_GAIN_G: f64 = 1.0 / 4096.0;
+
+/// EMG sample rate of the `psg` preset, Hz (a common polysomnography rate;
+/// 200 and 500 Hz are as common).
+pub const PSG_EMG_FS_HZ: f64 = 256.0;
 
 /// Output file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +95,9 @@ pub enum Difficulty {
     /// harmonic, frequent pops and motion, ±20 % gain drift, one noisy
     /// channel, many weak LMs near the +8 µV onset, long cramps with dips.
     Hard,
+    /// Polysomnography-like: the hard confounders plus bilateral LMs, body
+    /// movements, amplifier clipping and pre-cramp build-ups, at 256 Hz.
+    Psg,
 }
 
 /// Confounders of a simulated night; each is switched off by its zero value.
@@ -124,7 +134,34 @@ pub struct Realism {
     pub cramp_dips: bool,
     /// Posture changes (the gravity vector turns over 1–2 s) per hour.
     pub posture_per_h: f64,
+    /// Share of LMs that are bilateral: 2–4 parts of 2–4 s alternating
+    /// legs, each overlapping the previous by up to 0.4 s or starting up to
+    /// 0.3 s after it ends, 15 s at most in all (WASM 2016 bilateral LM).
+    pub bilateral_lm_fraction: f64,
+    /// Body movements per hour: 20–45 s of strong activity on both legs at
+    /// once with large accelerometer movement throughout (truth `movement`).
+    pub body_movements_per_h: f64,
+    /// Amplifier clipping stretches per hour: 3–20 s of one channel held at
+    /// its rails (±[`SIM_RAIL_UV`]; truth `clipping`).
+    pub clipping_per_h: f64,
+    /// Share of cramps preceded by a slow tension build-up: activity rising
+    /// from 3 to 6 µV above resting, without movement, over a length drawn
+    /// from `buildup_s`; the cramp's truth onset stays where it was.
+    pub buildup_fraction: f64,
+    /// Build-up length range, s.
+    pub buildup_s: (f64, f64),
 }
+
+/// Rails of the simulated EMG amplifier, µV: the largest value the WAV and
+/// EDF outputs can hold (32767 × 0.05 µV), also used for CSV.
+pub const SIM_RAIL_UV: f64 = 1638.35;
+/// Build-up activity above resting at its start and at the cramp onset, µV:
+/// above the WASM offset level (+2 µV) and below the onset level (+8 µV),
+/// so the build-up is measured but does not move the onset.
+pub const BUILDUP_ABOVE_UV: (f64, f64) = (3.0, 5.0);
+/// Default build-up length range, s ("tens of seconds"; at most 40 s so it
+/// stays inside the 45 s kept free of LMs before each cramp).
+pub const BUILDUP_RANGE_S: (f64, f64) = (20.0, 40.0);
 
 impl Realism {
     /// The confounders of a preset.
@@ -143,6 +180,11 @@ impl Realism {
                 plm_series_fraction: 0.0,
                 cramp_dips: false,
                 posture_per_h: 0.0,
+                bilateral_lm_fraction: 0.0,
+                body_movements_per_h: 0.0,
+                clipping_per_h: 0.0,
+                buildup_fraction: 0.0,
+                buildup_s: BUILDUP_RANGE_S,
             },
             Difficulty::Realistic => Realism {
                 heart_rate_bpm: Some((55.0, 80.0)),
@@ -157,6 +199,11 @@ impl Realism {
                 plm_series_fraction: 0.4,
                 cramp_dips: true,
                 posture_per_h: 2.0,
+                bilateral_lm_fraction: 0.0,
+                body_movements_per_h: 0.0,
+                clipping_per_h: 0.0,
+                buildup_fraction: 0.0,
+                buildup_s: BUILDUP_RANGE_S,
             },
             Difficulty::Hard => Realism {
                 heart_rate_bpm: Some((50.0, 90.0)),
@@ -171,6 +218,18 @@ impl Realism {
                 plm_series_fraction: 0.5,
                 cramp_dips: true,
                 posture_per_h: 4.0,
+                bilateral_lm_fraction: 0.0,
+                body_movements_per_h: 0.0,
+                clipping_per_h: 0.0,
+                buildup_fraction: 0.0,
+                buildup_s: BUILDUP_RANGE_S,
+            },
+            Difficulty::Psg => Realism {
+                bilateral_lm_fraction: 0.25,
+                body_movements_per_h: 3.0,
+                clipping_per_h: 3.0,
+                buildup_fraction: 0.5,
+                ..Realism::preset(Difficulty::Hard)
             },
         }
     }
@@ -190,11 +249,14 @@ impl SimOptions {
                 o.mains_uv = 30.0;
                 o.cramp_s = (20.0, 180.0);
             }
-            Difficulty::Hard => {
+            Difficulty::Hard | Difficulty::Psg => {
                 o.ecg_uv = 80.0;
                 o.mains_uv = 60.0;
                 o.cramp_s = (20.0, 180.0);
             }
+        }
+        if d == Difficulty::Psg {
+            o.emg_fs_hz = PSG_EMG_FS_HZ;
         }
         o
     }
@@ -351,11 +413,18 @@ fn envelope(ev: &TruthEvent, t: f64) -> f64 {
     }
     let (up, down) = match ev.kind {
         EpisodeKind::Cramp => (3.0, 2.0),
+        EpisodeKind::Movement => (0.5, 0.5),
         _ => (0.1, 0.1),
     };
     let rise = ((t - ev.start_s) / up).min(1.0);
     let fall = ((ev.end_s - t) / down).min(1.0);
     let mut g = 0.5 - 0.5 * (PI * rise.min(fall)).cos();
+    if ev.kind == EpisodeKind::Movement {
+        // A body movement is phasic: the two legs' activity waxes and
+        // wanes (0.7 Hz, out of phase) but stays well above the offset level.
+        let phase = if ev.channel == 0 { 0.0 } else { 2.0 };
+        g *= 0.6 + 0.4 * (2.0 * PI * 0.7 * (t - ev.start_s) + phase).sin();
+    }
     if ev.kind == EpisodeKind::Cramp {
         for &(mid, half, depth) in &ev.dips {
             if (t - mid).abs() < half {
@@ -398,6 +467,217 @@ struct Transient {
     freq_hz: f64,
 }
 
+/// A slow tension build-up before a cramp.
+#[derive(Debug, Clone)]
+struct Buildup {
+    channel: usize,
+    start_s: f64,
+    /// The cramp's onset, where the build-up ends, s.
+    onset_s: f64,
+    /// Resting EMG of the channel, µV RMS (the build-up is set above it).
+    rest_uv: f64,
+}
+
+impl Buildup {
+    /// Amplitude of the extra EMG at `t`, µV RMS, such that the channel's
+    /// RMS sits `BUILDUP_ABOVE_UV` (rising linearly) above resting.
+    fn amp_uv(&self, t: f64) -> f64 {
+        if t < self.start_s || t >= self.onset_s {
+            return 0.0;
+        }
+        let f = (t - self.start_s) / (self.onset_s - self.start_s);
+        let above = BUILDUP_ABOVE_UV.0 + (BUILDUP_ABOVE_UV.1 - BUILDUP_ABOVE_UV.0) * f;
+        ((self.rest_uv + above).powi(2) - self.rest_uv.powi(2)).sqrt()
+    }
+}
+
+/// A stretch of one channel held at the amplifier's rails.
+#[derive(Debug, Clone)]
+struct Clip {
+    channel: usize,
+    start_s: f64,
+    end_s: f64,
+    /// Equal segments alternating between the rails, the first at +rail
+    /// when `first_positive`.
+    segments: usize,
+    first_positive: bool,
+}
+
+impl Clip {
+    fn value_uv(&self, c: usize, t: f64) -> Option<f64> {
+        if c != self.channel || t < self.start_s || t >= self.end_s {
+            return None;
+        }
+        let seg =
+            ((t - self.start_s) / (self.end_s - self.start_s) * self.segments as f64) as usize;
+        let positive = self.first_positive == (seg % 2 == 0);
+        Some(if positive { SIM_RAIL_UV } else { -SIM_RAIL_UV })
+    }
+}
+
+/// Whether `[s, e]` keeps clear of the cramps (100 s before, room for a
+/// build-up and the preceding minute the cramp rule compares with; 60 s
+/// after, the stretching) and of the other body movements and clipping
+/// stretches (30 s).
+fn clear_of_cramps(events: &[TruthEvent], clips: &[Clip], s: f64, e: f64) -> bool {
+    events.iter().all(|ev| match ev.kind {
+        EpisodeKind::Cramp => e < ev.start_s - 100.0 || s > ev.end_s + 60.0,
+        EpisodeKind::Movement => e < ev.start_s - 30.0 || s > ev.end_s + 30.0,
+        _ => true,
+    }) && clips
+        .iter()
+        .all(|c| e < c.start_s - 30.0 || s > c.end_s + 30.0)
+}
+
+/// Draws the PSG confounders (build-ups, bilateral LMs, body movements,
+/// clipping) from their own stream `rng`, editing `events`: LMs become
+/// bilateral, LMs near a body movement or a clipping stretch are dropped
+/// (the truth stays right by construction), body movements are added.
+fn draw_psg(
+    rng: &mut ChaCha8Rng,
+    r: &Realism,
+    events: &mut Vec<TruthEvent>,
+    duration_s: f64,
+    rest_of: &dyn Fn(usize) -> f64,
+) -> (Vec<Buildup>, Vec<Clip>) {
+    let hours = duration_s / 3600.0;
+    // Build-ups: each ends at its cramp's onset and keeps 3 s clear of the
+    // event before it.
+    let mut buildups = Vec::new();
+    for ev in events.iter().filter(|e| e.kind == EpisodeKind::Cramp) {
+        if !rng.random_bool(r.buildup_fraction.clamp(0.0, 1.0)) {
+            continue;
+        }
+        let (lo, hi) = r.buildup_s;
+        let want = rng.random_range(lo..hi.max(lo + 1e-9));
+        let prev_end = events
+            .iter()
+            .filter(|o| o.end_s <= ev.start_s)
+            .map(|o| o.end_s)
+            .fold(0.0, f64::max);
+        let len = want.min(ev.start_s - prev_end - 3.0).min(ev.start_s - 1.0);
+        if len >= 5.0 {
+            buildups.push(Buildup {
+                channel: ev.channel,
+                start_s: ev.start_s - len,
+                onset_s: ev.start_s,
+                rest_uv: rest_of(ev.channel),
+            });
+        }
+    }
+    // LM amplitude: weak (11–16 µV above resting) or 20–60 µV.
+    let lm_amp = |rng: &mut ChaCha8Rng, c: usize| {
+        if rng.random_bool(r.weak_lm_fraction.clamp(0.0, 1.0)) {
+            let rest = rest_of(c);
+            let above = rng.random_range(11.0..16.0);
+            ((rest + above).powi(2) - rest.powi(2)).sqrt() - rest
+        } else {
+            rng.random_range(20.0..60.0)
+        }
+    };
+    // Bilateral LMs: parts alternate legs; the same leg's parts are at
+    // least 1.2 s apart (a 2 s part between, less 2 × 0.4 s overlap), so
+    // each leg's detector sees them as separate movements.
+    let mut out: Vec<TruthEvent> = Vec::with_capacity(events.len());
+    for (i, ev) in events.iter().enumerate() {
+        if ev.kind != EpisodeKind::Lm || !rng.random_bool(r.bilateral_lm_fraction.clamp(0.0, 1.0)) {
+            out.push(ev.clone());
+            continue;
+        }
+        let limit = events
+            .iter()
+            .enumerate()
+            .filter(|&(j, o)| j != i && o.start_s >= ev.start_s)
+            .map(|(_, o)| o.start_s - 3.0)
+            .fold(duration_s - 5.0, f64::min);
+        let n = rng.random_range(2..5usize);
+        let mut parts = Vec::new();
+        let (mut s, mut c) = (ev.start_s, ev.channel);
+        for _ in 0..n {
+            let e = s + rng.random_range(2.0..4.0);
+            if e - ev.start_s > crate::config::BILATERAL_MAX_S || e > limit {
+                break;
+            }
+            parts.push(TruthEvent {
+                channel: c,
+                kind: EpisodeKind::Lm,
+                start_s: s,
+                end_s: e,
+                amp_uv: lm_amp(rng, c),
+                dips: Vec::new(),
+            });
+            c = 1 - c;
+            s = e + rng.random_range(-0.4..0.3);
+        }
+        if parts.len() >= 2 {
+            out.extend(parts);
+        } else {
+            out.push(ev.clone());
+        }
+    }
+    *events = out;
+    // Body movements and clipping stretches, in free places: LMs within 8 s
+    // are dropped.
+    let drop_lms = |events: &mut Vec<TruthEvent>, s: f64, e: f64| {
+        events.retain(|ev| ev.kind != EpisodeKind::Lm || ev.end_s < s - 8.0 || ev.start_s > e + 8.0)
+    };
+    let mut clips: Vec<Clip> = Vec::new();
+    let n_moves = (r.body_movements_per_h * hours).round() as usize;
+    for _ in 0..n_moves {
+        for _attempt in 0..30 {
+            let dur = rng.random_range(20.0..45.0);
+            if duration_s < dur + 40.0 {
+                break;
+            }
+            let s = rng.random_range(20.0..duration_s - dur - 20.0);
+            if !clear_of_cramps(events, &clips, s, s + dur) {
+                continue;
+            }
+            drop_lms(events, s, s + dur);
+            let (d0, d1) = (rng.random_range(0.0..0.8), rng.random_range(-0.8..0.8));
+            for (c, (a, b)) in [(s, s + dur), (s + d0, s + dur + d1)]
+                .into_iter()
+                .enumerate()
+            {
+                events.push(TruthEvent {
+                    channel: c,
+                    kind: EpisodeKind::Movement,
+                    start_s: a,
+                    end_s: b,
+                    amp_uv: rng.random_range(40.0..150.0),
+                    dips: Vec::new(),
+                });
+            }
+            break;
+        }
+    }
+    let n_clips = (r.clipping_per_h * hours).round() as usize;
+    for _ in 0..n_clips {
+        for _attempt in 0..30 {
+            let dur = rng.random_range(3.0..20.0);
+            if duration_s < dur + 40.0 {
+                break;
+            }
+            let s = rng.random_range(20.0..duration_s - dur - 20.0);
+            if !clear_of_cramps(events, &clips, s, s + dur) {
+                continue;
+            }
+            drop_lms(events, s, s + dur);
+            clips.push(Clip {
+                channel: rng.random_range(0..2usize),
+                start_s: s,
+                end_s: s + dur,
+                segments: rng.random_range(1..4usize),
+                first_positive: rng.random_bool(0.5),
+            });
+            break;
+        }
+    }
+    events.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    clips.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    (buildups, clips)
+}
+
 /// The confounders of one night, drawn before the samples.
 struct Artifacts {
     active: bool,
@@ -414,6 +694,10 @@ struct Artifacts {
     noisy_uv: f64,
     /// Posture changes: (start s, from (x, y, z) g, to (x, y, z) g).
     postures: Vec<(f64, [f64; 3], [f64; 3])>,
+    /// Pre-cramp build-ups, by start.
+    buildups: Vec<Buildup>,
+    /// Clipping stretches, by start.
+    clips: Vec<Clip>,
 }
 
 /// Longest a pop is followed, in decay constants (decay constants are at
@@ -423,8 +707,9 @@ const POP_SPAN: f64 = 8.0;
 impl Artifacts {
     fn draw(
         rng: &mut ChaCha8Rng,
+        psg_rng: &mut ChaCha8Rng,
         opts: &SimOptions,
-        events: &mut [TruthEvent],
+        events: &mut Vec<TruthEvent>,
         duration_s: f64,
     ) -> Result<Artifacts> {
         let r = &opts.realism;
@@ -470,11 +755,17 @@ impl Artifacts {
                     .collect();
             }
         }
-        // Artifacts stay 3 s clear of every event: they are not contractions.
+        let (buildups, clips) = draw_psg(psg_rng, r, events, duration_s, &rest_of);
+        // Artifacts stay 3 s clear of every event, build-up and clipping
+        // stretch: they are not contractions.
+        let events = &*events;
         let clear = |s: f64, e: f64| {
             events
                 .iter()
-                .all(|ev| e < ev.start_s - 3.0 || s > ev.end_s + 3.0)
+                .map(|ev| (ev.start_s, ev.end_s))
+                .chain(buildups.iter().map(|b| (b.start_s, b.onset_s)))
+                .chain(clips.iter().map(|c| (c.start_s, c.end_s)))
+                .all(|(a, b)| e < a - 3.0 || s > b + 3.0)
         };
         let place = |rng: &mut ChaCha8Rng, per_h: f64, pop: bool| {
             let n = (per_h * hours).round() as usize;
@@ -555,6 +846,8 @@ impl Artifacts {
             noisy_channel,
             noisy_uv: r.noisy_channel_uv,
             postures,
+            buildups,
+            clips,
         })
     }
 
@@ -591,6 +884,22 @@ impl Artifacts {
         x
     }
 
+    /// Amplitude of the build-up EMG on channel `c` at `t`, µV RMS.
+    fn buildup_uv(&self, c: usize, t: f64) -> f64 {
+        let hi = self.buildups.partition_point(|b| b.start_s <= t);
+        self.buildups[..hi]
+            .iter()
+            .filter(|b| b.channel == c)
+            .map(|b| b.amp_uv(t))
+            .sum()
+    }
+
+    /// The rail value of channel `c` at `t` inside a clipping stretch.
+    fn clipped_uv(&self, c: usize, t: f64) -> Option<f64> {
+        let hi = self.clips.partition_point(|k| k.start_s <= t);
+        self.clips[..hi].iter().find_map(|k| k.value_uv(c, t))
+    }
+
     /// Posture changes and the movement of motion artifacts, added to `a` (g).
     fn accel_extra(&self, t: f64, a: &mut [f64; 3]) {
         // Gravity: the last posture reached, turning over 1.5 s.
@@ -612,33 +921,90 @@ impl Artifacts {
     }
 }
 
+/// Peak of the simulated EMG spectrum, Hz (surface EMG's power peaks
+/// around 50–100 Hz; band-pass Q 0.7 spreads it over about 40–160 Hz).
+const EMG_PEAK_HZ: f64 = 80.0;
+/// From this rate up the EMG is generated at the output rate (peak at
+/// `EMG_PEAK_HZ`, or fs / 4 when lower, which keeps the easy nights
+/// byte-identical); below it, as a PSG amplifier records it (see [`EmgNoise`]).
+const EMG_NATIVE_MIN_FS_HZ: f64 = 320.0;
+/// Rate the PSG model generates the EMG at before anti-aliasing, Hz (at least).
+const EMG_OVERSAMPLED_HZ: f64 = 1000.0;
+/// Anti-alias low-pass of the PSG model: Butterworth of this order at
+/// `ANTI_ALIAS_FRACTION` × fs (90 Hz at 200 Hz, 115 Hz at 256 Hz).
+const ANTI_ALIAS_ORDER: usize = 8;
+const ANTI_ALIAS_FRACTION: f64 = 0.45;
+
 /// Unit-RMS band-limited EMG-like noise source.
+///
+/// At PSG rates (below `EMG_NATIVE_MIN_FS_HZ`) the muscle keeps its
+/// spectrum: the noise is generated at k × fs ≥ 1 kHz with the same 80 Hz
+/// peak, low-passed by the amplifier's anti-alias filter and decimated by
+/// k. "Unit RMS" is the recorded signal's, as at the native rates, so
+/// amplitudes (weak LMs just over +8 µV, build-ups under it) mean the
+/// same at every rate. Without this the spectral peak would sit at
+/// fs / 4 = 50 Hz, inside the mains exclusion of the detector's band.
 struct EmgNoise {
     filter: SosFilter,
     gain: f64,
+    /// PSG model: oversampling factor and anti-alias filter.
+    psg: Option<(usize, SosFilter)>,
 }
 
 impl EmgNoise {
     fn new(fs: f64) -> Result<EmgNoise> {
-        let f0 = 80.0f64.min(fs / 4.0);
-        let bq = SosFilter::new(&rbj_bandpass(f0, 0.7, fs)?);
-        // Calibrate to unit RMS on a fixed seed.
-        let mut probe = bq.clone();
+        let (k, fs_gen) = if fs >= EMG_NATIVE_MIN_FS_HZ {
+            (1, fs)
+        } else {
+            let k = (EMG_OVERSAMPLED_HZ / fs).ceil().max(1.0) as usize;
+            (k, fs * k as f64)
+        };
+        let f0 = EMG_PEAK_HZ.min(fs_gen / 4.0);
+        let bq = SosFilter::new(&rbj_bandpass(f0, 0.7, fs_gen)?);
+        let psg = if k > 1 {
+            let aa = crate::dsp::design::butter(
+                ANTI_ALIAS_ORDER,
+                crate::dsp::design::ButterType::Lowpass {
+                    cutoff_hz: ANTI_ALIAS_FRACTION * fs,
+                },
+                fs_gen,
+            )?;
+            Some((k, SosFilter::new(&aa)))
+        } else {
+            None
+        };
+        // Calibrate the recorded output to unit RMS on a fixed seed.
+        let mut probe = EmgNoise {
+            filter: bq,
+            gain: 1.0,
+            psg,
+        };
+        let (filter, psg) = (probe.filter.clone(), probe.psg.clone());
         let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
         let mut acc = 0.0;
         let n = 20000;
         for _ in 0..n {
-            let y = probe.step(gauss(&mut rng));
+            let y = probe.next(&mut rng);
             acc += y * y;
         }
         Ok(EmgNoise {
-            filter: bq,
+            filter,
             gain: 1.0 / (acc / n as f64).sqrt(),
+            psg,
         })
     }
 
     fn next(&mut self, rng: &mut ChaCha8Rng) -> f64 {
-        self.gain * self.filter.step(gauss(rng))
+        match &mut self.psg {
+            None => self.gain * self.filter.step(gauss(rng)),
+            Some((k, aa)) => {
+                let mut y = 0.0;
+                for _ in 0..*k {
+                    y = aa.step(self.filter.step(gauss(rng)));
+                }
+                self.gain * y
+            }
+        }
     }
 }
 
@@ -809,7 +1175,25 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
         (None, _) => None,
         (Some(_), true) => Some(if art_rng.random_bool(0.5) { 50.0 } else { 60.0 }),
     };
-    let art = Artifacts::draw(&mut art_rng, opts, &mut events, duration_s)?;
+    // The PSG confounders have a third stream, so the hard nights stay
+    // byte-identical too.
+    let mut psg_rng = ChaCha8Rng::seed_from_u64(
+        opts.seed
+            .wrapping_mul(0x94D0_49BB_1331_11EB)
+            .wrapping_add(0x5E6 + k as u64),
+    );
+    let art = Artifacts::draw(&mut art_rng, &mut psg_rng, opts, &mut events, duration_s)?;
+    // Truth rows: the events, then the clipping stretches, in time order.
+    let mut rows: Vec<(usize, &str, f64, f64)> = events
+        .iter()
+        .map(|e| (e.channel, e.kind.as_str(), e.start_s, e.end_s))
+        .chain(
+            art.clips
+                .iter()
+                .map(|c| (c.channel, CLIPPING_KIND, c.start_s, c.end_s)),
+        )
+        .collect();
+    rows.sort_by(|a, b| a.2.total_cmp(&b.2));
     let dir = &opts.out_dir;
     let ext = match opts.format {
         Format::Csv => "csv",
@@ -821,14 +1205,8 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
     // Truth.
     let truth_path = dir.join(format!("{id}.truth.csv"));
     let mut truth = String::from("channel,kind,start_s,end_s\n");
-    for e in &events {
-        truth.push_str(&format!(
-            "{},{},{:.3},{:.3}\n",
-            EMG_CHANNELS[e.channel],
-            e.kind.as_str(),
-            e.start_s,
-            e.end_s
-        ));
+    for &(c, kind, s, e) in &rows {
+        truth.push_str(&format!("{},{kind},{s:.3},{e:.3}\n", EMG_CHANNELS[c]));
     }
     write_text(&truth_path, &truth)?;
 
@@ -839,12 +1217,12 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
         Format::Csv => Sink::csv(&emg_path, &format!("time,{}", EMG_CHANNELS.join(",")))?,
         Format::Wav => Sink::wav(&emg_path, 2, fs)?,
         Format::Edf => {
-            let ann: Vec<crate::io::edf::Annotation> = events
+            let ann: Vec<crate::io::edf::Annotation> = rows
                 .iter()
-                .map(|e| crate::io::edf::Annotation {
-                    onset_s: (e.start_s * 1000.0).round() / 1000.0,
-                    duration_s: Some(((e.end_s - e.start_s) * 1000.0).round() / 1000.0),
-                    text: format!("{} @ {}", e.kind.as_str(), EMG_CHANNELS[e.channel]),
+                .map(|&(c, kind, s, e)| crate::io::edf::Annotation {
+                    onset_s: (s * 1000.0).round() / 1000.0,
+                    duration_s: Some(((e - s) * 1000.0).round() / 1000.0),
+                    text: format!("{kind} @ {}", EMG_CHANNELS[c]),
                 })
                 .collect();
             Sink::edf(
@@ -865,6 +1243,14 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
     let mut next_event = 0;
     let mut beat_i = 0usize;
     let mut noise_extra = EmgNoise::new(fs)?;
+    let mut noise_buildup = EmgNoise::new(fs)?;
+    // Harmonics at or above Nyquist are gone: a PSG amplifier's anti-alias
+    // filter removes them (at 200 and 256 Hz the third harmonic would
+    // otherwise alias into the EMG band).
+    let mains_third = match mains_hz {
+        Some(f) if 3.0 * f < fs / 2.0 => r.mains_third,
+        _ => 0.0,
+    };
     let mut vals = [0f64; 2];
     for i in 0..n {
         let t = i as f64 / fs;
@@ -873,7 +1259,7 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
         }
         let hum = mains_hz.map_or(0.0, |f| {
             opts.mains_uv
-                * ((2.0 * PI * f * t).sin() + r.mains_third * (2.0 * PI * 3.0 * f * t + 0.3).sin())
+                * ((2.0 * PI * f * t).sin() + mains_third * (2.0 * PI * 3.0 * f * t + 0.3).sin())
         });
         let heart = match &art.beats_s {
             None => ecg(t, beat_s, opts.ecg_uv),
@@ -898,6 +1284,13 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
             *v = amp * noise[c].next(&mut rng) + hum + heart * if c == 0 { 1.0 } else { 0.8 };
             if art.active {
                 *v = art.emg_extra(c, t, *v, &mut noise_extra, &mut art_rng);
+                let b = art.buildup_uv(c, t);
+                if b > 0.0 {
+                    *v += b * noise_buildup.next(&mut art_rng);
+                }
+                if let Some(rail) = art.clipped_uv(c, t) {
+                    *v = rail;
+                }
             }
         }
         sink.row(&emg_path, t, &vals, 2, WAV_EMG_GAIN_UV)?;
@@ -925,7 +1318,17 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
     for i in 0..n {
         let t = i as f64 / afs;
         let mut a = [0.0, 0.0, 1.0];
+        // Body movement: the ankle's acceleration grows along gravity by
+        // 0.15–0.45 g (whatever the posture, ENMO stays above 0.1 g) with a
+        // lateral 2 Hz sway.
+        let mut body: Option<f64> = None;
         for ev in &events {
+            if ev.kind == EpisodeKind::Movement {
+                if ev.channel == 0 && (ev.start_s..ev.end_s).contains(&t) {
+                    body = Some(t - ev.start_s);
+                }
+                continue;
+            }
             match ev.kind {
                 EpisodeKind::Cramp => {
                     // A jerk at onset and stretching after the end.
@@ -946,6 +1349,13 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
         }
         if art.active {
             art.accel_extra(t, &mut a);
+        }
+        if let Some(u) = body {
+            let gain = 1.3 + 0.15 * (2.0 * PI * 1.3 * u).sin();
+            for v in &mut a {
+                *v *= gain;
+            }
+            a[0] += 0.1 * (2.0 * PI * 2.0 * u).sin();
         }
         for v in &mut a {
             *v += 0.003 * gauss(&mut rng);

@@ -112,3 +112,37 @@ fn hard_nights_are_seeded_and_cramps_stay_within_the_flags() {
     }
     assert!(n >= 1);
 }
+
+#[test]
+fn psg_preset_is_hard_plus_the_psg_confounders_at_256_hz() {
+    let p = SimOptions::with_difficulty(Difficulty::Psg);
+    let h = SimOptions::with_difficulty(Difficulty::Hard);
+    assert_eq!(p.emg_fs_hz, 256.0);
+    assert_eq!(
+        (p.ecg_uv, p.mains_uv, p.cramp_s),
+        (h.ecg_uv, h.mains_uv, h.cramp_s)
+    );
+    let r = &p.realism;
+    assert!(r.bilateral_lm_fraction > 0.0 && r.body_movements_per_h > 0.0);
+    assert!(r.clipping_per_h > 0.0 && r.buildup_fraction > 0.0);
+    let hard_again = Realism {
+        bilateral_lm_fraction: 0.0,
+        body_movements_per_h: 0.0,
+        clipping_per_h: 0.0,
+        buildup_fraction: 0.0,
+        ..r.clone()
+    };
+    assert_eq!(hard_again, h.realism);
+    for d in [Difficulty::Easy, Difficulty::Realistic, Difficulty::Hard] {
+        let r = Realism::preset(d);
+        assert_eq!(
+            (
+                r.bilateral_lm_fraction,
+                r.body_movements_per_h,
+                r.clipping_per_h,
+                r.buildup_fraction
+            ),
+            (0.0, 0.0, 0.0, 0.0)
+        );
+    }
+}

@@ -209,6 +209,10 @@ fn movement(
     ep
 }
 
+/// How long before a cramp's onset its jerk is looked for, s: the
+/// accelerometer window `[onset - 1 s, onset + 2 s]` of the cramp rule.
+const ONSET_JERK_BEFORE_S: f64 = 1.0;
+
 /// Length of the slow tension build-up ending at window `onset`, s: the
 /// stretch just before the onset where the smoothed activity stays at
 /// least the WASM offset level above resting, rises towards the onset, and
@@ -237,14 +241,18 @@ fn buildup_s(
         percentile_in_place(&mut v, 50.0).map(|x| x as f64)
     };
     let mut start = onset;
+    // The jerk of the cramp itself (the cramp rule looks for it from 1 s
+    // before the onset) is not movement during the build-up.
+    let jerk_from_s = ch.series.time_s(onset) - ONSET_JERK_BEFORE_S;
     while start > first {
         let i = start - 1;
         let ok = smoothed(i).is_some_and(|x| x >= cfg.detector.offset_below_uv);
         let t = ch.series.time_s(i);
-        let still = accel.is_none_or(|a| {
-            a.max(t - hop / 2.0, t + hop / 2.0)
-                .is_none_or(|m| m < c.accel_movement_g)
-        });
+        let still = t + hop / 2.0 > jerk_from_s
+            || accel.is_none_or(|a| {
+                a.max(t - hop / 2.0, t + hop / 2.0)
+                    .is_none_or(|m| m < c.accel_movement_g)
+            });
         if !(ok && still) {
             break;
         }
@@ -269,6 +277,36 @@ fn buildup_s(
     }
 }
 
+/// How long activity must hold the onset level for a cramp to have started,
+/// s, and the share of that time's windows that must be at or above it.
+/// Cramps are tonic: they hold it from their first second (the simulated
+/// cramps start at a quarter of their plateau, 12–30 µV above resting),
+/// while noise in a build-up just under the onset level crosses it only
+/// for single windows.
+const CRAMP_ONSET_HOLD_S: f64 = 2.0;
+const CRAMP_ONSET_HOLD_FRACTION: f64 = 0.8;
+
+/// First window of `span` from which the activity holds the onset level
+/// (`CRAMP_ONSET_HOLD_FRACTION` of the next `CRAMP_ONSET_HOLD_S`); the span
+/// start when no window does.
+fn sustained_onset(ch: &ChannelDetection, (s, e): WindowSpan, cfg: &Config) -> usize {
+    let need = ((CRAMP_ONSET_HOLD_S / ch.series.hop_s).round() as usize).max(1);
+    let onset = cfg.detector.onset_above_uv;
+    let above = |k: usize| {
+        let a = ch.series.activity_uv[k];
+        a.is_finite() && (a - ch.baseline_uv[k]) as f64 >= onset
+    };
+    let mut i = s;
+    while i + need <= e {
+        let n = (i..i + need).filter(|&k| above(k)).count();
+        if above(i) && n as f64 >= CRAMP_ONSET_HOLD_FRACTION * need as f64 {
+            return i;
+        }
+        i += 1;
+    }
+    s
+}
+
 /// The joined span as a cramp, if it meets the cramp rule.
 fn cramp(
     ch: &ChannelDetection,
@@ -278,6 +316,13 @@ fn cramp(
 ) -> Option<Episode> {
     let c = &cfg.cramp;
     let hop = ch.series.hop_s;
+    // The cramp starts where its activity reaches the onset level and holds
+    // it; a lead-in of build-up that only flickers over the onset level is
+    // build-up, not cramp, and the rule is judged without it.
+    let span = (sustained_onset(ch, span, cfg), span.1);
+    if ((span.1 - span.0) as f64) * hop < c.min_duration_s {
+        return None;
+    }
     let (s, e) = span;
     let act = &ch.series.activity_uv[s..e];
     let base = &ch.baseline_uv[s..e];
@@ -333,7 +378,7 @@ fn cramp(
         let t0 = ch.series.time_s(s);
         let t1 = ch.series.time_s(e);
         let jerk = a
-            .max(t0 - 1.0, t0 + 2.0)
+            .max(t0 - ONSET_JERK_BEFORE_S, t0 + 2.0)
             .is_some_and(|m| m >= c.accel_movement_g);
         let after = a
             .max(t1, t1 + c.accel_after_s)
@@ -514,6 +559,28 @@ mod tests {
         let eps = classify_named("calf_l", buildup_night(), Some(&acc));
         assert_eq!(eps[0].kind, EpisodeKind::Cramp);
         assert_eq!(eps[0].buildup_s, Some(0.0));
+    }
+
+    #[test]
+    fn build_up_flickering_over_the_onset_level_does_not_move_the_onset() {
+        // Single windows of the build-up reach 12 µV (10 above resting) at
+        // 205, 215 and 225 s: the span starts at 205 s, but the cramp starts
+        // where the activity holds the onset level, at 230 s, and the
+        // build-up is still measured back to 200 s.
+        let mut a = buildup_night();
+        for k in [2050, 2150, 2250] {
+            a[k] = 12.0;
+        }
+        let eps = classify_named("calf_l", a, None);
+        assert_eq!(eps.len(), 1, "{eps:?}");
+        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
+        assert!(
+            (eps[0].start_s - (0.125 + 230.0)).abs() < 1e-9,
+            "{}",
+            eps[0].start_s
+        );
+        let b = eps[0].buildup_s.unwrap();
+        assert!((b - 30.0).abs() <= 0.5, "buildup_s = {b}");
     }
 
     #[test]
