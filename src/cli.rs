@@ -4,6 +4,23 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// `print!` that returns an error instead of panicking when standard
+/// output is closed (`crampscan evaluate ... | head`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($t)*)?;
+    }};
+}
+
+/// `println!` counterpart of [`out!`].
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)?;
+    }};
+}
+
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -347,6 +364,13 @@ pub fn run() -> ExitCode {
     };
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
+        // The reader of our output went away (`| head`): nothing to report.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::from(EXIT_OK)
+        }
         Err(e) => {
             eprintln!("crampscan: error: {e:#}");
             ExitCode::from(EXIT_FATAL)
@@ -447,7 +471,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             cfg.validate()?;
             if print_config {
-                print!("{}", cfg.to_toml());
+                out!("{}", cfg.to_toml());
                 return Ok(EXIT_OK);
             }
             if threads == Some(0) {
@@ -480,10 +504,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 },
                 out.display()
             );
-            println!("{}", out.join("nights.csv").display());
-            println!("{}", out.join("episodes.csv").display());
+            outln!("{}", out.join("nights.csv").display());
+            outln!("{}", out.join("episodes.csv").display());
             if let Some(index) = &report.report_index {
-                println!("{}", index.display());
+                outln!("{}", index.display());
             }
             if report.n_failed > 0 {
                 eprintln!(
@@ -656,7 +680,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 "crampscan: report of {} nights with {} figures",
                 r.n_nights, r.n_figures
             );
-            println!("{}", r.index.display());
+            outln!("{}", r.index.display());
             Ok(EXIT_OK)
         }
         Command::BenchDetectors {
@@ -715,7 +739,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 ));
             }
             let table = eval::leaderboard_markdown(&rows);
-            print!("{table}");
+            out!("{table}");
             crampscan::summary::write_atomic(
                 &out.join("leaderboard.csv"),
                 eval::leaderboard_csv(&rows).as_bytes(),
@@ -731,7 +755,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 report.n_failed,
                 out.display()
             );
-            println!("{}", out.join("nights.csv").display());
+            outln!("{}", out.join("nights.csv").display());
             Ok(if report.n_failed > 0 {
                 EXIT_SOME_FAILED
             } else {
@@ -752,7 +776,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 cfg.input.fs_hz = fs;
             }
             let ins = crampscan::inspect::inspect(&file, &cfg)?;
-            print!("{}", ins.render());
+            out!("{}", ins.render());
             Ok(EXIT_OK)
         }
         Command::Evaluate {
@@ -766,17 +790,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             let cfg = load_config(config.as_deref())?;
             let e = eval::evaluate_paths(&truth, &pred, iou, &cfg)?;
-            print!("{}", e.kinds_csv());
-            println!(
+            out!("{}", e.kinds_csv());
+            outln!(
                 "nights: {}; per-night correlation (Pearson r): cramp count {}, LM index {}",
                 e.n_nights,
                 e.cramp_count_r.map_or("n/a".into(), |r| format!("{r:.3}")),
                 e.lm_index_r.map_or("n/a".into(), |r| format!("{r:.3}"))
             );
             for c in &e.cramps_over {
-                println!(
+                outln!(
                     "cramps reported over truth {} stretches: {} (of {} stretches; target 0)",
-                    c.kind, c.n_cramps, c.n_stretches
+                    c.kind,
+                    c.n_cramps,
+                    c.n_stretches
                 );
             }
             e.write(&pred)?;
