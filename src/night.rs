@@ -241,6 +241,10 @@ fn stream_file(
     })
 }
 
+/// One EMG channel after detection: its baseline's median (µV), the
+/// baseline series when traces are kept, and its episodes.
+type ChannelOutcome = (Option<f32>, Option<Vec<f32>>, Vec<Episode>);
+
 /// Opens every file of the night: one source per file and sample rate.
 fn open_sources(input: &NightInput, cfg: &Config) -> Result<Vec<Box<dyn SampleSource>>> {
     let mut sources = Vec::with_capacity(input.files.len());
@@ -448,11 +452,13 @@ pub fn process_night_with(
         }
     }
 
-    // Detection and classification per EMG channel, in parallel.
-    let per_channel: Vec<(Vec<f32>, Vec<Episode>)> = emg_series
+    // Detection and classification per EMG channel, in parallel. The
+    // baseline series (one number per window) is kept only for traces.
+    let keep_traces = opts.keep_traces;
+    let per_channel: Vec<ChannelOutcome> = emg_series
         .par_iter()
         .map(|(name, series)| {
-            let (baseline, spans) = detect::detect_spans(series, cfg);
+            let (mut baseline, spans) = detect::detect_spans(series, cfg);
             let ch = ChannelDetection {
                 name,
                 series,
@@ -460,20 +466,25 @@ pub fn process_night_with(
                 spans: &spans,
             };
             let eps = classify_channel(&ch, accel.as_ref(), cfg);
-            (baseline, eps)
+            if keep_traces {
+                (crate::dsp::stats::median(&baseline), Some(baseline), eps)
+            } else {
+                let median = crate::dsp::stats::percentile_in_place(&mut baseline, 50.0);
+                (median, None, eps)
+            }
         })
         .collect();
     let mut episodes = Vec::new();
     let mut baselines = Vec::with_capacity(per_channel.len());
-    for ((name, _), (baseline, eps)) in emg_series.iter().zip(per_channel) {
+    for ((name, _), (median, baseline, eps)) in emg_series.iter().zip(per_channel) {
         if let Some(r) = channels
             .iter_mut()
             .find(|c| &c.name == name && c.kind == ChannelKind::Emg)
         {
-            r.baseline_median_uv = crate::dsp::stats::median(&baseline).map(|v| round(v as f64, 3));
+            r.baseline_median_uv = median.map(|v| round(v as f64, 3));
         }
         episodes.extend(eps);
-        baselines.push(baseline);
+        baselines.extend(baseline);
     }
     episodes.sort_by(|a, b| {
         a.start_s

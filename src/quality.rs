@@ -124,9 +124,31 @@ impl QualityTracker {
         let mut run_start = self.run_start;
         let (min_run, clip_run) = (self.flat_min_run, self.clip_run);
         let (max, min) = (self.max, self.min);
-        // Quantised signals repeat a value often and at random, so the loop
-        // branches only on the rare run worth keeping; the rest is selects.
-        for (j, &v) in x.iter().enumerate() {
+        // Runs shorter than this are never kept, whatever their value.
+        let short = min_run.min(clip_run);
+        const CHUNK: usize = 16;
+        let mut j = 0;
+        while j < x.len() {
+            // Fast path: a chunk in which no sample equals the one before
+            // ends the current (short) run and leaves runs of one, which is
+            // all a noisy signal does most of the time.
+            if short > 1 && run < short && j + CHUNK <= x.len() {
+                let c = &x[j..j + CHUNK];
+                let mut repeat = c[0] == last;
+                for k in 1..CHUNK {
+                    repeat |= c[k] == c[k - 1];
+                }
+                if !repeat {
+                    last = c[CHUNK - 1];
+                    run = 1;
+                    run_start = first + (j + CHUNK - 1) as u64;
+                    j += CHUNK;
+                    continue;
+                }
+            }
+            let v = x[j];
+            // Quantised signals repeat a value often and at random, so the
+            // branch is only on the rare run worth keeping.
             let same = v == last;
             let keep =
                 !same & ((run >= min_run) | ((run >= clip_run) & ((last == max) | (last == min))));
@@ -139,6 +161,7 @@ impl QualityTracker {
             run = if same { run + 1 } else { 1 };
             run_start = if same { run_start } else { first + j as u64 };
             last = if same { last } else { v };
+            j += 1;
         }
         (self.last, self.run, self.flat_samples) = (last, run, flat);
         self.run_start = run_start;
@@ -269,5 +292,47 @@ mod tests {
         assert_eq!(spans, vec![(500, 520), (900, 904), (1500, 1510)]);
         assert!((r.excluded_s - 0.34).abs() < 1e-9);
         assert_eq!(r.clipped_samples, 20 + 15);
+    }
+
+    /// The chunked fast path gives what the sample-by-sample path gives:
+    /// one push of a whole quantised signal (repeats at random, a flat
+    /// stretch, runs at both rails) against pushes of one sample, which
+    /// never take the fast path.
+    #[test]
+    fn fast_path_matches_sample_by_sample() {
+        let cfg = QualityConfig::default();
+        let mut state = 7u64;
+        let mut x: Vec<f32> = (0..20_000)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) % 9) as f32 - 4.0
+            })
+            .collect();
+        for v in &mut x[3000..3200] {
+            *v = 1.0;
+        }
+        for v in &mut x[7000..7005] {
+            *v = 4.0;
+        }
+        for v in &mut x[9000..9003] {
+            *v = -4.0;
+        }
+        x[12345] = f32::NAN;
+        let mut whole = QualityTracker::new(100.0, &cfg);
+        whole.push(&x);
+        let mut single = QualityTracker::new(100.0, &cfg);
+        for v in x.chunks(1) {
+            single.push(v);
+        }
+        let (a, sa) = whole.finish_with_spans();
+        let (b, sb) = single.finish_with_spans();
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(sa, sb);
+        assert!(
+            sa.contains(&(3000, 3200)) && sa.contains(&(7000, 7005)),
+            "{sa:?}"
+        );
     }
 }
