@@ -81,6 +81,11 @@ floor_wav=$(measure bash -c "$floor wav $wav/night01_emg.wav && $floor wav $wav/
 row "WAV: minimal Rust read of the samples" "$floor_wav"
 scan_wav=$(measure "$bin" scan "$wav" -o "$nights_out/wav")
 row "WAV: crampscan scan" "$scan_wav"
+# The same without the ECG-robust transient rejection (its cost, for users
+# whose recordings carry no heartbeat).
+printf '[detector]\ntransient_rejection = false\n' > "$work/no-rejection.toml"
+scan_plain=$(measure "$bin" scan "$wav" -o "$nights_out/wav-plain" --config "$work/no-rejection.toml")
+row "WAV: crampscan scan, transient_rejection = false" "$scan_plain"
 cat_csv=$(measure bash -c "cat $csv/night01_emg.csv $csv/night01_acc.csv > /dev/null")
 row "CSV: cat to /dev/null" "$cat_csv"
 floor_csv=$(measure bash -c "$floor csv $csv/night01_emg.csv && $floor csv $csv/night01_acc.csv")
