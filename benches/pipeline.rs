@@ -1,4 +1,5 @@
-//! Throughput of the pipeline's stages on data generated here.
+//! Throughput of the pipeline's stages on data generated here: reading
+//! (CSV, WAV), FFT band power, detection and scoring, the whole night.
 //!
 //! Run: `cargo bench --bench pipeline` (HTML in target/criterion/).
 
@@ -7,9 +8,13 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use crampscan::config::Config;
-use crampscan::detect::{self, Detector, MainsPlan};
+use crampscan::detect::{self, ActivitySeries, Detector, MainsPlan};
 use crampscan::dsp::PlanCache;
+use crampscan::io::{self, BLOCK_FRAMES};
 use crampscan::night::{process_night, NightInput};
+use crampscan::recording::Block;
+use crampscan::score::classify::{classify_channel, ChannelDetection};
+use crampscan::score::plm;
 use crampscan::simulate::{simulate, Format, SimOptions};
 
 const FS_HZ: f64 = 1000.0;
@@ -38,6 +43,94 @@ fn band_power(c: &mut Criterion) {
                 a.push(black_box(chunk));
             }
             black_box(a.finish(Some(50)))
+        })
+    });
+    g.finish();
+}
+
+/// Reading alone: a 15-minute simulated night's EMG file (2 channels at
+/// 1 kHz) as CSV and as WAV, every block decoded to µV.
+fn read(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = c.benchmark_group("read");
+    g.sample_size(10);
+    for format in [Format::Csv, Format::Wav] {
+        let sub = dir.path().join(format!("{format:?}"));
+        let opts = SimOptions {
+            out_dir: sub.clone(),
+            hours: 0.25,
+            format,
+            ..SimOptions::default()
+        };
+        simulate(&opts).unwrap();
+        let ext = if format == Format::Csv { "csv" } else { "wav" };
+        let path = sub.join(format!("night01_emg.{ext}"));
+        let cfg = Config::default();
+        g.throughput(Throughput::Elements(
+            (opts.hours * 3600.0 * 2.0 * opts.emg_fs_hz) as u64,
+        ));
+        g.bench_function(format!("15 min EMG {ext}"), |b| {
+            b.iter(|| {
+                let mut total = 0usize;
+                for mut src in io::open(&path, &cfg).unwrap() {
+                    let mut block = Block::new(src.info().channels.len(), BLOCK_FRAMES);
+                    loop {
+                        src.read_block(&mut block).unwrap();
+                        if block.len == 0 {
+                            break;
+                        }
+                        total += block.len;
+                    }
+                }
+                black_box(total)
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Detection and scoring alone, on 8 hours of per-window activity: resting
+/// noise around 2 µV with a 4 s leg movement every 30 s and a 60 s
+/// contraction every hour; throughput in windows per second.
+fn detect_and_score(c: &mut Criterion) {
+    let hop_s = 0.1;
+    let n = (8.0 * 3600.0 / hop_s) as usize;
+    let activity_uv: Vec<f32> = (0..n)
+        .map(|i| {
+            let t = i as f64 * hop_s;
+            let rest = 2.0 + ((i * 7919) % 13) as f32 * 0.05;
+            if t % 3600.0 > 1800.0 && t % 3600.0 < 1860.0 {
+                60.0
+            } else if t % 30.0 < 4.0 {
+                25.0
+            } else {
+                rest
+            }
+        })
+        .collect();
+    let series = ActivitySeries {
+        hop_s,
+        first_center_s: 0.125,
+        median_freq_hz: vec![80.0; n],
+        activity_uv,
+        band_hz: (20.0, 150.0),
+    };
+    let cfg = Config::default();
+    let params = cfg.plm_params().unwrap();
+    let mut g = c.benchmark_group("detect_score");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("8 h of windows, one channel", |b| {
+        b.iter(|| {
+            let (baseline, spans) = detect::detect_spans(black_box(&series), &cfg);
+            let ch = ChannelDetection {
+                name: "emg_calf_l",
+                series: &series,
+                baseline_uv: &baseline,
+                spans: &spans,
+            };
+            let eps = classify_channel(&ch, None, &cfg);
+            black_box(plm::score(&eps, &params))
         })
     });
     g.finish();
@@ -76,5 +169,5 @@ fn whole_night(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, band_power, whole_night);
+criterion_group!(benches, read, band_power, detect_and_score, whole_night);
 criterion_main!(benches);
