@@ -98,7 +98,7 @@ impl Detector for FftBand {
         } else {
             None
         };
-        let mut analyzer = FftBandAnalyzer {
+        let analyzer = FftBandAnalyzer {
             robust,
             fs_hz,
             win_n,
@@ -111,18 +111,18 @@ impl Detector for FftBand {
             spectrum: plan.make_output_vec(),
             scratch: plan.make_scratch_vec(),
             plan,
-            mains: Commitment::Pending {
-                estimator: MainsEstimator::new(fs_hz, &self.plans),
-                after_n: (MAINS_COMMIT_S * fs_hz).round() as usize,
-                detect_ratio: self.cfg.mains_detect_ratio,
+            mains: match mains {
+                MainsPlan::Fixed(m) => Commitment::Committed(m),
+                MainsPlan::Auto => Commitment::Pending {
+                    estimator: MainsEstimator::new(fs_hz, &self.plans),
+                    after_n: (MAINS_COMMIT_S * fs_hz).round() as usize,
+                    detect_ratio: self.cfg.mains_detect_ratio,
+                },
             },
             pending: Vec::new(),
             activity_uv: Vec::new(),
             median_freq_hz: Vec::new(),
         };
-        if let MainsPlan::Fixed(m) = mains {
-            analyzer.mains = Commitment::Committed(m);
-        }
         Ok(Box::new(analyzer))
     }
 }
