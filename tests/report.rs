@@ -53,7 +53,7 @@ fn overview_shades_each_episode_at_its_time_and_labels_axes_with_units() {
     let (_, out) = scan_plots(dir.path(), &["--plots"]);
     let nights = load_nights(&out).unwrap();
     assert_eq!(nights.len(), 1);
-    let n = &nights[0];
+    let n = &nights[0].night;
     assert!(
         n.summary.n_cramps >= 1 && n.summary.n_lm >= 5,
         "{:?}",
