@@ -648,7 +648,28 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
     })
 }
 
-/// Merges shard outputs into `out_dir`: the night documents are copied as
+/// Carries a night's saved features (`nights/<night>.traces.bin`, written
+/// by `scan --plots`) from a shard to the merged folder, checked and written
+/// atomically like its document. A night whose shard has none has none in
+/// the merged folder either, so `report` never draws a stale overview.
+fn merge_traces(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
+    let from = traces::path(shard_dir, id);
+    let to = traces::path(out_dir, id);
+    match std::fs::read(&from) {
+        Ok(bytes) => {
+            traces::parse(&from, &bytes)?;
+            summary::write_atomic(&to, &bytes)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::remove_file(&to) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::output(&to, e)),
+            _ => Ok(()),
+        },
+        Err(e) => Err(Error::io(&from, e)),
+    }
+}
+
+/// Merges shard outputs into `out_dir`: the night documents (and their
+/// saved features, when the shard was scanned with `--plots`) are copied as
 /// they are and the tables rebuilt, giving the bytes a single run would
 /// have written. Refuses shards made by another tool version or config, an
 /// incomplete or repeated set of shards, and nights that appear twice.
@@ -748,6 +769,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
             let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
             let doc = summary::parse_night_json(&p, &bytes)?;
             summary::write_atomic(&night_path(out_dir, &id), &bytes)?;
+            merge_traces(d, out_dir, &id)?;
             docs.push(doc);
         }
         for e in summary::read_errors_csv(&d.join("errors.csv"))? {

@@ -116,11 +116,7 @@ impl Inspection {
         );
         for g in &self.groups {
             for (c, q) in g.info.channels.iter().zip(&g.quality) {
-                let kind = match c.kind {
-                    ChannelKind::Emg => "emg",
-                    ChannelKind::Accel => "accel",
-                    ChannelKind::Other => "other",
-                };
+                let kind = c.kind.as_str();
                 let unit = if c.source_unit.is_empty() || c.source_unit == c.kind.unit() {
                     c.kind.unit().to_string()
                 } else {

@@ -20,6 +20,15 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    /// The kind's name as written in the night JSON (`emg`, `accel`, `other`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Emg => "emg",
+            ChannelKind::Accel => "accel",
+            ChannelKind::Other => "other",
+        }
+    }
+
     /// Physical unit of the samples after reading.
     pub fn unit(self) -> &'static str {
         match self {
@@ -132,6 +141,18 @@ pub fn unit_scale(kind: ChannelKind, unit: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_names_are_the_json_names() {
+        for (k, name) in [
+            (ChannelKind::Emg, "emg"),
+            (ChannelKind::Accel, "accel"),
+            (ChannelKind::Other, "other"),
+        ] {
+            assert_eq!(k.as_str(), name);
+            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{name}\""));
+        }
+    }
 
     #[test]
     fn units_convert_to_microvolts_and_g() {

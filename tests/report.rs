@@ -1,7 +1,7 @@
 //! Figures and the HTML report: the overview's content checked against the
 //! detected episodes, default outputs unchanged without --plots, `report`
-//! rebuilding from saved results, and the pages rendered in headless
-//! Chromium.
+//! rebuilding from saved results (of one run, or of merged shards), and the
+//! pages rendered in headless Chromium.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{crampscan, sim, stderr};
+use common::{crampscan, read_table, sim, stderr};
 use crampscan::report::figures::{
     self, kind_rgb, Overview, EPISODE_OPACITY, OVERVIEW_WIDTH_PX, RIGHT_MARGIN_PX, Y_LABEL_AREA_PX,
 };
@@ -53,7 +53,7 @@ fn overview_shades_each_episode_at_its_time_and_labels_axes_with_units() {
     let (_, out) = scan_plots(dir.path(), &["--plots"]);
     let nights = load_nights(&out).unwrap();
     assert_eq!(nights.len(), 1);
-    let n = &nights[0];
+    let n = &nights[0].night;
     assert!(
         n.summary.n_cramps >= 1 && n.summary.n_lm >= 5,
         "{:?}",
@@ -217,6 +217,136 @@ fn default_outputs_are_unchanged_by_plots_and_report_rebuilds_them() {
     let o = crampscan(&["report", out.to_str().unwrap(), "--closeups", "spasm"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("expected cramp, lm, sustained, movement or all"));
+}
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                files.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// Lines of `index.html` that differ between a single run and a merge of
+/// its shards: the run's own provenance (a merge records 0 threads and the
+/// shards' earliest start and latest end).
+const RUN_ONLY_LINES: &[&str] = &["<dt>threads</dt>", "<dt>started</dt>", "<dt>finished</dt>"];
+
+#[test]
+fn report_of_merged_plot_shards_equals_the_single_run_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = dir.path().join("sim");
+    sim(&sims, 2, 0.25, Format::Wav, 31, "p");
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let o = crampscan(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    };
+    let inp = sims.to_str().unwrap();
+    run(&["scan", inp, "-o", &p("single"), "--plots"]);
+    for i in 1..=2 {
+        let shard = format!("{i}/2");
+        run(&[
+            "scan",
+            inp,
+            "-o",
+            &p(&format!("s{i}")),
+            "--plots",
+            "--shard",
+            &shard,
+        ]);
+    }
+    run(&["merge", &p("s2"), &p("s1"), "-o", &p("merged")]);
+    run(&["report", &p("merged")]);
+
+    let single = dir.path().join("single");
+    let merged = dir.path().join("merged");
+    let ids: Vec<String> = read_table(&single.join("nights.csv"))
+        .into_iter()
+        .map(|r| r["night"].clone())
+        .collect();
+    assert_eq!(ids, ["p01", "p02"]);
+    for id in &ids {
+        let rel = format!("nights/{id}.traces.bin");
+        assert_eq!(
+            std::fs::read(merged.join(&rel)).unwrap(),
+            std::fs::read(single.join(&rel)).unwrap(),
+            "{rel}"
+        );
+        for f in ["overview.svg", "overview.png"] {
+            assert!(
+                merged.join(format!("report/figures/{id}/{f}")).exists(),
+                "{id}: no {f} in the merged report"
+            );
+        }
+    }
+    // Figures and night pages: the same bytes. The index differs only in
+    // the run's provenance lines.
+    let want = tree(&single.join("report"));
+    let got = tree(&merged.join("report"));
+    assert_eq!(
+        want.keys().collect::<Vec<_>>(),
+        got.keys().collect::<Vec<_>>()
+    );
+    for (f, bytes) in &want {
+        if f == "index.html" {
+            continue;
+        }
+        assert!(bytes == &got[f], "{f} differs in the merged report");
+    }
+    let lines = |b: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(b)
+            .lines()
+            .filter(|l| !RUN_ONLY_LINES.iter().any(|p| l.starts_with(p)))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(lines(&want["index.html"]), lines(&got["index.html"]));
+
+    // A damaged trace file in a shard stops the merge, naming it.
+    let id2 = read_table(&dir.path().join("s2/nights.csv"))[0]["night"].clone();
+    let bad = dir.path().join(format!("s2/nights/{id2}.traces.bin"));
+    let full = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &full[..full.len() - 2]).unwrap();
+    let o = crampscan(&["merge", &p("s1"), &p("s2"), "-o", &p("merged_bad")]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(bad.to_str().unwrap()) && err.contains("the file ends first"),
+        "{err}"
+    );
+    // A shard without the file: merging again into the same folder leaves
+    // no stale trace file behind, and the report says why there is no
+    // overview.
+    std::fs::remove_file(&bad).unwrap();
+    run(&["merge", &p("s1"), &p("s2"), "-o", &p("merged")]);
+    assert!(!merged.join(format!("nights/{id2}.traces.bin")).exists());
+    assert_eq!(
+        ids.iter()
+            .filter(|id| merged.join(format!("nights/{id}.traces.bin")).exists())
+            .count(),
+        1
+    );
+    std::fs::remove_dir_all(merged.join("report")).unwrap();
+    run(&["report", &p("merged")]);
+    assert!(!merged
+        .join(format!("report/figures/{id2}/overview.svg"))
+        .exists());
+    let page = std::fs::read_to_string(merged.join(format!("report/{id2}.html"))).unwrap();
+    assert!(
+        page.contains("No overview") && page.contains("--plots"),
+        "{page}"
+    );
 }
 
 const CHROMIUM: &str = "/usr/bin/chromium";

@@ -11,8 +11,8 @@
 
 use std::fmt::Write;
 
-use super::{NightDoc, NightFigures};
-use crate::summary::{clock, NightError};
+use super::NightFigures;
+use crate::summary::{clock, NightDocument, NightError};
 
 const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:1.5rem auto;max-width:1440px;padding:0 1rem;color:#222}
@@ -132,7 +132,7 @@ fn json_text(v: &serde_json::Value) -> String {
 /// `index.html`.
 pub fn index_page(
     run: &serde_json::Value,
-    nights: &[NightDoc],
+    nights: &[NightDocument],
     figs: &[NightFigures],
     errors: &[NightError],
 ) -> String {
@@ -169,7 +169,7 @@ pub fn index_page(
         }
     }
     h.push_str("</tr></thead>\n<tbody>\n");
-    for (n, f) in nights.iter().zip(figs) {
+    for (n, f) in nights.iter().map(|d| &d.night).zip(figs) {
         let s = &n.summary;
         let _ = write!(
             h,
@@ -264,7 +264,8 @@ fn figure(svg: &str, png: &str, alt: &str) -> String {
 }
 
 /// The page of one night.
-pub fn night_page(n: &NightDoc, f: &NightFigures) -> String {
+pub fn night_page(doc: &NightDocument, f: &NightFigures) -> String {
+    let n = &doc.night;
     let mut h = head(&format!("crampscan: {}", n.night));
     let _ = writeln!(
         h,
@@ -288,7 +289,7 @@ pub fn night_page(n: &NightDoc, f: &NightFigures) -> String {
             "channels",
             n.channels
                 .iter()
-                .map(|c| format!("{} ({}, {} Hz)", c.name, c.kind, c.fs_hz))
+                .map(|c| format!("{} ({}, {} Hz)", c.name, c.kind.as_str(), c.fs_hz))
                 .collect::<Vec<_>>()
                 .join("; "),
         ),

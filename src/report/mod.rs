@@ -13,17 +13,13 @@ pub mod traces;
 
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDateTime;
 use rayon::prelude::*;
-use serde::Deserialize;
 
 use crate::config::Config;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
-use crate::night::NightSummary;
-use crate::score::plm::LmFigures;
-use crate::score::{Episode, EpisodeKind};
-use crate::summary::{write_atomic, NightError};
+use crate::score::EpisodeKind;
+use crate::summary::{parse_night_json, write_atomic, NightDocument, NightError};
 
 use figures::{CloseupFigure, Overview, Thresholds, CLOSEUP_PAD_S};
 
@@ -48,34 +44,6 @@ impl ReportOptions {
     }
 }
 
-/// A channel as saved in the night JSON (the fields the report uses).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ChannelDoc {
-    pub name: String,
-    pub kind: String,
-    pub fs_hz: f64,
-    pub baseline_median_uv: Option<f64>,
-}
-
-/// A night as saved in `nights/<night>.json` (the fields the report uses).
-#[derive(Debug, Clone, Deserialize)]
-pub struct NightDoc {
-    pub night: String,
-    pub sources: Vec<String>,
-    pub start_time: Option<NaiveDateTime>,
-    pub duration_s: f64,
-    pub analyzed_s: f64,
-    pub mains_hz: Option<u32>,
-    pub detector: String,
-    pub channels: Vec<ChannelDoc>,
-    pub quality: Vec<String>,
-    pub warnings: Vec<String>,
-    pub episodes: Vec<Episode>,
-    pub leg_movements: LmFigures,
-    pub summary: NightSummary,
-    pub config: Config,
-}
-
 /// Figures made for one night, as paths relative to `OUT/report/`.
 #[derive(Debug, Clone, Default)]
 pub struct NightFigures {
@@ -95,7 +63,7 @@ pub struct ReportSummary {
     pub index: PathBuf,
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+fn read_run_json(path: &Path) -> Result<serde_json::Value> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     serde_json::from_slice(&bytes).map_err(|e| {
         Error::input(
@@ -109,8 +77,8 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     })
 }
 
-/// The nights of a scan output folder, in file-name order.
-pub fn load_nights(out_dir: &Path) -> Result<Vec<NightDoc>> {
+/// The night documents of a scan output folder, in file-name order.
+pub fn load_nights(out_dir: &Path) -> Result<Vec<NightDocument>> {
     let dir = out_dir.join("nights");
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| Error::io(&dir, e))?
@@ -118,7 +86,13 @@ pub fn load_nights(out_dir: &Path) -> Result<Vec<NightDoc>> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     paths.sort();
-    paths.iter().map(|p| read_json(p)).collect()
+    paths
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+            parse_night_json(p, &bytes)
+        })
+        .collect()
 }
 
 fn load_errors(out_dir: &Path) -> Result<Vec<NightError>> {
@@ -171,27 +145,28 @@ fn plot_err(path: &Path, msg: String) -> Error {
 
 /// The overview and close-ups of one night.
 fn night_figures(
-    doc: &NightDoc,
+    doc: &NightDocument,
     opts: &ReportOptions,
     report_dir: &Path,
     plans: &PlanCache,
 ) -> Result<NightFigures> {
+    let (n, config) = (&doc.night, &doc.config);
     let mut figs = NightFigures::default();
-    let dir = figure_dir(&doc.night);
+    let dir = figure_dir(&n.night);
     std::fs::create_dir_all(report_dir.join(&dir))
         .map_err(|e| Error::output(&report_dir.join(&dir), e))?;
-    let tpath = traces::path(&opts.out_dir, &doc.night);
+    let tpath = traces::path(&opts.out_dir, &n.night);
     let mut overview = None;
     if tpath.exists() {
         let tr = traces::read(&tpath)?;
         let ov = Overview {
-            night: &doc.night,
-            start_time: doc.start_time,
-            duration_s: doc.duration_s,
+            night: &n.night,
+            start_time: n.start_time,
+            duration_s: n.duration_s,
             traces: &tr,
-            episodes: &doc.episodes,
-            movements: &doc.leg_movements.movements,
-            thresholds: thresholds(&doc.config),
+            episodes: &n.episodes,
+            movements: &n.leg_movements.movements,
+            thresholds: thresholds(config),
         };
         let svg_rel = format!("{dir}/overview.svg");
         let png_rel = format!("{dir}/overview.png");
@@ -209,7 +184,7 @@ fn night_figures(
     }
     figs.overview = overview;
 
-    let chosen: Vec<usize> = doc
+    let chosen: Vec<usize> = n
         .episodes
         .iter()
         .enumerate()
@@ -222,16 +197,16 @@ fn night_figures(
     let requests: Vec<closeup::Request> = chosen
         .iter()
         .map(|&i| {
-            let e = &doc.episodes[i];
+            let e = &n.episodes[i];
             closeup::Request {
                 channel: e.channel.clone(),
                 t0_s: (e.start_s - CLOSEUP_PAD_S).max(0.0),
-                t1_s: (e.end_s + CLOSEUP_PAD_S).min(doc.duration_s.max(e.end_s)),
+                t1_s: (e.end_s + CLOSEUP_PAD_S).min(n.duration_s.max(e.end_s)),
             }
         })
         .collect();
-    let sources: Vec<PathBuf> = doc.sources.iter().map(PathBuf::from).collect();
-    let data = match closeup::read_closeups(&sources, &doc.config, &requests) {
+    let sources: Vec<PathBuf> = n.sources.iter().map(PathBuf::from).collect();
+    let data = match closeup::read_closeups(&sources, config, &requests) {
         Ok(d) => d,
         Err(e) => {
             figs.notes.push(format!(
@@ -249,9 +224,9 @@ fn night_figures(
             }
             let sp = closeup::spectrogram(&d.emg_uv, d.emg_fs_hz, d.emg_t0_s, plans);
             let f = CloseupFigure {
-                night: &doc.night,
-                start_time: doc.start_time,
-                episode: &doc.episodes[i],
+                night: &n.night,
+                start_time: n.start_time,
+                episode: &n.episodes[i],
                 number: i + 1,
                 data: d,
                 spectrogram: &sp,
@@ -272,7 +247,7 @@ fn night_figures(
             None => figs.notes.push(format!(
                 "No close-up for episode {}: channel {} was not found in the recording.",
                 i + 1,
-                doc.episodes[i].channel
+                n.episodes[i].channel
             )),
         }
     }
@@ -285,7 +260,7 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportSummary> {
     figures::ensure_font();
     let out = &opts.out_dir;
     let run_path = out.join("run.json");
-    let run: serde_json::Value = read_json(&run_path)?;
+    let run = read_run_json(&run_path)?;
     let nights = load_nights(out)?;
     let errors = load_errors(out)?;
     let report_dir = out.join("report");
@@ -297,7 +272,7 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportSummary> {
         .collect::<Result<_>>()?;
     for (n, f) in nights.iter().zip(&figs) {
         write_atomic(
-            &report_dir.join(html::night_file(&n.night)),
+            &report_dir.join(html::night_file(&n.night.night)),
             html::night_page(n, f).as_bytes(),
         )?;
     }

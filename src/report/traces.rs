@@ -107,7 +107,12 @@ pub fn encode(night: &str, t: &NightTraces) -> Vec<u8> {
 /// Reads a trace file written by [`encode`].
 pub fn read(path: &Path) -> Result<NightTraces> {
     let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
-    decode(&bytes).map_err(|msg| Error::input(path, msg))
+    parse(path, &bytes)
+}
+
+/// Decodes the bytes of the trace file at `path` (named in the error).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<NightTraces> {
+    decode(bytes).map_err(|msg| Error::input(path, msg))
 }
 
 fn decode(bytes: &[u8]) -> std::result::Result<NightTraces, String> {
