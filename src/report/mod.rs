@@ -100,17 +100,7 @@ fn load_errors(out_dir: &Path) -> Result<Vec<NightError>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let mut r = csv::Reader::from_path(&path).map_err(|e| Error::input(&path, e.to_string()))?;
-    let mut v = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| Error::input(&path, format!("line {}: {e}", i + 2)))?;
-        v.push(NightError {
-            night: rec.get(0).unwrap_or("").to_string(),
-            source: rec.get(1).unwrap_or("").to_string(),
-            error: rec.get(2).unwrap_or("").to_string(),
-        });
-    }
-    Ok(v)
+    crate::summary::read_errors_csv(&path)
 }
 
 fn thresholds(cfg: &Config) -> Thresholds {
