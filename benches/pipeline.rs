@@ -48,6 +48,19 @@ fn band_power(c: &mut Criterion) {
     g.finish();
 }
 
+/// Simulates a default 15-minute night in `format` under `dir`; its options
+/// (`out_dir` is the night's folder) and file extension.
+fn quarter_hour_night(dir: &std::path::Path, format: Format) -> (SimOptions, &'static str) {
+    let opts = SimOptions {
+        out_dir: dir.join(format!("{format:?}")),
+        hours: 0.25,
+        format,
+        ..SimOptions::default()
+    };
+    simulate(&opts).unwrap();
+    (opts, if format == Format::Csv { "csv" } else { "wav" })
+}
+
 /// Reading alone: a 15-minute simulated night's EMG file (2 channels at
 /// 1 kHz) as CSV and as WAV, every block decoded to µV.
 fn read(c: &mut Criterion) {
@@ -55,16 +68,8 @@ fn read(c: &mut Criterion) {
     let mut g = c.benchmark_group("read");
     g.sample_size(10);
     for format in [Format::Csv, Format::Wav] {
-        let sub = dir.path().join(format!("{format:?}"));
-        let opts = SimOptions {
-            out_dir: sub.clone(),
-            hours: 0.25,
-            format,
-            ..SimOptions::default()
-        };
-        simulate(&opts).unwrap();
-        let ext = if format == Format::Csv { "csv" } else { "wav" };
-        let path = sub.join(format!("night01_emg.{ext}"));
+        let (opts, ext) = quarter_hour_night(dir.path(), format);
+        let path = opts.out_dir.join(format!("night01_emg.{ext}"));
         let cfg = Config::default();
         g.throughput(Throughput::Elements(
             (opts.hours * 3600.0 * 2.0 * opts.emg_fs_hz) as u64,
@@ -141,15 +146,8 @@ fn whole_night(c: &mut Criterion) {
     let mut g = c.benchmark_group("night");
     g.sample_size(10);
     for format in [Format::Csv, Format::Wav] {
-        let sub = dir.path().join(format!("{format:?}"));
-        let opts = SimOptions {
-            out_dir: sub.clone(),
-            hours: 0.25,
-            format,
-            ..SimOptions::default()
-        };
-        simulate(&opts).unwrap();
-        let ext = if format == Format::Csv { "csv" } else { "wav" };
+        let (opts, ext) = quarter_hour_night(dir.path(), format);
+        let sub = &opts.out_dir;
         let night = NightInput {
             id: "night01".into(),
             files: vec![

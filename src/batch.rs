@@ -332,6 +332,24 @@ pub struct ScanOptions {
     pub hypnogram: Option<PathBuf>,
 }
 
+impl ScanOptions {
+    /// A plain scan of `inputs` into `out_dir`: every core, no progress bar,
+    /// no shard, no resume, no plots, no hypnogram.
+    pub fn new(inputs: Inputs, out_dir: PathBuf) -> ScanOptions {
+        ScanOptions {
+            inputs,
+            out_dir,
+            threads: None,
+            progress: false,
+            shard: None,
+            resume: false,
+            plots: false,
+            closeup_kinds: Vec::new(),
+            hypnogram: None,
+        }
+    }
+}
+
 /// The hypnogram of a night: from `--hypnogram` (a file, or a folder
 /// searched for the night's sidecar names), else a sidecar next to the
 /// night's first file ([`crate::score::hypnogram::find_sidecar`]).

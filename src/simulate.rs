@@ -621,19 +621,30 @@ fn draw_psg(
     let drop_lms = |events: &mut Vec<TruthEvent>, s: f64, e: f64| {
         events.retain(|ev| ev.kind != EpisodeKind::Lm || ev.end_s < s - 8.0 || ev.start_s > e + 8.0)
     };
-    let mut clips: Vec<Clip> = Vec::new();
-    let n_moves = (r.body_movements_per_h * hours).round() as usize;
-    for _ in 0..n_moves {
+    // A start for a stretch of `dur_s` (s) in a free place, up to 30 tries;
+    // `None` when the night is too short or no try is free.
+    let place = |rng: &mut ChaCha8Rng,
+                 events: &mut Vec<TruthEvent>,
+                 clips: &[Clip],
+                 dur_s: std::ops::Range<f64>| {
         for _attempt in 0..30 {
-            let dur = rng.random_range(20.0..45.0);
+            let dur = rng.random_range(dur_s.clone());
             if duration_s < dur + 40.0 {
-                break;
+                return None;
             }
             let s = rng.random_range(20.0..duration_s - dur - 20.0);
-            if !clear_of_cramps(events, &clips, s, s + dur) {
+            if !clear_of_cramps(events, clips, s, s + dur) {
                 continue;
             }
             drop_lms(events, s, s + dur);
+            return Some((s, dur));
+        }
+        None
+    };
+    let mut clips: Vec<Clip> = Vec::new();
+    let n_moves = (r.body_movements_per_h * hours).round() as usize;
+    for _ in 0..n_moves {
+        if let Some((s, dur)) = place(rng, events, &clips, 20.0..45.0) {
             let (d0, d1) = (rng.random_range(0.0..0.8), rng.random_range(-0.8..0.8));
             for (c, (a, b)) in [(s, s + dur), (s + d0, s + dur + d1)]
                 .into_iter()
@@ -648,21 +659,11 @@ fn draw_psg(
                     dips: Vec::new(),
                 });
             }
-            break;
         }
     }
     let n_clips = (r.clipping_per_h * hours).round() as usize;
     for _ in 0..n_clips {
-        for _attempt in 0..30 {
-            let dur = rng.random_range(3.0..20.0);
-            if duration_s < dur + 40.0 {
-                break;
-            }
-            let s = rng.random_range(20.0..duration_s - dur - 20.0);
-            if !clear_of_cramps(events, &clips, s, s + dur) {
-                continue;
-            }
-            drop_lms(events, s, s + dur);
+        if let Some((s, dur)) = place(rng, events, &clips, 3.0..20.0) {
             clips.push(Clip {
                 channel: rng.random_range(0..2usize),
                 start_s: s,
@@ -670,7 +671,6 @@ fn draw_psg(
                 segments: rng.random_range(1..4usize),
                 first_positive: rng.random_bool(0.5),
             });
-            break;
         }
     }
     events.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));

@@ -26,17 +26,7 @@ fn default_detector_meets_the_target_on_20_hard_nights() {
     let cfg = Config::default();
     assert_eq!(cfg.detector.mains, "auto");
     let out = dir.path().join("out");
-    let opts = ScanOptions {
-        inputs: Inputs::Paths(vec![nights.clone()]),
-        out_dir: out.clone(),
-        threads: None,
-        progress: false,
-        shard: None,
-        resume: false,
-        plots: false,
-        closeup_kinds: Vec::new(),
-        hypnogram: None,
-    };
+    let opts = ScanOptions::new(Inputs::Paths(vec![nights.clone()]), out.clone());
     let r = batch::scan(&opts, &cfg).unwrap();
     assert_eq!((r.n_nights, r.n_failed), (20, 0));
     let e = eval::evaluate_paths(&nights, &out, eval::IOU_MIN, &cfg).unwrap();

@@ -30,17 +30,7 @@ fn psg_nights_at_200_256_and_500_hz_meet_the_target() {
         o.emg_fs_hz = fs;
         simulate(&o).unwrap();
         let out = dir.path().join("out");
-        let opts = ScanOptions {
-            inputs: Inputs::Paths(vec![nights.clone()]),
-            out_dir: out.clone(),
-            threads: None,
-            progress: false,
-            shard: None,
-            resume: false,
-            plots: false,
-            closeup_kinds: Vec::new(),
-            hypnogram: None,
-        };
+        let opts = ScanOptions::new(Inputs::Paths(vec![nights.clone()]), out.clone());
         let r = batch::scan(&opts, &cfg).unwrap();
         assert_eq!((r.n_nights, r.n_failed), (20, 0));
         let e = eval::evaluate_paths(&nights, &out, eval::IOU_MIN, &cfg).unwrap();

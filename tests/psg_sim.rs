@@ -11,17 +11,7 @@ use crampscan::eval;
 use crampscan::simulate::{simulate, Difficulty, Format, Realism, SimOptions, SIM_RAIL_UV};
 
 fn scan(nights: &std::path::Path, out: &std::path::Path) {
-    let opts = ScanOptions {
-        inputs: Inputs::Paths(vec![nights.to_path_buf()]),
-        out_dir: out.to_path_buf(),
-        threads: None,
-        progress: false,
-        shard: None,
-        resume: false,
-        plots: false,
-        closeup_kinds: Vec::new(),
-        hypnogram: None,
-    };
+    let opts = ScanOptions::new(Inputs::Paths(vec![nights.to_path_buf()]), out.to_path_buf());
     let r = batch::scan(&opts, &Config::default()).unwrap();
     assert_eq!(r.n_failed, 0);
 }
