@@ -705,15 +705,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 cfg.validate()?;
                 let dir = out.join(&cfg.detector.name);
                 let opts = ScanOptions {
-                    inputs: batch::Inputs::Paths(vec![nights.clone()]),
-                    out_dir: dir.clone(),
                     threads,
-                    progress: false,
-                    shard: None,
-                    resume: false,
-                    plots: false,
-                    closeup_kinds: Vec::new(),
-                    hypnogram: None,
+                    ..ScanOptions::new(batch::Inputs::Paths(vec![nights.clone()]), dir.clone())
                 };
                 let t0 = std::time::Instant::now();
                 let report = batch::scan(&opts, &cfg)?;
