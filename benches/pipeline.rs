@@ -116,6 +116,7 @@ fn detect_and_score(c: &mut Criterion) {
     let series = ActivitySeries {
         hop_s,
         first_center_s: 0.125,
+        first_index: 0,
         median_freq_hz: vec![80.0; n],
         activity_uv,
         band_hz: (20.0, 150.0),

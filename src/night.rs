@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::CrampConfig;
 use crate::config::{Config, MainsSetting};
-use crate::detect::{self, ActivitySeries, ChannelAnalyzer, Detector, MainsPlan};
+use crate::detect::stream::{Exclusion, SpanStream, StreamOutcome};
+use crate::detect::{ChannelAnalyzer, Detector, MainsPlan};
 use crate::dsp::enmo::EnmoAnalyzer;
 use crate::dsp::mains::{self, MainsEstimator, MainsRatios};
 use crate::dsp::PlanCache;
@@ -148,9 +149,17 @@ pub struct NightOptions {
     pub hypnogram: Option<PathBuf>,
 }
 
+/// An EMG channel while its file streams: the detector's analyzer, the
+/// mains estimator and the detection that follows them.
+struct EmgLane {
+    analyzer: Box<dyn ChannelAnalyzer>,
+    mains: MainsEstimator,
+    stream: SpanStream,
+}
+
 struct Lane {
     quality: QualityTracker,
-    emg: Option<(Box<dyn ChannelAnalyzer>, MainsEstimator)>,
+    emg: Option<EmgLane>,
 }
 
 struct StreamedFile {
@@ -158,32 +167,66 @@ struct StreamedFile {
     frames: u64,
     qualities: Vec<ChannelQuality>,
     /// Per channel: sample ranges to leave out (flat, saturated).
-    excluded: Vec<Vec<(u64, u64)>>,
-    emg: Vec<(usize, Box<dyn ChannelAnalyzer>, MainsEstimator)>,
+    excluded: Vec<BadStretches>,
+    /// Per channel: whether every stretch left out while streaming is left
+    /// out in the end.
+    exclusion_exact: Vec<bool>,
+    /// EMG lanes with their channel index.
+    emg: Vec<(usize, EmgLane)>,
     enmo: Option<EnmoAnalyzer>,
+}
+
+impl StreamedFile {
+    /// Whether a channel's detection went ahead on bad stretches that the
+    /// end of the night did not confirm.
+    fn exclusion_overturned(&self) -> bool {
+        self.emg
+            .iter()
+            .any(|(c, l)| l.stream.used_provisional() && !self.exclusion_exact[*c])
+    }
 }
 
 fn display(p: &std::path::Path) -> String {
     p.display().to_string()
 }
 
-/// Streams one file through quality trackers, EMG analyzers and ENMO.
-fn stream_file(
-    mut src: Box<dyn SampleSource>,
-    cfg: &Config,
-    detector: &dyn Detector,
-    plans: &PlanCache,
+/// Sample ranges `[start, end)` of one channel to leave out of detection.
+type BadStretches = Vec<(u64, u64)>;
+
+/// How one pass over a night's files runs.
+#[derive(Clone, Copy)]
+struct Pass<'a> {
+    cfg: &'a Config,
+    detector: &'a dyn Detector,
+    plans: &'a PlanCache,
     mains: MainsPlan,
-) -> Result<StreamedFile> {
+    /// Per file, per channel: bad stretches known from an earlier pass.
+    exclusions: Option<&'a [Vec<BadStretches>]>,
+    keep_traces: bool,
+}
+
+/// Streams one file (number `file` of the night) through quality
+/// trackers, EMG analyzers and detection, and ENMO.
+fn stream_file(mut src: Box<dyn SampleSource>, file: usize, pass: Pass) -> Result<StreamedFile> {
+    let cfg = pass.cfg;
     let info = src.info().clone();
     let fs = info.fs_hz;
     let mut lanes = Vec::with_capacity(info.channels.len());
-    for ch in &info.channels {
+    for (c, ch) in info.channels.iter().enumerate() {
         let emg = if ch.kind == ChannelKind::Emg {
-            let analyzer = detector
-                .analyzer(fs, mains)
+            let analyzer = pass
+                .detector
+                .analyzer(fs, pass.mains)
                 .map_err(|e| Error::input(&info.path, format!("channel {}: {e}", ch.name)))?;
-            Some((analyzer, MainsEstimator::new(fs, plans)))
+            let exclusion = match pass.exclusions {
+                Some(x) => Exclusion::Known(x[file][c].clone()),
+                None => Exclusion::Provisional,
+            };
+            Some(EmgLane {
+                analyzer,
+                mains: MainsEstimator::new(fs, pass.plans),
+                stream: SpanStream::new(cfg, fs, exclusion, pass.keep_traces),
+            })
         } else {
             None
         };
@@ -206,9 +249,13 @@ fn stream_file(
         lanes.par_iter_mut().enumerate().for_each(|(c, lane)| {
             let x = block_ref.channel(c);
             lane.quality.push(x);
-            if let Some((a, m)) = &mut lane.emg {
-                a.push(x);
-                m.push(x);
+            if let Some(e) = &mut lane.emg {
+                e.analyzer.push(x);
+                e.mains.push(x);
+                if let Some(piece) = e.analyzer.drain_final() {
+                    e.stream.push(piece);
+                }
+                e.stream.follow(&lane.quality);
             }
         });
         if let Some(e) = &mut enmo {
@@ -222,13 +269,15 @@ fn stream_file(
     let info = src.info().clone(); // readers add warnings at the end of the stream
     let mut qualities = Vec::new();
     let mut excluded = Vec::new();
+    let mut exclusion_exact = Vec::new();
     let mut emg = Vec::new();
     for (c, lane) in lanes.into_iter().enumerate() {
-        let (q, spans) = lane.quality.finish_with_spans();
+        let (q, spans, exact) = lane.quality.finish_checked();
         qualities.push(q);
         excluded.push(spans);
-        if let Some((a, m)) = lane.emg {
-            emg.push((c, a, m));
+        exclusion_exact.push(exact);
+        if let Some(e) = lane.emg {
+            emg.push((c, e));
         }
     }
     Ok(StreamedFile {
@@ -236,14 +285,11 @@ fn stream_file(
         frames,
         qualities,
         excluded,
+        exclusion_exact,
         emg,
         enmo,
     })
 }
-
-/// One EMG channel after detection: its baseline's median (µV), the
-/// baseline series when traces are kept, and its episodes.
-type ChannelOutcome = (Option<f32>, Option<Vec<f32>>, Vec<Episode>);
 
 /// Opens every file of the night: one source per file and sample rate.
 fn open_sources(input: &NightInput, cfg: &Config) -> Result<Vec<Box<dyn SampleSource>>> {
@@ -327,10 +373,11 @@ pub fn process_night_with(
             "no EMG channel: expected a column named emg_* (or with a _uv/_mv suffix), or a sidecar row with type EMG",
         ));
     }
-    let stream_all = |sources: Vec<Box<dyn SampleSource>>, plan: MainsPlan| {
+    let stream_all = |sources: Vec<Box<dyn SampleSource>>, pass: Pass| {
         sources
             .into_par_iter()
-            .map(|s| stream_file(s, cfg, detector, plans, plan))
+            .enumerate()
+            .map(|(k, s)| stream_file(s, k, pass))
             .collect::<Result<Vec<StreamedFile>>>()
     };
     let setting = cfg.mains_setting()?;
@@ -338,12 +385,20 @@ pub fn process_night_with(
         MainsSetting::Fixed(m) => MainsPlan::Fixed(m),
         MainsSetting::Auto => MainsPlan::Auto,
     };
-    let mut streamed = stream_all(sources, plan)?;
+    let first_pass = Pass {
+        cfg,
+        detector,
+        plans,
+        mains: plan,
+        exclusions: None,
+        keep_traces: opts.keep_traces,
+    };
+    let mut streamed = stream_all(sources, first_pass)?;
 
     // Mains: configured, or decided from all EMG channels together.
     let ratios: Vec<MainsRatios> = streamed
         .iter()
-        .flat_map(|f| f.emg.iter().filter_map(|(_, _, m)| m.ratios()))
+        .flat_map(|f| f.emg.iter().filter_map(|(_, e)| e.mains.ratios()))
         .collect();
     let (mains_hz, mains_source) = match setting {
         MainsSetting::Fixed(m) => (m, "config"),
@@ -352,23 +407,33 @@ pub fn process_night_with(
             "auto",
         ),
     };
-    // An analyzer that committed early to a decision the whole night
-    // overturns cannot deliver the series for it: stream the night again
-    // with the night's decision, so results never depend on the shortcut.
+    // Detection runs behind the reader on two early guesses: the mains
+    // decision an analyzer commits to after its first minutes, and the
+    // tracker's bad stretches before the night shows which extremes are
+    // rails. When the whole night overturns either, stream it again with
+    // the night's decisions, so results never depend on the shortcut.
     let overturned = streamed.iter().any(|f| {
-        f.emg
-            .iter()
-            .any(|(_, a, _)| a.committed_mains().is_some_and(|m| m != mains_hz))
+        f.exclusion_overturned()
+            || f.emg
+                .iter()
+                .any(|(_, e)| e.analyzer.committed_mains().is_some_and(|m| m != mains_hz))
     });
     if overturned {
-        streamed = stream_all(open_sources(input, cfg)?, MainsPlan::Fixed(mains_hz))?;
+        let exclusions: Vec<Vec<BadStretches>> =
+            streamed.iter().map(|f| f.excluded.clone()).collect();
+        let again = Pass {
+            mains: MainsPlan::Fixed(mains_hz),
+            exclusions: Some(&exclusions),
+            ..first_pass
+        };
+        streamed = stream_all(open_sources(input, cfg)?, again)?;
     }
 
     let mut start_time = None;
     let mut duration_s = 0f64;
     let mut channels = Vec::new();
     let mut quality = Vec::new();
-    let mut emg_series: Vec<(String, ActivitySeries)> = Vec::new();
+    let mut emg_streams: Vec<(String, StreamOutcome)> = Vec::new();
     let mut accel: Option<AccelSeries> = None;
     for f in streamed {
         let info = &f.info;
@@ -403,10 +468,10 @@ pub fn process_night_with(
                 }
             }
         }
-        let mut emg_by_channel: Vec<Option<(Box<dyn ChannelAnalyzer>, MainsEstimator)>> =
+        let mut emg_by_channel: Vec<Option<EmgLane>> =
             (0..info.channels.len()).map(|_| None).collect();
-        for (c, a, m) in f.emg {
-            emg_by_channel[c] = Some((a, m));
+        for (c, e) in f.emg {
+            emg_by_channel[c] = Some(e);
         }
         for (((ch, q), bad), emg) in info
             .channels
@@ -429,15 +494,15 @@ pub fn process_night_with(
                 mains_ratio_50: None,
                 mains_ratio_60: None,
             };
-            if let Some((a, m)) = emg {
-                if let Some(r) = m.ratios() {
+            if let Some(e) = emg {
+                if let Some(r) = e.mains.ratios() {
                     report.mains_ratio_50 = Some(round(r.r50, 2));
                     report.mains_ratio_60 = Some(round(r.r60, 2));
                 }
-                let mut series = a.finish(mains_hz);
-                exclude_windows(&mut series, &bad, ch.fs_hz, cfg.detector.window_s);
-                report.band_hz = Some(series.band_hz);
-                emg_series.push((ch.name.clone(), series));
+                let outcome = e.stream.finish(e.analyzer.finish(mains_hz), &bad);
+                report.band_hz = Some(outcome.band_hz);
+                report.baseline_median_uv = outcome.baseline_median_uv.map(|v| round(v as f64, 3));
+                emg_streams.push((ch.name.clone(), outcome));
             }
             channels.push(report);
         }
@@ -452,40 +517,25 @@ pub fn process_night_with(
         }
     }
 
-    // Detection and classification per EMG channel, in parallel. The
-    // baseline series (one number per window) is kept only for traces.
-    let keep_traces = opts.keep_traces;
-    let per_channel: Vec<ChannelOutcome> = emg_series
+    // Classification of each channel's episode groups, now that the
+    // accelerometer series is complete.
+    let per_channel: Vec<Vec<Episode>> = emg_streams
         .par_iter()
-        .map(|(name, series)| {
-            let (mut baseline, spans) = detect::detect_spans(series, cfg);
-            let ch = ChannelDetection {
-                name,
-                series,
-                baseline_uv: &baseline,
-                spans: &spans,
-            };
-            let eps = classify_channel(&ch, accel.as_ref(), cfg);
-            if keep_traces {
-                (crate::dsp::stats::median(&baseline), Some(baseline), eps)
-            } else {
-                let median = crate::dsp::stats::percentile_in_place(&mut baseline, 50.0);
-                (median, None, eps)
+        .map(|(name, outcome)| {
+            let mut eps = Vec::new();
+            for g in &outcome.groups {
+                let ch = ChannelDetection {
+                    name,
+                    series: &g.series,
+                    baseline_uv: &g.baseline_uv,
+                    spans: &g.spans,
+                };
+                eps.extend(classify_channel(&ch, accel.as_ref(), cfg));
             }
+            eps
         })
         .collect();
-    let mut episodes = Vec::new();
-    let mut baselines = Vec::with_capacity(per_channel.len());
-    for ((name, _), (median, baseline, eps)) in emg_series.iter().zip(per_channel) {
-        if let Some(r) = channels
-            .iter_mut()
-            .find(|c| &c.name == name && c.kind == ChannelKind::Emg)
-        {
-            r.baseline_median_uv = median.map(|v| round(v as f64, 3));
-        }
-        episodes.extend(eps);
-        baselines.extend(baseline);
-    }
+    let mut episodes: Vec<Episode> = per_channel.into_iter().flatten().collect();
     episodes.sort_by(|a, b| {
         a.start_s
             .total_cmp(&b.start_s)
@@ -493,9 +543,9 @@ pub fn process_night_with(
     });
     mark_body_movements(&mut episodes, accel.as_ref(), &cfg.cramp);
 
-    let analyzed_s = emg_series
+    let analyzed_s = emg_streams
         .iter()
-        .map(|(_, s)| s.valid_windows() as f64 * s.hop_s)
+        .map(|(_, s)| s.valid_windows as f64 * s.hop_s)
         .fold(0.0, f64::max)
         .min(duration_s);
     let lm = plm::score(&episodes, &cfg.plm_params()?);
@@ -557,15 +607,17 @@ pub fn process_night_with(
         summary.hypnogram = Some(display(&h.path));
     }
     let traces = opts.keep_traces.then(|| NightTraces {
-        emg: emg_series
+        emg: emg_streams
             .into_iter()
-            .zip(baselines)
-            .map(|((channel, s), baseline_uv)| EmgTrace {
-                channel,
-                hop_s: s.hop_s,
-                first_center_s: s.first_center_s,
-                activity_uv: s.activity_uv,
-                baseline_uv,
+            .map(|(channel, s)| {
+                let (activity_uv, baseline_uv) = s.trace.unwrap_or_default();
+                EmgTrace {
+                    channel,
+                    hop_s: s.hop_s,
+                    first_center_s: s.first_center_s,
+                    activity_uv,
+                    baseline_uv,
+                }
             })
             .collect(),
         accel,
@@ -587,29 +639,6 @@ pub fn process_night_with(
         summary,
         traces,
     })
-}
-
-/// Marks as invalid (NaN) every window of `series` that overlaps one of
-/// the sample ranges `bad` (flat or saturated stretches), so that they
-/// never start or extend an episode and do not count as analysed time.
-fn exclude_windows(series: &mut ActivitySeries, bad: &[(u64, u64)], fs_hz: f64, window_s: f64) {
-    let half = window_s / 2.0;
-    for &(a, b) in bad {
-        let (t0, t1) = (a as f64 / fs_hz, b as f64 / fs_hz);
-        // Windows whose span [c - half, c + half) meets [t0, t1).
-        let first = ((t0 - half - series.first_center_s) / series.hop_s)
-            .floor()
-            .max(0.0) as usize;
-        for i in first..series.activity_uv.len() {
-            let c = series.time_s(i);
-            if c - half >= t1 {
-                break;
-            }
-            if c + half > t0 {
-                series.activity_uv[i] = f32::NAN;
-            }
-        }
-    }
 }
 
 /// Relabels as `movement` the long episodes that run on both legs at once
@@ -659,6 +688,7 @@ fn round(x: f64, decimals: i32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect;
 
     fn ep(ch: &str, side: &str, kind: EpisodeKind, s: f64, e: f64) -> Episode {
         Episode {
@@ -796,19 +826,63 @@ mod tests {
         assert_eq!(starts, [100.0, 400.0, 700.0]);
     }
 
+    /// Two minutes at 1 kHz of 3 µV noise on 0.01 µV steps: a run of three
+    /// equal samples at the highest value so far at 10 s, and one larger
+    /// sample at 100 s. While streaming, the tracker keeps the early run as
+    /// a possible rail and detection leaves its windows out; at the end the
+    /// channel has no rails, so the night is streamed again and every
+    /// window counts.
+    fn write_false_rail(path: &std::path::Path) {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        writeln!(out, "time_s,emg_l_uv").unwrap();
+        let mut state = 5u64;
+        for i in 0..120_000u64 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let noise = (u * 3.0 * 12f64.sqrt() * 100.0).round() / 100.0;
+            let v = match i {
+                10_000..=10_002 => 20.0,
+                100_000 => 40.0,
+                _ => noise,
+            };
+            writeln!(out, "{:.3},{v:.2}", i as f64 / 1000.0).unwrap();
+        }
+    }
+
     #[test]
-    fn windows_touching_a_bad_stretch_become_nan() {
-        let mut s = ActivitySeries {
-            hop_s: 0.1,
-            first_center_s: 0.125,
-            activity_uv: vec![1.0; 100],
-            median_freq_hz: vec![80.0; 100],
-            band_hz: (20.0, 150.0),
+    fn a_rail_the_night_overturns_is_analysed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rail.csv");
+        write_false_rail(&path);
+        // Fixed mains: windows are final at once, so detection runs ahead.
+        let mut cfg = Config::default();
+        cfg.detector.mains = "50".into();
+        let plans = PlanCache::new();
+        let detector = detect::from_config(&cfg, &plans).unwrap();
+        // The tracker alone keeps the early run while streaming, and drops
+        // it at the end.
+        let mut src = io::open(&path, &cfg).unwrap().remove(0);
+        let mut q = QualityTracker::new(1000.0, &cfg.quality);
+        let mut block = Block::new(1, BLOCK_FRAMES);
+        loop {
+            src.read_block(&mut block).unwrap();
+            if block.len == 0 {
+                break;
+            }
+            q.push(block.channel(0));
+        }
+        assert_eq!(q.kept_runs(), [(10_000, 3, 20.0)]);
+        let (quality, spans, exact) = q.finish_checked();
+        assert_eq!((quality.excluded_s, spans.len(), exact), (0.0, 0, false));
+        // The night leaves nothing out: all (120 000 - 250) / 100 + 1 windows.
+        let input = NightInput {
+            id: "rail".into(),
+            files: vec![path],
         };
-        // Samples 2000..3000 at 1 kHz: 2.0-3.0 s. Window i spans
-        // [i*0.1, i*0.1 + 0.25): windows 18..=29 meet it.
-        exclude_windows(&mut s, &[(2000, 3000)], 1000.0, 0.25);
-        let bad: Vec<usize> = (0..100).filter(|&i| s.activity_uv[i].is_nan()).collect();
-        assert_eq!(bad, (18..30).collect::<Vec<_>>());
+        let r = process_night(&input, &cfg, detector.as_ref(), &plans).unwrap();
+        assert!((r.analyzed_s - 119.8).abs() < 1e-9, "{}", r.analyzed_s);
     }
 }

@@ -178,6 +178,23 @@ impl QualityTracker {
         self.run = 0;
     }
 
+    /// Runs kept so far: (first sample, length, value). Every stretch the
+    /// night will leave out is one of them; at the end only the flat ones
+    /// and those at the rails of a clipping channel are.
+    pub fn kept_runs(&self) -> &[(u64, u64, f32)] {
+        &self.runs
+    }
+
+    /// Samples before which no further run can be kept: the start of the
+    /// run under way.
+    pub fn settled_samples(&self) -> u64 {
+        if self.run == 0 {
+            self.n
+        } else {
+            self.run_start
+        }
+    }
+
     pub fn finish(self) -> ChannelQuality {
         self.finish_with_spans().0
     }
@@ -185,15 +202,28 @@ impl QualityTracker {
     /// The quality figures and the sample ranges `[start, end)` to leave
     /// out of detection (flat runs; saturation runs at the rails of a
     /// clipping channel), sorted and merged.
-    pub fn finish_with_spans(mut self) -> (ChannelQuality, Vec<(u64, u64)>) {
+    pub fn finish_with_spans(self) -> (ChannelQuality, Vec<(u64, u64)>) {
+        let (q, spans, _) = self.finish_checked();
+        (q, spans)
+    }
+
+    /// [`finish_with_spans`](Self::finish_with_spans), and whether every run
+    /// kept while streaming ([`kept_runs`](Self::kept_runs)) is left out in
+    /// the end, so that leaving them all out early was exact.
+    pub fn finish_checked(mut self) -> (ChannelQuality, Vec<(u64, u64)>, bool) {
+        // The run under way is kept only now, after every window it meets
+        // was held back.
+        let kept_early = self.runs.len();
         self.end_run();
         let clip_max = self.max > self.min && self.n_at_max >= self.clip_min;
         let clip_min = self.max > self.min && self.n_at_min >= self.clip_min;
         let mut spans: Vec<(u64, u64)> = Vec::new();
-        for &(s, len, v) in &self.runs {
+        let mut all_final = true;
+        for (k, &(s, len, v)) in self.runs.iter().enumerate() {
             let flat = len >= self.flat_min_run;
             let rail = len >= self.clip_run
                 && ((clip_max && v == self.max) || (clip_min && v == self.min));
+            all_final &= k >= kept_early || flat || rail;
             if flat || rail {
                 match spans.last_mut() {
                     Some(last) if s <= last.1 => last.1 = last.1.max(s + len),
@@ -219,7 +249,7 @@ impl QualityTracker {
             clipped_samples: clipped,
             excluded_s: excluded as f64 / self.fs_hz,
         };
-        (q, spans)
+        (q, spans, all_final)
     }
 }
 

@@ -170,6 +170,7 @@ impl ChannelAnalyzer for EnvelopeAnalyzer {
         ActivitySeries {
             hop_s: self.hop_n as f64 / self.fs_hz,
             first_center_s: self.win_n as f64 / 2.0 / self.fs_hz,
+            first_index: 0,
             activity_uv: self.windows.iter().map(|w| w[v].max(0.0).sqrt()).collect(),
             median_freq_hz: vec![f32::NAN; n],
             band_hz: self.band_hz,

@@ -122,6 +122,7 @@ impl Detector for FftBand {
             pending: Vec::new(),
             activity_uv: Vec::new(),
             median_freq_hz: Vec::new(),
+            drained: 0,
         };
         Ok(Box::new(analyzer))
     }
@@ -172,9 +173,25 @@ pub struct FftBandAnalyzer {
     pending: Vec<f32>,
     activity_uv: Vec<f32>,
     median_freq_hz: Vec<f32>,
+    /// Windows already handed out by `drain_final`.
+    drained: usize,
 }
 
 impl FftBandAnalyzer {
+    /// The windows computed and not yet handed out, as a series piece.
+    fn take_windows(&mut self) -> ActivitySeries {
+        let piece = ActivitySeries {
+            hop_s: self.hop_s,
+            first_center_s: self.win_n as f64 / 2.0 / self.fs_hz,
+            first_index: self.drained,
+            activity_uv: std::mem::take(&mut self.activity_uv),
+            median_freq_hz: std::mem::take(&mut self.median_freq_hz),
+            band_hz: self.band_hz,
+        };
+        self.drained += piece.activity_uv.len();
+        piece
+    }
+
     /// Activity (µV) and median frequency (Hz) of the window starting at
     /// `pending[start]`, for the mains decision `mains_hz`.
     #[inline]
@@ -271,6 +288,15 @@ impl ChannelAnalyzer for FftBandAnalyzer {
         }
     }
 
+    /// Windows are final once the analyzer has committed to a mains
+    /// decision (at once with a fixed one, after `MAINS_COMMIT_S` with auto).
+    fn drain_final(&mut self) -> Option<ActivitySeries> {
+        match self.mains {
+            Commitment::Committed(_) if !self.activity_uv.is_empty() => Some(self.take_windows()),
+            _ => None,
+        }
+    }
+
     /// A pending analyzer takes the night's decision; a committed one keeps
     /// its own (the caller streams the night again when they differ).
     fn finish(mut self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries {
@@ -278,13 +304,7 @@ impl ChannelAnalyzer for FftBandAnalyzer {
             self.mains = Commitment::Committed(mains_hz);
             self.advance(0, mains_hz);
         }
-        ActivitySeries {
-            hop_s: self.hop_s,
-            first_center_s: self.win_n as f64 / 2.0 / self.fs_hz,
-            activity_uv: self.activity_uv,
-            median_freq_hz: self.median_freq_hz,
-            band_hz: self.band_hz,
-        }
+        self.take_windows()
     }
 }
 

@@ -26,57 +26,108 @@ pub fn hysteresis(
     hop_s: f64,
     cfg: &Config,
 ) -> Vec<WindowSpan> {
-    let d = &cfg.detector;
-    let relative = d.threshold_mode == "relative";
-    let (onset, offset) = if relative {
-        (d.onset_ratio as f32, d.offset_ratio as f32)
-    } else {
-        (d.onset_above_uv as f32, d.offset_below_uv as f32)
-    };
-    let hold = ((d.offset_hold_s / hop_s).round() as usize).max(1);
-    let min_windows = (cfg.episodes.min_duration_s / hop_s - 1e-9).ceil() as usize;
+    let mut h = Hysteresis::new(hop_s, cfg);
     let mut spans = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut quiet_from: Option<usize> = None;
-    let close = |s: usize, e: usize, spans: &mut Vec<WindowSpan>| {
-        if e - s >= min_windows.max(1) {
-            spans.push((s, e));
+    for (&a, &b) in activity_uv.iter().zip(baseline_uv) {
+        spans.extend(h.step(a, b));
+    }
+    spans.extend(h.finish());
+    spans
+}
+
+/// The hysteresis rule as a state machine fed one window at a time.
+#[derive(Debug, Clone)]
+pub struct Hysteresis {
+    relative: bool,
+    onset: f32,
+    offset: f32,
+    hold: usize,
+    min_windows: usize,
+    /// Index of the next window.
+    i: usize,
+    start: Option<usize>,
+    quiet_from: Option<usize>,
+}
+
+impl Hysteresis {
+    pub fn new(hop_s: f64, cfg: &Config) -> Hysteresis {
+        let d = &cfg.detector;
+        let relative = d.threshold_mode == "relative";
+        let (onset, offset) = if relative {
+            (d.onset_ratio as f32, d.offset_ratio as f32)
+        } else {
+            (d.onset_above_uv as f32, d.offset_below_uv as f32)
+        };
+        Hysteresis {
+            relative,
+            onset,
+            offset,
+            hold: ((d.offset_hold_s / hop_s).round() as usize).max(1),
+            min_windows: ((cfg.episodes.min_duration_s / hop_s - 1e-9).ceil() as usize).max(1),
+            i: 0,
+            start: None,
+            quiet_from: None,
         }
-    };
-    for (i, (&a, &b)) in activity_uv.iter().zip(baseline_uv).enumerate() {
+    }
+
+    /// Index of the next window to be fed.
+    pub fn position(&self) -> usize {
+        self.i
+    }
+
+    /// First window of the episode under way, if one is.
+    pub fn open_start(&self) -> Option<usize> {
+        self.start
+    }
+
+    fn close(&self, s: usize, e: usize) -> Option<WindowSpan> {
+        (e - s >= self.min_windows).then_some((s, e))
+    }
+
+    /// Feeds the next window's activity and baseline, µV; returns the
+    /// episode it ends, if it ends one that is long enough.
+    pub fn step(&mut self, a: f32, b: f32) -> Option<WindowSpan> {
+        let i = self.i;
+        self.i += 1;
         if !a.is_finite() {
-            if let Some(s) = start.take() {
-                close(s, quiet_from.unwrap_or(i), &mut spans);
-            }
-            quiet_from = None;
-            continue;
+            let ended = self
+                .start
+                .take()
+                .and_then(|s| self.close(s, self.quiet_from.unwrap_or(i)));
+            self.quiet_from = None;
+            return ended;
         }
-        let x = excess(a, b, relative);
-        match start {
+        let x = excess(a, b, self.relative);
+        match self.start {
             None => {
-                if x >= onset {
-                    start = Some(i);
-                    quiet_from = None;
+                if x >= self.onset {
+                    self.start = Some(i);
+                    self.quiet_from = None;
                 }
+                None
             }
             Some(s) => {
-                if x < offset {
-                    let q = *quiet_from.get_or_insert(i);
-                    if i + 1 - q >= hold {
-                        close(s, q, &mut spans);
-                        start = None;
-                        quiet_from = None;
+                if x < self.offset {
+                    let q = *self.quiet_from.get_or_insert(i);
+                    if i + 1 - q >= self.hold {
+                        self.start = None;
+                        self.quiet_from = None;
+                        return self.close(s, q);
                     }
                 } else {
-                    quiet_from = None;
+                    self.quiet_from = None;
                 }
+                None
             }
         }
     }
-    if let Some(s) = start {
-        close(s, quiet_from.unwrap_or(activity_uv.len()), &mut spans);
+
+    /// Ends the series: the episode still under way, if long enough.
+    pub fn finish(&mut self) -> Option<WindowSpan> {
+        let s = self.start.take()?;
+        let e = self.quiet_from.take().unwrap_or(self.i);
+        self.close(s, e)
     }
-    spans
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod envelope;
 pub mod fft_band;
 pub mod hysteresis;
+pub mod stream;
 pub mod timedomain;
 
 use crate::config::Config;
@@ -20,8 +21,13 @@ use crate::error::{Error, Result};
 pub struct ActivitySeries {
     /// Spacing of the windows, s.
     pub hop_s: f64,
-    /// Time of the first window's centre from the recording start, s.
+    /// Time of the night's first window's centre from the recording
+    /// start, s.
     pub first_center_s: f64,
+    /// Index in the night of this series' first window: 0 for a whole
+    /// night, more for a piece of a stream ([`ChannelAnalyzer::drain_final`])
+    /// or a stretch cut out for classification.
+    pub first_index: usize,
     /// Activity (band RMS) per window, µV; NaN where the window held
     /// non-finite samples.
     pub activity_uv: Vec<f32>,
@@ -32,19 +38,9 @@ pub struct ActivitySeries {
 }
 
 impl ActivitySeries {
-    /// Centre time of window `i`, s.
+    /// Centre time of window `i` of this series, s.
     pub fn time_s(&self, i: usize) -> f64 {
-        self.first_center_s + i as f64 * self.hop_s
-    }
-
-    /// Index of the window whose centre is nearest to `t_s`, clamped.
-    pub fn index_at(&self, t_s: f64) -> usize {
-        let i = ((t_s - self.first_center_s) / self.hop_s).round();
-        if i <= 0.0 {
-            0
-        } else {
-            (i as usize).min(self.activity_uv.len().saturating_sub(1))
-        }
+        self.first_center_s + (self.first_index + i) as f64 * self.hop_s
     }
 
     /// Number of windows with finite activity.
@@ -73,7 +69,15 @@ pub trait ChannelAnalyzer: Send {
     fn committed_mains(&self) -> Option<Option<u32>> {
         None
     }
-    /// Ends the stream; `mains_hz` is the night's mains decision.
+    /// The windows that are final and not yet taken, so that detection can
+    /// follow the reader; `None` when there are none. An analyzer whose
+    /// windows wait for the night's mains decision keeps them until
+    /// `finish`.
+    fn drain_final(&mut self) -> Option<ActivitySeries> {
+        None
+    }
+    /// Ends the stream and returns the windows not drained before;
+    /// `mains_hz` is the night's mains decision.
     fn finish(self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries;
 }
 

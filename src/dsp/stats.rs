@@ -18,6 +18,44 @@ pub fn median(values: &[f32]) -> Option<f32> {
     percentile_in_place(&mut v, 50.0)
 }
 
+/// The `k`-th smallest (from 0, in `f32::total_cmp` order) of the values
+/// that `replay` produces, without holding them: a 16-bit radix select,
+/// so `replay` runs twice. `k` must be below the number of values.
+pub fn kth_smallest_of(k: usize, replay: impl Fn(&mut dyn FnMut(f32))) -> f32 {
+    // Unsigned keys in total_cmp order: flip all bits of negatives, the
+    // sign bit of the rest.
+    let key = |v: f32| {
+        let b = v.to_bits();
+        if b >> 31 == 1 {
+            !b
+        } else {
+            b | 0x8000_0000
+        }
+    };
+    let mut counts = vec![0usize; 1 << 16];
+    replay(&mut |v| counts[(key(v) >> 16) as usize] += 1);
+    let (mut high, mut rank) = (0usize, k);
+    while rank >= counts[high] {
+        rank -= counts[high];
+        high += 1;
+    }
+    counts.fill(0);
+    replay(&mut |v| {
+        let k = key(v);
+        if (k >> 16) as usize == high {
+            counts[(k & 0xffff) as usize] += 1;
+        }
+    });
+    let mut low = 0usize;
+    while rank >= counts[low] {
+        rank -= counts[low];
+        low += 1;
+    }
+    let k = ((high as u32) << 16) | low as u32;
+    let bits = if k >> 31 == 1 { k & 0x7fff_ffff } else { !k };
+    f32::from_bits(bits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +66,29 @@ mod tests {
         assert_eq!(percentile_in_place(&mut v, 10.0), Some(10.0));
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn radix_select_matches_sorting() {
+        let mut state = 7u64;
+        let values: Vec<f32> = (0..5001)
+            .map(|i| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let x = ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.3) * 50.0;
+                // Repeats, negatives, zeros of both signs.
+                match i % 7 {
+                    0 => 2.5,
+                    1 => -0.0,
+                    2 => 0.0,
+                    _ => x,
+                }
+            })
+            .collect();
+        let mut sorted = values.clone();
+        sorted.sort_by(f32::total_cmp);
+        for k in [0, 1, 700, 2500, 4999, 5000] {
+            let got = kth_smallest_of(k, |f| values.iter().for_each(|&v| f(v)));
+            assert_eq!(got.to_bits(), sorted[k].to_bits(), "k={k}");
+        }
     }
 }

@@ -411,6 +411,7 @@ mod tests {
         ActivitySeries {
             hop_s: 0.1,
             first_center_s: 0.125,
+            first_index: 0,
             activity_uv: act,
             median_freq_hz: vec![80.0; n],
             band_hz: (20.0, 150.0),
