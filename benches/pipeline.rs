@@ -8,6 +8,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use crampscan::config::Config;
+use crampscan::detect::stream::{Exclusion, SpanStream};
 use crampscan::detect::{self, ActivitySeries, Detector, MainsPlan};
 use crampscan::dsp::PlanCache;
 use crampscan::io::{self, BLOCK_FRAMES};
@@ -126,16 +127,37 @@ fn detect_and_score(c: &mut Criterion) {
     let mut g = c.benchmark_group("detect_score");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
+    // As a night streams: pieces of one block's windows (32768 samples at
+    // 1 kHz, a 0.1 s hop) through the streaming detector, then the groups
+    // classified and the leg movements scored.
+    let piece = 328;
     g.bench_function("8 h of windows, one channel", |b| {
         b.iter(|| {
-            let (baseline, spans) = detect::detect_spans(black_box(&series), &cfg);
-            let ch = ChannelDetection {
-                name: "emg_calf_l",
-                series: &series,
-                baseline_uv: &baseline,
-                spans: &spans,
+            let mut stream = SpanStream::new(&cfg, 1000.0, Exclusion::Known(Vec::new()), false);
+            let n = series.activity_uv.len();
+            let cut = |at: usize, len: usize| ActivitySeries {
+                first_index: at,
+                activity_uv: series.activity_uv[at..at + len].to_vec(),
+                median_freq_hz: series.median_freq_hz[at..at + len].to_vec(),
+                ..series.clone()
             };
-            let eps = classify_channel(&ch, None, &cfg);
+            let mut at = 0;
+            while at + piece <= n {
+                stream.push(cut(at, piece));
+                stream.advance();
+                at += piece;
+            }
+            let outcome = stream.finish(cut(at, n - at), &[]);
+            let mut eps = Vec::new();
+            for g in &outcome.groups {
+                let ch = ChannelDetection {
+                    name: "emg_calf_l",
+                    series: &g.series,
+                    baseline_uv: &g.baseline_uv,
+                    spans: &g.spans,
+                };
+                eps.extend(classify_channel(&ch, None, &cfg));
+            }
             black_box(plm::score(&eps, &params))
         })
     });

@@ -497,12 +497,12 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
             night,
             config: cfg,
         };
-        let bytes = summary::night_json(&doc);
         let path = night_path(&opts.out_dir, &job.input.id);
-        summary::write_atomic(&path, &bytes)?;
+        summary::write_atomic_with(&path, |w| summary::write_night_json(&doc, w))?;
+        drop(doc);
         // The tables are built from what was written, read back, so that a
         // fresh run, a resumed run and a merge format the same values.
-        Ok((summary::parse_night_json(&path, &bytes)?, false))
+        Ok((summary::read_night_json(&path)?, false))
     };
     match attempt() {
         Ok((doc, resumed)) => Outcome::Done(Box::new(doc), resumed),
@@ -522,7 +522,9 @@ pub fn write_tables(
 ) -> Result<()> {
     docs.sort_by(|a, b| a.night.night.cmp(&b.night.night));
     errors.sort();
-    summary::write_atomic(&out_dir.join("episodes.csv"), &summary::episodes_csv(docs))?;
+    summary::write_atomic_with(&out_dir.join("episodes.csv"), |w| {
+        summary::write_episodes_csv(docs, w)
+    })?;
     summary::write_atomic(&out_dir.join("nights.csv"), &summary::nights_csv(docs))?;
     summary::write_atomic(&out_dir.join("cohort.csv"), &summary::cohort_csv(docs))?;
     summary::write_atomic(&out_dir.join("errors.csv"), &summary::errors_csv(errors))?;

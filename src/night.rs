@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::CrampConfig;
 use crate::config::{Config, MainsSetting};
-use crate::detect::stream::{Exclusion, SpanStream, StreamOutcome};
+use crate::detect::stream::{Exclusion, SpanGroup, SpanStream, StreamOutcome};
 use crate::detect::{ChannelAnalyzer, Detector, MainsPlan};
 use crate::dsp::enmo::EnmoAnalyzer;
 use crate::dsp::mains::{self, MainsEstimator, MainsRatios};
@@ -150,16 +150,29 @@ pub struct NightOptions {
 }
 
 /// An EMG channel while its file streams: the detector's analyzer, the
-/// mains estimator and the detection that follows them.
+/// mains estimator, the detection that follows them, and the episodes
+/// classified so far (with the accelerometer values a body-movement check
+/// may need).
 struct EmgLane {
+    name: String,
     analyzer: Box<dyn ChannelAnalyzer>,
     mains: MainsEstimator,
     stream: SpanStream,
+    episodes: Vec<(Episode, Option<AccelSeries>)>,
 }
 
 struct Lane {
     quality: QualityTracker,
     emg: Option<EmgLane>,
+}
+
+/// A file of the night while it streams, a block per round.
+struct OpenFile {
+    src: Box<dyn SampleSource>,
+    lanes: Vec<Lane>,
+    block: Block,
+    frames: u64,
+    done: bool,
 }
 
 struct StreamedFile {
@@ -173,7 +186,14 @@ struct StreamedFile {
     exclusion_exact: Vec<bool>,
     /// EMG lanes with their channel index.
     emg: Vec<(usize, EmgLane)>,
-    enmo: Option<EnmoAnalyzer>,
+}
+
+/// A night after its files have streamed.
+struct StreamedNight {
+    files: Vec<StreamedFile>,
+    /// ENMO of the night's first file with three accelerometer axes; the
+    /// values no episode needed are dropped unless traces are kept.
+    accel: Option<AccelSeries>,
 }
 
 impl StreamedFile {
@@ -205,49 +225,69 @@ struct Pass<'a> {
     keep_traces: bool,
 }
 
-/// Streams one file (number `file` of the night) through quality
-/// trackers, EMG analyzers and detection, and ENMO.
-fn stream_file(mut src: Box<dyn SampleSource>, file: usize, pass: Pass) -> Result<StreamedFile> {
-    let cfg = pass.cfg;
-    let info = src.info().clone();
-    let fs = info.fs_hz;
-    let mut lanes = Vec::with_capacity(info.channels.len());
-    for (c, ch) in info.channels.iter().enumerate() {
-        let emg = if ch.kind == ChannelKind::Emg {
-            let analyzer = pass
-                .detector
-                .analyzer(fs, pass.mains)
-                .map_err(|e| Error::input(&info.path, format!("channel {}: {e}", ch.name)))?;
-            let exclusion = match pass.exclusions {
-                Some(x) => Exclusion::Known(x[file][c].clone()),
-                None => Exclusion::Provisional,
+/// Accelerometer values kept before the earliest time an episode still to
+/// be classified reaches back to, s: the cramp rule looks 1 s before an
+/// onset, and a value covers one hop.
+const ACCEL_KEEP_MARGIN_S: f64 = 10.0;
+
+impl OpenFile {
+    /// Sets up file number `file` of the night to read `round_s` seconds
+    /// per round.
+    fn open(src: Box<dyn SampleSource>, file: usize, pass: Pass, round_s: f64) -> Result<OpenFile> {
+        let cfg = pass.cfg;
+        let info = src.info();
+        let fs = info.fs_hz;
+        let mut lanes = Vec::with_capacity(info.channels.len());
+        for (c, ch) in info.channels.iter().enumerate() {
+            let emg = if ch.kind == ChannelKind::Emg {
+                let analyzer = pass
+                    .detector
+                    .analyzer(fs, pass.mains)
+                    .map_err(|e| Error::input(&info.path, format!("channel {}: {e}", ch.name)))?;
+                let exclusion = match pass.exclusions {
+                    Some(x) => Exclusion::Known(x[file][c].clone()),
+                    None => Exclusion::Provisional,
+                };
+                Some(EmgLane {
+                    name: ch.name.clone(),
+                    analyzer,
+                    mains: MainsEstimator::new(fs, pass.plans),
+                    stream: SpanStream::new(cfg, fs, exclusion, pass.keep_traces),
+                    episodes: Vec::new(),
+                })
+            } else {
+                None
             };
-            Some(EmgLane {
-                analyzer,
-                mains: MainsEstimator::new(fs, pass.plans),
-                stream: SpanStream::new(cfg, fs, exclusion, pass.keep_traces),
-            })
-        } else {
-            None
-        };
-        lanes.push(Lane {
-            quality: QualityTracker::new(fs, &cfg.quality),
-            emg,
-        });
-    }
-    let axes = info.accel_axes();
-    let mut enmo = (axes.len() == 3).then(|| EnmoAnalyzer::new(fs, cfg.detector.hop_s));
-    let mut block = Block::new(info.channels.len(), BLOCK_FRAMES);
-    let mut frames = 0u64;
-    loop {
-        src.read_block(&mut block)?;
-        if block.len == 0 {
-            break;
+            lanes.push(Lane {
+                quality: QualityTracker::new(fs, &cfg.quality),
+                emg,
+            });
         }
-        frames += block.len as u64;
-        let block_ref = &block;
-        lanes.par_iter_mut().enumerate().for_each(|(c, lane)| {
-            let x = block_ref.channel(c);
+        let frames_per_round = ((round_s * fs).round() as usize).max(1);
+        Ok(OpenFile {
+            block: Block::new(info.channels.len(), frames_per_round),
+            src,
+            lanes,
+            frames: 0,
+            done: false,
+        })
+    }
+
+    /// Reads the next block and streams it through the quality trackers,
+    /// EMG analyzers and detection, channels in parallel.
+    fn step(&mut self) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        self.src.read_block(&mut self.block)?;
+        if self.block.len == 0 {
+            self.done = true;
+            return Ok(());
+        }
+        self.frames += self.block.len as u64;
+        let block = &self.block;
+        self.lanes.par_iter_mut().enumerate().for_each(|(c, lane)| {
+            let x = block.channel(c);
             lane.quality.push(x);
             if let Some(e) = &mut lane.emg {
                 e.analyzer.push(x);
@@ -258,36 +298,132 @@ fn stream_file(mut src: Box<dyn SampleSource>, file: usize, pass: Pass) -> Resul
                 e.stream.follow(&lane.quality);
             }
         });
-        if let Some(e) = &mut enmo {
+        Ok(())
+    }
+
+    fn finish(self) -> StreamedFile {
+        let info = self.src.info().clone(); // readers add warnings at the end of the stream
+        let mut qualities = Vec::new();
+        let mut excluded = Vec::new();
+        let mut exclusion_exact = Vec::new();
+        let mut emg = Vec::new();
+        for (c, lane) in self.lanes.into_iter().enumerate() {
+            let (q, spans, exact) = lane.quality.finish_checked();
+            qualities.push(q);
+            excluded.push(spans);
+            exclusion_exact.push(exact);
+            if let Some(e) = lane.emg {
+                emg.push((c, e));
+            }
+        }
+        StreamedFile {
+            info,
+            frames: self.frames,
+            qualities,
+            excluded,
+            exclusion_exact,
+            emg,
+        }
+    }
+}
+
+/// Classifies a channel's groups of episodes. A long episode that is not
+/// an LM keeps the accelerometer values under it for the body-movement
+/// check, which pairs it with the other leg's at the end of the night.
+fn classify_groups(
+    name: &str,
+    groups: Vec<SpanGroup>,
+    accel: Option<&AccelSeries>,
+    cfg: &Config,
+    out: &mut Vec<(Episode, Option<AccelSeries>)>,
+) {
+    for g in &groups {
+        let ch = ChannelDetection {
+            name,
+            series: &g.series,
+            baseline_uv: &g.baseline_uv,
+            spans: &g.spans,
+        };
+        for e in classify_channel(&ch, accel, cfg) {
+            let long = e.kind != EpisodeKind::Lm && e.duration_s() >= cfg.cramp.body_movement_min_s;
+            let under = accel.filter(|_| long).map(|a| a.cut(e.start_s, e.end_s));
+            out.push((e, under));
+        }
+    }
+}
+
+/// Streams all files of a night side by side, a round of `BLOCK_FRAMES`
+/// at the fastest rate at a time, so that episodes are classified as soon
+/// as their accelerometer values are in and neither the EMG windows nor
+/// the accelerometer series pile up over the night.
+fn stream_night(sources: Vec<Box<dyn SampleSource>>, pass: Pass) -> Result<StreamedNight> {
+    let cfg = pass.cfg;
+    let fastest_hz = sources.iter().map(|s| s.info().fs_hz).fold(0.0, f64::max);
+    let round_s = BLOCK_FRAMES as f64 / fastest_hz;
+    let accel_file = sources
+        .iter()
+        .position(|s| s.info().accel_axes().len() == 3);
+    let mut files = sources
+        .into_iter()
+        .enumerate()
+        .map(|(k, s)| OpenFile::open(s, k, pass, round_s))
+        .collect::<Result<Vec<_>>>()?;
+    let mut enmo = accel_file.map(|k| {
+        let info = files[k].src.info();
+        let axes = info.accel_axes();
+        (
+            k,
+            [axes[0], axes[1], axes[2]],
+            EnmoAnalyzer::new(info.fs_hz, cfg.detector.hop_s),
+        )
+    });
+    let after_s = cfg.cramp.accel_after_s + ACCEL_KEEP_MARGIN_S;
+    while files.iter().any(|f| !f.done) {
+        files.par_iter_mut().try_for_each(OpenFile::step)?;
+        let mut accel_done = true;
+        if let Some((k, axes, e)) = &mut enmo {
+            let f = &files[*k];
             e.push(
-                block.channel(axes[0]),
-                block.channel(axes[1]),
-                block.channel(axes[2]),
+                f.block.channel(axes[0]),
+                f.block.channel(axes[1]),
+                f.block.channel(axes[2]),
             );
+            accel_done = f.done;
+        }
+        // Classify the groups whose accelerometer values are all in.
+        let mut accel = enmo.as_mut().map(|(_, _, e)| e.series());
+        let covered_s = match (&accel, accel_done) {
+            (Some(a), false) => a.covered_s(),
+            _ => f64::INFINITY,
+        };
+        let mut earliest_s = Some(f64::INFINITY);
+        for lane in files
+            .iter_mut()
+            .flat_map(|f| f.lanes.iter_mut())
+            .filter_map(|l| l.emg.as_mut())
+        {
+            let ready = lane.stream.take_groups_while(|g| {
+                let end = g.spans.last().map_or(0, |s| s.1);
+                g.series.time_s(end) + after_s <= covered_s
+            });
+            classify_groups(&lane.name, ready, accel.as_deref(), cfg, &mut lane.episodes);
+            earliest_s = match (earliest_s, lane.stream.earliest_needed_s()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                _ => None,
+            };
+        }
+        if let (Some(a), Some(t), false) = (&mut accel, earliest_s, pass.keep_traces) {
+            if t.is_finite() {
+                let k = ((t - ACCEL_KEEP_MARGIN_S) / a.hop_s).floor();
+                if k > 0.0 {
+                    a.drop_before(k as usize);
+                }
+            }
         }
     }
-    let info = src.info().clone(); // readers add warnings at the end of the stream
-    let mut qualities = Vec::new();
-    let mut excluded = Vec::new();
-    let mut exclusion_exact = Vec::new();
-    let mut emg = Vec::new();
-    for (c, lane) in lanes.into_iter().enumerate() {
-        let (q, spans, exact) = lane.quality.finish_checked();
-        qualities.push(q);
-        excluded.push(spans);
-        exclusion_exact.push(exact);
-        if let Some(e) = lane.emg {
-            emg.push((c, e));
-        }
-    }
-    Ok(StreamedFile {
-        info,
-        frames,
-        qualities,
-        excluded,
-        exclusion_exact,
-        emg,
-        enmo,
+    Ok(StreamedNight {
+        files: files.into_iter().map(OpenFile::finish).collect(),
+        accel: enmo.map(|(_, _, e)| e.finish()),
     })
 }
 
@@ -373,13 +509,6 @@ pub fn process_night_with(
             "no EMG channel: expected a column named emg_* (or with a _uv/_mv suffix), or a sidecar row with type EMG",
         ));
     }
-    let stream_all = |sources: Vec<Box<dyn SampleSource>>, pass: Pass| {
-        sources
-            .into_par_iter()
-            .enumerate()
-            .map(|(k, s)| stream_file(s, k, pass))
-            .collect::<Result<Vec<StreamedFile>>>()
-    };
     let setting = cfg.mains_setting()?;
     let plan = match setting {
         MainsSetting::Fixed(m) => MainsPlan::Fixed(m),
@@ -393,10 +522,11 @@ pub fn process_night_with(
         exclusions: None,
         keep_traces: opts.keep_traces,
     };
-    let mut streamed = stream_all(sources, first_pass)?;
+    let mut streamed = stream_night(sources, first_pass)?;
 
     // Mains: configured, or decided from all EMG channels together.
     let ratios: Vec<MainsRatios> = streamed
+        .files
         .iter()
         .flat_map(|f| f.emg.iter().filter_map(|(_, e)| e.mains.ratios()))
         .collect();
@@ -412,7 +542,7 @@ pub fn process_night_with(
     // tracker's bad stretches before the night shows which extremes are
     // rails. When the whole night overturns either, stream it again with
     // the night's decisions, so results never depend on the shortcut.
-    let overturned = streamed.iter().any(|f| {
+    let overturned = streamed.files.iter().any(|f| {
         f.exclusion_overturned()
             || f.emg
                 .iter()
@@ -420,13 +550,13 @@ pub fn process_night_with(
     });
     if overturned {
         let exclusions: Vec<Vec<BadStretches>> =
-            streamed.iter().map(|f| f.excluded.clone()).collect();
+            streamed.files.iter().map(|f| f.excluded.clone()).collect();
         let again = Pass {
             mains: MainsPlan::Fixed(mains_hz),
             exclusions: Some(&exclusions),
             ..first_pass
         };
-        streamed = stream_all(open_sources(input, cfg)?, again)?;
+        streamed = stream_night(open_sources(input, cfg)?, again)?;
     }
 
     let mut start_time = None;
@@ -434,8 +564,9 @@ pub fn process_night_with(
     let mut channels = Vec::new();
     let mut quality = Vec::new();
     let mut emg_streams: Vec<(String, StreamOutcome)> = Vec::new();
-    let mut accel: Option<AccelSeries> = None;
-    for f in streamed {
+    let accel = streamed.accel;
+    let mut classified: Vec<(Episode, Option<AccelSeries>)> = Vec::new();
+    for f in streamed.files {
         let info = &f.info;
         duration_s = duration_s.max(f.frames as f64 / info.fs_hz);
         match (start_time, info.start_time) {
@@ -494,54 +625,37 @@ pub fn process_night_with(
                 mains_ratio_50: None,
                 mains_ratio_60: None,
             };
-            if let Some(e) = emg {
+            if let Some(mut e) = emg {
                 if let Some(r) = e.mains.ratios() {
                     report.mains_ratio_50 = Some(round(r.r50, 2));
                     report.mains_ratio_60 = Some(round(r.r60, 2));
                 }
-                let outcome = e.stream.finish(e.analyzer.finish(mains_hz), &bad);
+                let mut outcome = e.stream.finish(e.analyzer.finish(mains_hz), &bad);
+                let rest = std::mem::take(&mut outcome.groups);
+                classify_groups(&e.name, rest, accel.as_ref(), cfg, &mut e.episodes);
+                classified.append(&mut e.episodes);
                 report.band_hz = Some(outcome.band_hz);
                 report.baseline_median_uv = outcome.baseline_median_uv.map(|v| round(v as f64, 3));
                 emg_streams.push((ch.name.clone(), outcome));
             }
             channels.push(report);
         }
-        if accel.is_none() {
-            if let Some(e) = f.enmo {
-                let hop_s = e.hop_s;
-                accel = Some(AccelSeries {
-                    hop_s,
-                    enmo_g: e.finish(),
-                });
-            }
-        }
     }
 
-    // Classification of each channel's episode groups, now that the
-    // accelerometer series is complete.
-    let per_channel: Vec<Vec<Episode>> = emg_streams
-        .par_iter()
-        .map(|(name, outcome)| {
-            let mut eps = Vec::new();
-            for g in &outcome.groups {
-                let ch = ChannelDetection {
-                    name,
-                    series: &g.series,
-                    baseline_uv: &g.baseline_uv,
-                    spans: &g.spans,
-                };
-                eps.extend(classify_channel(&ch, accel.as_ref(), cfg));
-            }
-            eps
-        })
-        .collect();
-    let mut episodes: Vec<Episode> = per_channel.into_iter().flatten().collect();
-    episodes.sort_by(|a, b| {
+    classified.sort_by(|(a, _), (b, _)| {
         a.start_s
             .total_cmp(&b.start_s)
             .then_with(|| a.channel.cmp(&b.channel))
     });
-    mark_body_movements(&mut episodes, accel.as_ref(), &cfg.cramp);
+    let (mut episodes, under): (Vec<Episode>, Vec<Option<AccelSeries>>) =
+        classified.into_iter().unzip();
+    if accel.is_some() {
+        mark_body_movements_with(&mut episodes, &cfg.cramp, |i, t0, t1| {
+            under[i].as_ref().map_or(0.0, |a| {
+                a.fraction_at_least(t0, t1, cfg.cramp.accel_movement_g)
+            })
+        });
+    }
 
     let analyzed_s = emg_streams
         .iter()
@@ -648,6 +762,19 @@ pub fn mark_body_movements(episodes: &mut [Episode], accel: Option<&AccelSeries>
     let Some(acc) = accel else {
         return;
     };
+    mark_body_movements_with(episodes, c, |_, t0, t1| {
+        acc.fraction_at_least(t0, t1, c.accel_movement_g)
+    });
+}
+
+/// [`mark_body_movements`] with the share of accelerometer values at or
+/// above `accel_movement_g` over `[t0, t1]` given by `moving(i, t0, t1)`,
+/// where `[t0, t1]` lies within episode `i`.
+fn mark_body_movements_with(
+    episodes: &mut [Episode],
+    c: &CrampConfig,
+    moving: impl Fn(usize, f64, f64) -> f64,
+) {
     let long: Vec<usize> = (0..episodes.len())
         .filter(|&i| {
             let e = &episodes[i];
@@ -665,7 +792,7 @@ pub fn mark_body_movements(episodes: &mut [Episode], accel: Option<&AccelSeries>
             if t1 - t0 < c.body_movement_min_s {
                 continue;
             }
-            if acc.fraction_at_least(t0, t1, c.accel_movement_g) >= c.body_movement_accel_fraction {
+            if moving(i, t0, t1) >= c.body_movement_accel_fraction {
                 hit[i] = true;
                 hit[j] = true;
             }
@@ -708,6 +835,7 @@ mod tests {
         }
         AccelSeries {
             hop_s: 0.1,
+            first_index: 0,
             enmo_g: enmo,
         }
     }
@@ -884,5 +1012,96 @@ mod tests {
         };
         let r = process_night(&input, &cfg, detector.as_ref(), &plans).unwrap();
         assert!((r.analyzed_s - 119.8).abs() < 1e-9, "{}", r.analyzed_s);
+    }
+
+    /// A 1.2-hour night with cramps, build-ups, leg movements and body
+    /// movements on both legs, at 256 Hz with 60 Hz hum decided
+    /// automatically.
+    fn busy_night(dir: &std::path::Path) -> NightInput {
+        use crate::simulate::{simulate, Difficulty, Format, Realism, SimOptions};
+        let mut o = SimOptions::with_difficulty(Difficulty::Easy);
+        o.out_dir = dir.to_path_buf();
+        o.nights = 1;
+        o.hours = 1.2;
+        o.seed = 11;
+        o.format = Format::Wav;
+        o.emg_fs_hz = 256.0;
+        o.mains_hz = Some(60.0);
+        o.cramps_per_h = 4.0;
+        o.realism = Realism {
+            body_movements_per_h: 5.0,
+            buildup_fraction: 1.0,
+            ..Realism::preset(Difficulty::Easy)
+        };
+        simulate(&o).unwrap();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| crate::io::is_recording(p))
+            .collect();
+        files.sort();
+        NightInput {
+            id: "night01".into(),
+            files,
+        }
+    }
+
+    #[test]
+    fn accelerometer_values_dropped_while_streaming_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = busy_night(dir.path());
+        let cfg = Config::default();
+        let plans = PlanCache::new();
+        let detector = detect::from_config(&cfg, &plans).unwrap();
+        // Streamed without traces, the night keeps only the accelerometer
+        // values that episodes still to come could need.
+        let pass = Pass {
+            cfg: &cfg,
+            detector: detector.as_ref(),
+            plans: &plans,
+            mains: MainsPlan::Auto,
+            exclusions: None,
+            keep_traces: false,
+        };
+        let kept = |keep_traces| {
+            let night = stream_night(
+                open_sources(&input, &cfg).unwrap(),
+                Pass {
+                    keep_traces,
+                    ..pass
+                },
+            );
+            let a = night.unwrap().accel.unwrap();
+            (a.first_index, a.enmo_g.len())
+        };
+        let (dropped, held) = kept(false);
+        assert!(
+            dropped as f64 * 0.1 > 3000.0,
+            "dropped {dropped}, held {held}"
+        );
+        assert_eq!(kept(true), (0, 43_200));
+        // The night's results are those of a scan that keeps them all.
+        let lean = process_night(&input, &cfg, detector.as_ref(), &plans).unwrap();
+        let opts = NightOptions {
+            keep_traces: true,
+            ..NightOptions::default()
+        };
+        let full = process_night_with(&input, &cfg, detector.as_ref(), &plans, opts).unwrap();
+        assert_eq!(lean.episodes, full.episodes);
+        let kinds = |k| lean.episodes.iter().filter(|e| e.kind == k).count();
+        assert!(
+            kinds(EpisodeKind::Cramp) >= 3,
+            "{}",
+            kinds(EpisodeKind::Cramp)
+        );
+        assert!(
+            kinds(EpisodeKind::Movement) >= 4,
+            "{}",
+            kinds(EpisodeKind::Movement)
+        );
+        assert!(lean
+            .episodes
+            .iter()
+            .any(|e| e.buildup_s.is_some_and(|b| b > 0.0)));
     }
 }

@@ -82,17 +82,28 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
         .unwrap_or_default()
 }
 
-fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header).expect("write to memory");
+fn write_csv(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(header)?;
     for r in rows {
-        w.write_record(&r).expect("write to memory");
+        w.write_record(&r)?;
     }
-    w.into_inner().expect("flush to memory")
+    w.flush()
 }
 
-/// `episodes.csv` for the nights, in night then time order.
-pub fn episodes_csv(nights: &[NightDocument]) -> Vec<u8> {
+fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+    let mut v = Vec::new();
+    write_csv(&mut v, header, rows).expect("write to memory");
+    v
+}
+
+/// `episodes.csv` for the nights, in night then time order, written to
+/// `out` row by row: it grows with the episodes of a whole batch.
+pub fn write_episodes_csv(nights: &[NightDocument], out: &mut dyn Write) -> std::io::Result<()> {
     let rows = nights.iter().map(|d| &d.night).flat_map(|n| {
         n.episodes.iter().map(move |e| {
             vec![
@@ -115,7 +126,7 @@ pub fn episodes_csv(nights: &[NightDocument]) -> Vec<u8> {
             ]
         })
     });
-    csv_bytes(EPISODE_COLUMNS, rows)
+    write_csv(out, EPISODE_COLUMNS, rows)
 }
 
 /// `nights.csv`, one row per night.
@@ -232,7 +243,7 @@ pub struct InputRecord {
 /// What `nights/<night>.json` holds: the night in full, where it came
 /// from, and how it was made. The tables are built from these documents, so
 /// a resumed or merged run gives the same bytes as a single run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NightDocument {
     pub tool_version: String,
     pub subject: Option<String>,
@@ -242,25 +253,66 @@ pub struct NightDocument {
     pub config: Config,
 }
 
-/// `nights/<night>.json`.
-pub fn night_json(doc: &NightDocument) -> Vec<u8> {
-    let mut v = serde_json::to_vec_pretty(doc).expect("night serialises");
-    v.push(b'\n');
-    v
+/// `nights/<night>.json`, written to `out` as it is serialised, so that a
+/// night with many episodes is not held twice.
+pub fn write_night_json(doc: &NightDocument, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    out.write_all(b"\n")
+}
+
+/// The fields of a night document besides the night's own.
+#[derive(Deserialize)]
+struct DocumentHead {
+    tool_version: String,
+    subject: Option<String>,
+    inputs: Vec<InputRecord>,
+    config: Config,
+}
+
+fn not_a_document(path: &Path, e: serde_json::Error) -> Error {
+    Error::input(
+        path,
+        format!(
+            "line {}, column {}: not a crampscan night document: {e}",
+            e.line(),
+            e.column()
+        ),
+    )
+}
+
+/// A night document from its head and its night, each read from the whole
+/// object while skipping the other's fields. Deserialising the document at
+/// once would buffer every value first (serde's `flatten`), several times
+/// the size of the file for a night with many episodes.
+fn assemble(head: DocumentHead, night: NightResult) -> NightDocument {
+    NightDocument {
+        tool_version: head.tool_version,
+        subject: head.subject,
+        inputs: head.inputs,
+        night,
+        config: head.config,
+    }
 }
 
 /// Parses a `nights/<night>.json` document.
 pub fn parse_night_json(path: &Path, bytes: &[u8]) -> Result<NightDocument> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        Error::input(
-            path,
-            format!(
-                "line {}, column {}: not a crampscan night document: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })
+    let err = |e| not_a_document(path, e);
+    let head = serde_json::from_slice(bytes).map_err(err)?;
+    let night = serde_json::from_slice(bytes).map_err(err)?;
+    Ok(assemble(head, night))
+}
+
+/// Reads `nights/<night>.json` back, streaming.
+pub fn read_night_json(path: &Path) -> Result<NightDocument> {
+    let open = || {
+        std::fs::File::open(path)
+            .map(std::io::BufReader::new)
+            .map_err(|e| Error::input(path, format!("cannot open: {e}")))
+    };
+    let err = |e| not_a_document(path, e);
+    let head = serde_json::from_reader(open()?).map_err(err)?;
+    let night = serde_json::from_reader(open()?).map_err(err)?;
+    Ok(assemble(head, night))
 }
 
 /// Reads `errors.csv` back.
@@ -288,11 +340,20 @@ pub fn read_night_ids(path: &Path) -> Result<Vec<String>> {
 /// interrupted process, and it cost more wall time than a night's analysis
 /// on small nights.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] of what `write` writes, through a buffer.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        write(&mut f)?;
+        f.into_inner().map_err(|e| e.into_error())?;
         std::fs::rename(&tmp, path)
     };
     write().map_err(|e| {

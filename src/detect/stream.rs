@@ -149,6 +149,34 @@ impl SpanStream {
         self.used_provisional
     }
 
+    /// Removes and returns the completed groups from the oldest on, as long
+    /// as `ready` says so.
+    pub fn take_groups_while(&mut self, ready: impl Fn(&SpanGroup) -> bool) -> Vec<SpanGroup> {
+        let n = self.groups.iter().take_while(|g| ready(g)).count();
+        self.groups.drain(..n).collect()
+    }
+
+    /// Earliest time any group still to come can reach back to, s: the
+    /// first window of the oldest group not taken, or the cramp look-back
+    /// before the group under way or the next window. `None` before the
+    /// first windows arrive.
+    pub fn earliest_needed_s(&self) -> Option<f64> {
+        let (hop_s, first_center_s, _) = self.geometry?;
+        let h = self.hysteresis.as_ref()?;
+        let from = self
+            .group
+            .first()
+            .map(|s| s.0)
+            .or(h.open_start())
+            .unwrap_or(h.position())
+            .saturating_sub(self.look_back);
+        let from = self
+            .groups
+            .first()
+            .map_or(from, |g| g.series.first_index.min(from));
+        Some(first_center_s + from as f64 * hop_s)
+    }
+
     /// Takes the next windows of the channel, in order.
     pub fn push(&mut self, piece: ActivitySeries) {
         debug_assert_eq!(piece.first_index, self.released + self.waiting.len());
@@ -454,6 +482,7 @@ mod tests {
     fn accel() -> AccelSeries {
         AccelSeries {
             hop_s: 0.1,
+            first_index: 0,
             enmo_g: (0..108_000)
                 .map(|i| if (i / 3000) % 3 == 0 { 0.2 } else { 0.0 })
                 .collect(),

@@ -2,15 +2,15 @@
 //! negative values set to zero; van Hees et al. 2013), averaged over each
 //! hop, in g.
 
+use crate::score::classify::AccelSeries;
+
 /// Streaming ENMO of three axes, averaged over hops of `hop_n` samples.
 pub struct EnmoAnalyzer {
     hop_n: usize,
-    /// Spacing of the output series, s.
-    pub hop_s: f64,
     acc: f64,
     count: usize,
     bad: bool,
-    series: Vec<f32>,
+    series: AccelSeries,
 }
 
 impl EnmoAnalyzer {
@@ -18,11 +18,10 @@ impl EnmoAnalyzer {
         let hop_n = ((hop_s * fs_hz).round() as usize).max(1);
         EnmoAnalyzer {
             hop_n,
-            hop_s: hop_n as f64 / fs_hz,
             acc: 0.0,
             count: 0,
             bad: false,
-            series: Vec::new(),
+            series: AccelSeries::whole(hop_n as f64 / fs_hz, Vec::new()),
         }
     }
 
@@ -37,7 +36,7 @@ impl EnmoAnalyzer {
             }
             self.count += 1;
             if self.count == self.hop_n {
-                self.series.push(if self.bad {
+                self.series.enmo_g.push(if self.bad {
                     f32::NAN
                 } else {
                     (self.acc / self.hop_n as f64) as f32
@@ -49,9 +48,14 @@ impl EnmoAnalyzer {
         }
     }
 
-    /// ENMO per hop, g (NaN for hops with non-finite samples); hop `k`
-    /// covers `[k, k+1) * hop_s`.
-    pub fn finish(self) -> Vec<f32> {
+    /// The series so far: ENMO per hop, g (NaN for hops with non-finite
+    /// samples); the caller may drop values it no longer needs.
+    pub fn series(&mut self) -> &mut AccelSeries {
+        &mut self.series
+    }
+
+    /// The series, with the values not dropped.
+    pub fn finish(self) -> AccelSeries {
         self.series
     }
 }
@@ -68,7 +72,7 @@ mod tests {
         e.push(&zeros, &zeros, &ones);
         let up = vec![1.5f32; 10];
         e.push(&zeros, &zeros, &up);
-        let s = e.finish();
+        let s = e.finish().enmo_g;
         assert_eq!(s.len(), 4);
         assert_eq!(s[0], 0.0);
         assert!((s[3] - 0.5).abs() < 1e-6);

@@ -187,6 +187,7 @@ fn decode(bytes: &[u8]) -> std::result::Result<NightTraces, String> {
             ENMO => {
                 traces.accel = Some(AccelSeries {
                     hop_s: s.hop_s,
+                    first_index: 0,
                     enmo_g: values,
                 })
             }
@@ -224,6 +225,7 @@ mod tests {
             }],
             accel: Some(AccelSeries {
                 hop_s: 0.1,
+                first_index: 0,
                 enmo_g: vec![0.0, 0.25],
             }),
         };

@@ -15,20 +15,68 @@ use crate::config::Config;
 use crate::detect::{ActivitySeries, WindowSpan};
 use crate::dsp::stats::{median, percentile_in_place};
 
-/// Accelerometer movement series of the night.
+/// Accelerometer movement series of the night, or the part of it kept.
 #[derive(Debug, Clone)]
 pub struct AccelSeries {
     /// Spacing, s; value `k` covers `[k, k+1) * hop_s`.
     pub hop_s: f64,
+    /// Night index of the first value held: 0 for the whole series, more
+    /// once the stream has dropped values no episode can need.
+    pub first_index: usize,
     pub enmo_g: Vec<f32>,
 }
 
 impl AccelSeries {
+    /// A whole night's series.
+    pub fn whole(hop_s: f64, enmo_g: Vec<f32>) -> AccelSeries {
+        AccelSeries {
+            hop_s,
+            first_index: 0,
+            enmo_g,
+        }
+    }
+
+    /// Night indices `[a, b)` of the values over `[t0, t1]`, clamped to the
+    /// values held.
+    fn bounds(&self, t0: f64, t1: f64) -> (usize, usize) {
+        let end = self.first_index + self.enmo_g.len();
+        let a = ((t0.max(0.0) / self.hop_s).floor() as usize).min(end);
+        let b = ((t1.max(0.0) / self.hop_s).ceil() as usize).clamp(a, end);
+        debug_assert!(
+            a >= self.first_index || a == b,
+            "ENMO before {} s was dropped",
+            self.first_index as f64 * self.hop_s
+        );
+        let a = a.max(self.first_index);
+        (a, b.max(a))
+    }
+
     fn range(&self, t0: f64, t1: f64) -> &[f32] {
-        let n = self.enmo_g.len();
-        let a = ((t0.max(0.0) / self.hop_s).floor() as usize).min(n);
-        let b = ((t1.max(0.0) / self.hop_s).ceil() as usize).clamp(a, n);
-        &self.enmo_g[a..b]
+        let (a, b) = self.bounds(t0, t1);
+        &self.enmo_g[a - self.first_index..b - self.first_index]
+    }
+
+    /// The values over `[t0, t1]` as a series of their own: every query
+    /// within `[t0, t1]` answers as on `self`.
+    pub fn cut(&self, t0: f64, t1: f64) -> AccelSeries {
+        let (a, _) = self.bounds(t0, t1);
+        AccelSeries {
+            hop_s: self.hop_s,
+            first_index: a,
+            enmo_g: self.range(t0, t1).to_vec(),
+        }
+    }
+
+    /// Time up to which values are known, s.
+    pub fn covered_s(&self) -> f64 {
+        (self.first_index + self.enmo_g.len()) as f64 * self.hop_s
+    }
+
+    /// Drops the values before night index `k`.
+    pub fn drop_before(&mut self, k: usize) {
+        let n = k.saturating_sub(self.first_index).min(self.enmo_g.len());
+        self.enmo_g.drain(..n);
+        self.first_index += n;
     }
 
     /// Mean ENMO over `[t0, t1]`, g; `None` without finite data there.
@@ -493,6 +541,7 @@ mod tests {
         }
         let acc = AccelSeries {
             hop_s: 0.1,
+            first_index: 0,
             enmo_g: enmo,
         };
         let with = classify(b, Some(&acc));
@@ -555,6 +604,7 @@ mod tests {
         }
         let acc = AccelSeries {
             hop_s: 0.1,
+            first_index: 0,
             enmo_g: enmo,
         };
         let eps = classify_named("calf_l", buildup_night(), Some(&acc));
