@@ -498,14 +498,16 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
             config: cfg,
         };
         let path = night_path(&opts.out_dir, &job.input.id);
-        summary::write_atomic_with(&path, |w| summary::write_night_json(&doc, w))?;
+        summary::write_atomic_with(&path, |w| {
+            summary::write_night_json(&doc, w).map_err(|e| Error::output(&path, e))
+        })?;
         drop(doc);
         // The tables are built from what was written, read back, so that a
         // fresh run, a resumed run and a merge format the same values.
         Ok((summary::read_night_json(&path)?, false))
     };
     match attempt() {
-        Ok((doc, resumed)) => Outcome::Done(Box::new(doc), resumed),
+        Ok((doc, resumed)) => Outcome::Done(Box::new(doc.without_episodes()), resumed),
         Err(e) => {
             // A stale document from an earlier run must not outlive a failure.
             let _ = std::fs::remove_file(night_path(&opts.out_dir, &job.input.id));
@@ -514,7 +516,10 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
     }
 }
 
-/// Writes the tables of a set of night documents and errors.
+/// Writes the tables of a set of night documents and errors. The
+/// documents may be [without their episodes](NightDocument::without_episodes):
+/// `episodes.csv` reads them from `out_dir/nights/<night>.json`, which
+/// must be written already.
 pub fn write_tables(
     out_dir: &Path,
     docs: &mut [NightDocument],
@@ -522,8 +527,15 @@ pub fn write_tables(
 ) -> Result<()> {
     docs.sort_by(|a, b| a.night.night.cmp(&b.night.night));
     errors.sort();
-    summary::write_atomic_with(&out_dir.join("episodes.csv"), |w| {
-        summary::write_episodes_csv(docs, w)
+    let episodes = out_dir.join("episodes.csv");
+    summary::write_atomic_with(&episodes, |w| {
+        let out = |e| Error::output(&episodes, e);
+        let mut table = summary::EpisodesTable::new(w).map_err(out)?;
+        for d in docs.iter() {
+            let n = summary::read_night_episodes(&night_path(out_dir, &d.night.night))?;
+            table.write_night(&n).map_err(out)?;
+        }
+        table.finish().map_err(out)
     })?;
     summary::write_atomic(&out_dir.join("nights.csv"), &summary::nights_csv(docs))?;
     summary::write_atomic(&out_dir.join("cohort.csv"), &summary::cohort_csv(docs))?;
@@ -790,7 +802,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
             let doc = summary::parse_night_json(&p, &bytes)?;
             summary::write_atomic(&night_path(out_dir, &id), &bytes)?;
             merge_traces(d, out_dir, &id)?;
-            docs.push(doc);
+            docs.push(doc.without_episodes());
         }
         for e in summary::read_errors_csv(&d.join("errors.csv"))? {
             claim(&e.night, d)?;

@@ -82,31 +82,47 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
         .unwrap_or_default()
 }
 
-fn write_csv(
-    out: &mut dyn Write,
-    header: &[&str],
-    rows: impl Iterator<Item = Vec<String>>,
-) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(header)?;
-    for r in rows {
-        w.write_record(&r)?;
-    }
-    w.flush()
-}
-
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
-    let mut v = Vec::new();
-    write_csv(&mut v, header, rows).expect("write to memory");
-    v
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).expect("write to memory");
+    for r in rows {
+        w.write_record(&r).expect("write to memory");
+    }
+    w.into_inner().expect("flush to memory")
 }
 
-/// `episodes.csv` for the nights, in night then time order, written to
-/// `out` row by row: it grows with the episodes of a whole batch.
-pub fn write_episodes_csv(nights: &[NightDocument], out: &mut dyn Write) -> std::io::Result<()> {
-    let rows = nights.iter().map(|d| &d.night).flat_map(|n| {
-        n.episodes.iter().map(move |e| {
-            vec![
+/// What `episodes.csv` reads of a night document.
+#[derive(Deserialize)]
+pub struct NightEpisodes {
+    pub night: String,
+    pub start_time: Option<NaiveDateTime>,
+    pub episodes: Vec<crate::score::Episode>,
+}
+
+/// Reads the episodes of `nights/<night>.json`, skipping the rest.
+pub fn read_night_episodes(path: &Path) -> Result<NightEpisodes> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_reader(std::io::BufReader::new(f)).map_err(|e| not_a_document(path, e))
+}
+
+/// `episodes.csv`, in night then time order, written a night at a time so
+/// that a batch never holds every night's episodes.
+pub struct EpisodesTable<'a> {
+    w: csv::Writer<&'a mut dyn Write>,
+}
+
+impl<'a> EpisodesTable<'a> {
+    /// Starts the table with its header.
+    pub fn new(out: &'a mut dyn Write) -> std::io::Result<EpisodesTable<'a>> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(EPISODE_COLUMNS)?;
+        Ok(EpisodesTable { w })
+    }
+
+    /// Writes the rows of one night's episodes.
+    pub fn write_night(&mut self, n: &NightEpisodes) -> std::io::Result<()> {
+        for e in &n.episodes {
+            self.w.write_record([
                 n.night.clone(),
                 e.channel.clone(),
                 e.kind.as_str().to_string(),
@@ -123,10 +139,14 @@ pub fn write_episodes_csv(nights: &[NightDocument], out: &mut dyn Write) -> std:
                 e.side.clone().unwrap_or_default(),
                 e.muscle.clone().unwrap_or_default(),
                 opt(e.buildup_s, 1),
-            ]
-        })
-    });
-    write_csv(out, EPISODE_COLUMNS, rows)
+            ])?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
 }
 
 /// `nights.csv`, one row per night.
@@ -253,6 +273,17 @@ pub struct NightDocument {
     pub config: Config,
 }
 
+impl NightDocument {
+    /// The document without its episodes and per-LM list, for a batch to
+    /// hold while it runs: `episodes.csv` reads them back from the night's
+    /// file, one night at a time.
+    pub fn without_episodes(mut self) -> NightDocument {
+        self.night.episodes = Vec::new();
+        self.night.leg_movements.movements = Vec::new();
+        self
+    }
+}
+
 /// `nights/<night>.json`, written to `out` as it is serialised, so that a
 /// night with many episodes is not held twice.
 pub fn write_night_json(doc: &NightDocument, out: &mut dyn Write) -> std::io::Result<()> {
@@ -340,26 +371,30 @@ pub fn read_night_ids(path: &Path) -> Result<Vec<String>> {
 /// interrupted process, and it cost more wall time than a night's analysis
 /// on small nights.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes))
+    write_atomic_with(path, |w| {
+        w.write_all(bytes).map_err(|e| Error::output(path, e))
+    })
 }
 
 /// [`write_atomic`] of what `write` writes, through a buffer.
 pub fn write_atomic_with(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    let result = (|| {
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::output(path, e))?;
+        let mut f = std::io::BufWriter::new(file);
         write(&mut f)?;
-        f.into_inner().map_err(|e| e.into_error())?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
+        f.into_inner()
+            .map_err(|e| Error::output(path, e.into_error()))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::output(path, e))
+    })();
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        Error::output(path, e)
-    })
+    }
+    result
 }
 
 #[cfg(test)]
