@@ -127,10 +127,10 @@ fn detect_and_score(c: &mut Criterion) {
     let mut g = c.benchmark_group("detect_score");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
-    // As a night streams: pieces of one block's windows (32768 samples at
+    // As a night streams: pieces of one block's windows (65536 samples at
     // 1 kHz, a 0.1 s hop) through the streaming detector, then the groups
     // classified and the leg movements scored.
-    let piece = 328;
+    let piece = 655;
     g.bench_function("8 h of windows, one channel", |b| {
         b.iter(|| {
             let mut stream = SpanStream::new(&cfg, 1000.0, Exclusion::Known(Vec::new()), false);

@@ -14,11 +14,12 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::recording::{unit_scale, Block, ChannelKind, RecordingInfo};
 
-/// Frames per block (33 s at 1 kHz; 128 KiB per channel). Channels are
+/// Frames per block (66 s at 1 kHz; 256 KiB per channel). Channels are
 /// analysed in parallel block by block, and the threads' hand-over at each
 /// block is not free: at 4096 frames it took 40 % of the CPU time of an
-/// 8-hour night (`scripts/bench_night.sh`); from 32768 on it no longer shows.
-pub const BLOCK_FRAMES: usize = 32768;
+/// 8-hour night (`scripts/bench_night.sh`), at 32768 still about 5 % of
+/// the wall time.
+pub const BLOCK_FRAMES: usize = 65536;
 
 /// A file opened for streaming.
 pub trait SampleSource: Send {
