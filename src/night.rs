@@ -225,9 +225,11 @@ struct Pass<'a> {
     keep_traces: bool,
 }
 
-/// Accelerometer values kept before the earliest time an episode still to
-/// be classified reaches back to, s: the cramp rule looks 1 s before an
-/// onset, and a value covers one hop.
+/// Slack in following the accelerometer, s: values are kept this long
+/// before the earliest time an episode still to be classified reaches back
+/// to (the cramp rule looks 1 s before an onset, and a value covers one
+/// hop), and an episode waits for values this long after its
+/// `accel_after_s`.
 const ACCEL_KEEP_MARGIN_S: f64 = 10.0;
 
 impl OpenFile {

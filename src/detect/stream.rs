@@ -238,9 +238,9 @@ impl SpanStream {
         self.release();
         let (hop_s, first_center_s, band_hz) = self.geometry.expect("finish pushes a piece");
         let n = self.released;
-        let mut baseline = self.baseline.take().expect("set with the geometry");
-        baseline.finish(&self.activity_uv, self.offset, &mut self.baseline_uv);
-        self.baseline = Some(baseline);
+        if let Some(b) = self.baseline.as_mut() {
+            b.finish(&self.activity_uv, self.offset, &mut self.baseline_uv);
+        }
         self.detect();
         let hysteresis = self.hysteresis.as_mut().expect("set with the geometry");
         if let Some(span) = hysteresis.finish() {
