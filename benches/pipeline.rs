@@ -136,10 +136,12 @@ fn detect_and_score(c: &mut Criterion) {
             let mut stream = SpanStream::new(&cfg, 1000.0, Exclusion::Known(Vec::new()), false);
             let n = series.activity_uv.len();
             let cut = |at: usize, len: usize| ActivitySeries {
+                hop_s: series.hop_s,
+                first_center_s: series.first_center_s,
                 first_index: at,
                 activity_uv: series.activity_uv[at..at + len].to_vec(),
                 median_freq_hz: series.median_freq_hz[at..at + len].to_vec(),
-                ..series.clone()
+                band_hz: series.band_hz,
             };
             let mut at = 0;
             while at + piece <= n {

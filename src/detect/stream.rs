@@ -496,10 +496,12 @@ mod tests {
         while at < n {
             let len = pieces[k % pieces.len()].min(n - at);
             s.push(ActivitySeries {
+                hop_s: series.hop_s,
+                first_center_s: series.first_center_s,
                 first_index: at,
                 activity_uv: series.activity_uv[at..at + len].to_vec(),
                 median_freq_hz: series.median_freq_hz[at..at + len].to_vec(),
-                ..series.clone()
+                band_hz: series.band_hz,
             });
             s.advance();
             most_held = most_held.max(s.activity_uv.len() + s.waiting.len());
