@@ -14,7 +14,7 @@ use crampscan::dsp::PlanCache;
 use crampscan::io::{self, BLOCK_FRAMES};
 use crampscan::night::{process_night, NightInput};
 use crampscan::recording::Block;
-use crampscan::score::classify::{classify_channel, ChannelDetection};
+use crampscan::score::classify::classify_group;
 use crampscan::score::plm;
 use crampscan::simulate::{simulate, Format, SimOptions};
 
@@ -135,31 +135,18 @@ fn detect_and_score(c: &mut Criterion) {
         b.iter(|| {
             let mut stream = SpanStream::new(&cfg, 1000.0, Exclusion::Known(Vec::new()), false);
             let n = series.activity_uv.len();
-            let cut = |at: usize, len: usize| ActivitySeries {
-                hop_s: series.hop_s,
-                first_center_s: series.first_center_s,
-                first_index: at,
-                activity_uv: series.activity_uv[at..at + len].to_vec(),
-                median_freq_hz: series.median_freq_hz[at..at + len].to_vec(),
-                band_hz: series.band_hz,
-            };
             let mut at = 0;
             while at + piece <= n {
-                stream.push(cut(at, piece));
+                stream.push(series.slice(at, piece));
                 stream.advance();
                 at += piece;
             }
-            let outcome = stream.finish(cut(at, n - at), &[]);
-            let mut eps = Vec::new();
-            for g in &outcome.groups {
-                let ch = ChannelDetection {
-                    name: "emg_calf_l",
-                    series: &g.series,
-                    baseline_uv: &g.baseline_uv,
-                    spans: &g.spans,
-                };
-                eps.extend(classify_channel(&ch, None, &cfg));
-            }
+            let outcome = stream.finish(series.slice(at, n - at), &[]);
+            let eps: Vec<_> = outcome
+                .groups
+                .iter()
+                .flat_map(|g| classify_group("emg_calf_l", g, None, &cfg))
+                .collect();
             black_box(plm::score(&eps, &params))
         })
     });

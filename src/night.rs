@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::io::{self, SampleSource, BLOCK_FRAMES};
 use crate::quality::{ChannelQuality, QualityTracker};
 use crate::recording::{Block, ChannelKind, RecordingInfo};
-use crate::score::classify::{classify_channel, AccelSeries, ChannelDetection};
+use crate::score::classify::{classify_group, AccelSeries};
 use crate::score::hypnogram::Hypnogram;
 use crate::score::plm::{self, LmFigures};
 use crate::score::{Episode, EpisodeKind};
@@ -340,13 +340,7 @@ fn classify_groups(
     out: &mut Vec<(Episode, Option<AccelSeries>)>,
 ) {
     for g in &groups {
-        let ch = ChannelDetection {
-            name,
-            series: &g.series,
-            baseline_uv: &g.baseline_uv,
-            spans: &g.spans,
-        };
-        for e in classify_channel(&ch, accel, cfg) {
+        for e in classify_group(name, g, accel, cfg) {
             let long = e.kind != EpisodeKind::Lm && e.duration_s() >= cfg.cramp.body_movement_min_s;
             let under = accel.filter(|_| long).map(|a| a.cut(e.start_s, e.end_s));
             out.push((e, under));

@@ -61,11 +61,6 @@ impl BaselineStream {
         self.next_centre.saturating_sub(self.half)
     }
 
-    /// Windows whose baseline has been handed out.
-    pub fn emitted(&self) -> usize {
-        self.emitted
-    }
-
     /// The levels known so far: (window, µV).
     pub fn known(&self) -> &[(usize, f32)] {
         &self.known

@@ -38,6 +38,19 @@ pub struct ActivitySeries {
 }
 
 impl ActivitySeries {
+    /// Windows `at..at + len` of this series as a series of their own, with
+    /// their place in the night kept.
+    pub fn slice(&self, at: usize, len: usize) -> ActivitySeries {
+        ActivitySeries {
+            hop_s: self.hop_s,
+            first_center_s: self.first_center_s,
+            first_index: self.first_index + at,
+            activity_uv: self.activity_uv[at..at + len].to_vec(),
+            median_freq_hz: self.median_freq_hz[at..at + len].to_vec(),
+            band_hz: self.band_hz,
+        }
+    }
+
     /// Centre time of window `i` of this series, s.
     pub fn time_s(&self, i: usize) -> f64 {
         self.first_center_s + (self.first_index + i) as f64 * self.hop_s

@@ -410,7 +410,7 @@ impl SpanStream {
 mod tests {
     use super::*;
     use crate::detect::detect_spans;
-    use crate::score::classify::{classify_channel, AccelSeries, ChannelDetection};
+    use crate::score::classify::{classify_channel, classify_group, AccelSeries, ChannelDetection};
     use crate::score::Episode;
 
     struct Lcg(u64);
@@ -495,40 +495,21 @@ mod tests {
         let n = series.activity_uv.len();
         while at < n {
             let len = pieces[k % pieces.len()].min(n - at);
-            s.push(ActivitySeries {
-                hop_s: series.hop_s,
-                first_center_s: series.first_center_s,
-                first_index: at,
-                activity_uv: series.activity_uv[at..at + len].to_vec(),
-                median_freq_hz: series.median_freq_hz[at..at + len].to_vec(),
-                band_hz: series.band_hz,
-            });
+            s.push(series.slice(at, len));
             s.advance();
             most_held = most_held.max(s.activity_uv.len() + s.waiting.len());
             at += len;
             k += 1;
         }
-        let last = ActivitySeries {
-            first_index: n,
-            activity_uv: Vec::new(),
-            median_freq_hz: Vec::new(),
-            ..series.clone()
-        };
-        (s.finish(last, &[]), most_held)
+        (s.finish(series.slice(n, 0), &[]), most_held)
     }
 
     fn classify(outcome: &StreamOutcome, accel: &AccelSeries, cfg: &Config) -> Vec<Episode> {
-        let mut eps = Vec::new();
-        for g in &outcome.groups {
-            let ch = ChannelDetection {
-                name: "emg_l",
-                series: &g.series,
-                baseline_uv: &g.baseline_uv,
-                spans: &g.spans,
-            };
-            eps.extend(classify_channel(&ch, Some(accel), cfg));
-        }
-        eps
+        outcome
+            .groups
+            .iter()
+            .flat_map(|g| classify_group("emg_l", g, Some(accel), cfg))
+            .collect()
     }
 
     #[test]

@@ -12,6 +12,7 @@
 use super::plm::morphology_ok;
 use super::{Episode, EpisodeKind};
 use crate::config::Config;
+use crate::detect::stream::SpanGroup;
 use crate::detect::{ActivitySeries, WindowSpan};
 use crate::dsp::stats::{median, percentile_in_place};
 
@@ -167,6 +168,23 @@ pub fn classify_channel(
         i = j + 1;
     }
     out
+}
+
+/// Episodes of one group of joined spans that a channel's stream cut out
+/// ([`SpanGroup`]), in time order.
+pub fn classify_group(
+    name: &str,
+    group: &SpanGroup,
+    accel: Option<&AccelSeries>,
+    cfg: &Config,
+) -> Vec<Episode> {
+    let ch = ChannelDetection {
+        name,
+        series: &group.series,
+        baseline_uv: &group.baseline_uv,
+        spans: &group.spans,
+    };
+    classify_channel(&ch, accel, cfg)
 }
 
 /// Amplitude figures of a span: (peak, mean, mean baseline, median freq).
