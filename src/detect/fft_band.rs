@@ -6,7 +6,9 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::RealToComplex;
 
-use super::timedomain::{noise_median_over_mean, robust_share, variant, FilterBank};
+use super::timedomain::{
+    noise_median_over_mean, robust_share, segment_mean, share_of_segments, variant, FilterBank,
+};
 use super::{ActivitySeries, ChannelAnalyzer, Detector, MainsPlan};
 use crate::config::DetectorConfig;
 use crate::dsp::band::{band_mean_square, BandLayout};
@@ -48,6 +50,12 @@ impl Detector for FftBand {
     }
 
     fn analyzer(&self, fs_hz: f64, mains: MainsPlan) -> Result<Box<dyn ChannelAnalyzer>> {
+        Ok(Box::new(self.build(fs_hz, mains)?))
+    }
+}
+
+impl FftBand {
+    fn build(&self, fs_hz: f64, mains: MainsPlan) -> Result<FftBandAnalyzer> {
         let win_n = (self.cfg.window_s * fs_hz).round() as usize;
         let hop_n = (self.cfg.hop_s * fs_hz).round() as usize;
         let (low, high) = effective_band(&self.cfg, fs_hz).ok_or_else(|| {
@@ -78,7 +86,14 @@ impl Detector for FftBand {
                 layout.high_hz - layout.low_hz,
                 self.cfg.window_s / n_segments as f64,
             ) as f32;
+            // With the default 0.25 s window of ten 25 ms segments and a
+            // 0.1 s hop, every window's segments lie on one grid of 25 ms
+            // cells, so each cell's power is computed once, not 2.5 times.
+            let cell_n = (win_n % n_segments == 0 && hop_n % (win_n / n_segments) == 0)
+                .then_some(win_n / n_segments);
             Some(Robust {
+                cell_n,
+                cells: Vec::new(),
                 bank: FilterBank::new(
                     crate::config::FILTER_ORDER,
                     crate::config::NOTCH_Q,
@@ -98,7 +113,7 @@ impl Detector for FftBand {
         } else {
             None
         };
-        let analyzer = FftBandAnalyzer {
+        Ok(FftBandAnalyzer {
             robust,
             fs_hz,
             win_n,
@@ -123,8 +138,7 @@ impl Detector for FftBand {
             activity_uv: Vec::new(),
             median_freq_hz: Vec::new(),
             drained: 0,
-        };
-        Ok(Box::new(analyzer))
+        })
     }
 }
 
@@ -143,6 +157,11 @@ enum Commitment {
 /// Transient rejection state: the signal band-passed and notched for the
 /// committed mains decision, squared and aligned with `pending`.
 struct Robust {
+    /// Segment length, samples, when every window's segments fall on a
+    /// grid of cells that starts at `pending[0]`.
+    cell_n: Option<usize>,
+    /// Mean square of each whole grid cell of `squares` (with `cell_n`).
+    cells: Vec<f32>,
     bank: FilterBank,
     /// The bank's cascade for the committed mains decision.
     filter: Option<SosFilter>,
@@ -211,13 +230,25 @@ impl FftBandAnalyzer {
             .expect("buffers sized by the plan");
         let (parts, median_hz) = self.layout.measure(&self.spectrum);
         let share = match &mut self.robust {
-            Some(r) => robust_share(
-                &r.squares[start..start + self.win_n],
-                &r.weights,
-                r.n_segments,
-                r.expected,
-                &mut r.scratch,
-            ),
+            Some(r) => {
+                let squares = &r.squares[start..start + self.win_n];
+                match r.cell_n {
+                    Some(cell_n) => {
+                        let first = start / cell_n;
+                        r.scratch.clear();
+                        r.scratch
+                            .extend_from_slice(&r.cells[first..first + r.n_segments]);
+                        share_of_segments(&mut r.scratch, squares, &r.weights, r.expected)
+                    }
+                    None => robust_share(
+                        squares,
+                        &r.weights,
+                        r.n_segments,
+                        r.expected,
+                        &mut r.scratch,
+                    ),
+                }
+            }
             None => 1.0,
         };
         (
@@ -241,6 +272,13 @@ impl FftBandAnalyzer {
             for v in out.iter_mut() {
                 *v *= *v;
             }
+            if let Some(cell_n) = r.cell_n {
+                let whole = r.squares.len() / cell_n;
+                for c in r.cells.len()..whole {
+                    r.cells
+                        .push(segment_mean(&r.squares[c * cell_n..(c + 1) * cell_n]));
+                }
+            }
         }
         let mut start = 0;
         while start + self.win_n <= self.pending.len() {
@@ -252,6 +290,10 @@ impl FftBandAnalyzer {
         self.pending.drain(..start);
         if let Some(r) = &mut self.robust {
             r.squares.drain(..start);
+            // `start` is a whole number of hops, so of cells.
+            if let Some(cell_n) = r.cell_n {
+                r.cells.drain(..start / cell_n);
+            }
         }
     }
 }
@@ -419,6 +461,31 @@ mod tests {
         // Without it, heartbeats chained by the 0.5 s offset hold (and the
         // pop) become episodes: the method is what keeps them out.
         assert!(spans_of(&x, false).len() > 1);
+    }
+
+    #[test]
+    fn segment_powers_shared_between_windows_change_no_bit() {
+        let x = ecg_pop_and_one_movement();
+        let det = FftBand::new(DetectorConfig::default(), PlanCache::new());
+        let series = |shared: bool| {
+            let mut a = det.build(1000.0, MainsPlan::Fixed(Some(60))).unwrap();
+            let r = a.robust.as_mut().unwrap();
+            assert_eq!(r.cell_n, Some(25), "the default grid is 25 ms cells");
+            if !shared {
+                r.cell_n = None;
+            }
+            for c in x.chunks(3001) {
+                a.push(c);
+            }
+            Box::new(a).finish(Some(60))
+        };
+        let (shared, each) = (series(true), series(false));
+        assert_eq!(shared.activity_uv.len(), each.activity_uv.len());
+        for (i, (u, v)) in shared.activity_uv.iter().zip(&each.activity_uv).enumerate() {
+            assert_eq!(u.to_bits(), v.to_bits(), "window {i}");
+        }
+        // The heartbeats are partly rejected, so the share is at work.
+        assert!(each.activity_uv.iter().any(|&v| v > 0.0 && v < 3.0));
     }
 
     #[test]

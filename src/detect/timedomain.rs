@@ -137,6 +137,14 @@ fn sum_f64(x: &[f32], w: Option<&[f32]>) -> f64 {
     total + (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
+/// Mean of `squares` accumulated in f64: the power of one segment in
+/// [`robust_share`]. The same slice gives the same bits wherever it is
+/// computed, so overlapping windows can share their segments.
+#[inline]
+pub fn segment_mean(squares: &[f32]) -> f32 {
+    (sum_f64(squares, None) / squares.len() as f64) as f32
+}
+
 /// Robust share of a window's power, 0–1: the median of its segments'
 /// mean square over their mean, divided by the value expected for steady
 /// noise, capped at 1. Steady activity (noise or a sine) gives 1; a brief
@@ -159,9 +167,20 @@ pub fn robust_share(
     for k in 0..n_segments {
         let a = k * n / n_segments;
         let b = ((k + 1) * n / n_segments).max(a + 1).min(n);
-        let s = sum_f64(&squares[a..b], None);
-        scratch.push((s / (b - a) as f64) as f32);
+        scratch.push(segment_mean(&squares[a..b]));
     }
+    share_of_segments(scratch, squares, weights, expected)
+}
+
+/// [`robust_share`] with the segments' mean squares already computed
+/// (by [`segment_mean`]); `segments` is reordered.
+pub fn share_of_segments(
+    segments: &mut [f32],
+    squares: &[f32],
+    weights: &[f32],
+    expected: f32,
+) -> f32 {
+    let n = squares.len();
     let total = sum_f64(squares, (weights.len() == n).then_some(weights));
     let mean = (total / n as f64) as f32;
     if !mean.is_finite() {
@@ -170,14 +189,43 @@ pub fn robust_share(
     if mean <= 0.0 {
         return 1.0;
     }
-    scratch.sort_by(f32::total_cmp);
-    let m = scratch.len();
-    let median = if m % 2 == 1 {
-        scratch[m / 2]
+    (median_in_place(segments) / mean / expected).min(1.0)
+}
+
+/// Optimal sorting network for 10 values (29 comparators in 8 layers;
+/// Bert Dobbelaere's list of sorting networks), the default segment count.
+#[rustfmt::skip]
+const NETWORK_10: [(usize, usize); 29] = [
+    (0, 8), (1, 9), (2, 7), (3, 5), (4, 6),
+    (0, 2), (1, 4), (5, 8), (7, 9),
+    (0, 3), (2, 4), (5, 7), (6, 9),
+    (0, 1), (3, 6), (8, 9),
+    (1, 5), (2, 3), (4, 7), (6, 8),
+    (1, 2), (3, 5), (4, 6), (7, 8),
+    (2, 3), (4, 5), (6, 7),
+    (3, 4), (5, 6),
+];
+
+/// Median of `v` (the mean of the middle two for an even count), which is
+/// reordered. Ten values without NaN go through a branch-free sorting
+/// network instead of a sort: the values, and so the median, are the same.
+pub fn median_in_place(v: &mut [f32]) -> f32 {
+    let m = v.len();
+    match <&mut [f32; 10]>::try_from(&mut *v) {
+        Ok(a) if !a.iter().any(|x| x.is_nan()) => {
+            for (i, j) in NETWORK_10 {
+                let (lo, hi) = (a[i].min(a[j]), a[i].max(a[j]));
+                a[i] = lo;
+                a[j] = hi;
+            }
+        }
+        _ => v.sort_by(f32::total_cmp),
+    }
+    if m % 2 == 1 {
+        v[m / 2]
     } else {
-        0.5 * (scratch[m / 2 - 1] + scratch[m / 2])
-    };
-    (median / mean / expected).min(1.0)
+        0.5 * (v[m / 2 - 1] + v[m / 2])
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +252,41 @@ mod tests {
         }
         let s = robust_share(&sq, &[], 10, 1.0, &mut scratch);
         assert!((s - 10.0 / 109.0).abs() < 1e-5, "{s}");
+    }
+
+    #[test]
+    fn the_ten_value_network_sorts_and_gives_the_sorted_median() {
+        // 0-1 principle: a network that sorts every 0/1 input sorts all.
+        for bits in 0u32..1 << 10 {
+            let mut a = [0f32; 10];
+            for (i, v) in a.iter_mut().enumerate() {
+                *v = (bits >> i & 1) as f32;
+            }
+            let mut sorted = a;
+            sorted.sort_by(f32::total_cmp);
+            median_in_place(&mut a);
+            assert_eq!(a, sorted, "input bits {bits:010b}");
+        }
+        // Against the sort on arbitrary values, ties and odd counts.
+        let mut state = 7u64;
+        for len in [3usize, 9, 10, 11] {
+            for _ in 0..200 {
+                let v: Vec<f32> = (0..len)
+                    .map(|_| {
+                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        ((state >> 40) % 13) as f32 * 0.37
+                    })
+                    .collect();
+                let mut sorted = v.clone();
+                sorted.sort_by(f32::total_cmp);
+                let want = if len % 2 == 1 {
+                    sorted[len / 2]
+                } else {
+                    0.5 * (sorted[len / 2 - 1] + sorted[len / 2])
+                };
+                assert_eq!(median_in_place(&mut v.clone()).to_bits(), want.to_bits());
+            }
+        }
     }
 
     #[test]
