@@ -8,6 +8,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+mod support;
+
 use crampscan::config::{Config, DETECTORS};
 use crampscan::detect::{self, MainsPlan};
 use crampscan::dsp::PlanCache;
@@ -65,5 +67,9 @@ fn detectors(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, detectors);
+criterion_group! {
+    name = benches;
+    config = support::criterion();
+    targets = detectors
+}
 criterion_main!(benches);

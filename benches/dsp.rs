@@ -8,6 +8,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+mod support;
+
 use crampscan::config::Config;
 use crampscan::detect::{fft_band::FftBand, Detector, MainsPlan};
 use crampscan::dsp::design::{butter, mains_comb, ButterType};
@@ -86,5 +88,9 @@ fn band_power(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, filters, band_power);
+criterion_group! {
+    name = benches;
+    config = support::criterion();
+    targets = filters, band_power
+}
 criterion_main!(benches);

@@ -7,6 +7,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+mod support;
+
 use crampscan::config::Config;
 use crampscan::detect::stream::{Exclusion, SpanStream};
 use crampscan::detect::{self, ActivitySeries, Detector, MainsPlan};
@@ -179,5 +181,9 @@ fn whole_night(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, read, band_power, detect_and_score, whole_night);
+criterion_group! {
+    name = benches;
+    config = support::criterion();
+    targets = read, band_power, detect_and_score, whole_night
+}
 criterion_main!(benches);
