@@ -312,6 +312,12 @@ fn report_of_merged_plot_shards_equals_the_single_run_report() {
             .collect()
     };
     assert_eq!(lines(&want["index.html"]), lines(&got["index.html"]));
+    // A merged run has no thread count of its own: its shards are named.
+    let index = String::from_utf8_lossy(&got["index.html"]);
+    assert!(
+        index.contains("<dt>threads</dt><dd>per shard (merged from 2 shards)</dd>"),
+        "{index}"
+    );
 
     // A damaged trace file in a shard stops the merge, naming it.
     let id2 = read_table(&dir.path().join("s2/nights.csv"))[0]["night"].clone();

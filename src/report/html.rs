@@ -114,6 +114,17 @@ fn num_cell(x: f64, d: usize) -> String {
     format!("<td>{}</td>", num(x, d))
 }
 
+/// `run.json`'s thread count; a merged run has none of its own (`threads`
+/// is 0 there), so its shards are named instead.
+fn threads_text(run: &serde_json::Value) -> String {
+    match run["merged_from"].as_array() {
+        Some(shards) if !shards.is_empty() => {
+            format!("per shard (merged from {} shards)", shards.len())
+        }
+        _ => json_text(&run["threads"]),
+    }
+}
+
 fn unix_iso(v: &serde_json::Value) -> String {
     v.as_f64()
         .and_then(|s| chrono::DateTime::from_timestamp(s.floor() as i64, 0))
@@ -224,7 +235,7 @@ pub fn index_page(
             format!("{} {}", json_text(&run["tool"]), json_text(&run["version"])),
         ),
         ("detector", json_text(&run["detector"])),
-        ("threads", json_text(&run["threads"])),
+        ("threads", threads_text(run)),
         ("started", unix_iso(&run["started_unix_s"])),
         ("finished", unix_iso(&run["finished_unix_s"])),
         ("nights", json_text(&run["n_nights"])),
