@@ -699,7 +699,7 @@ fn merge_traces(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
     let to = traces::path(out_dir, id);
     match std::fs::read(&from) {
         Ok(bytes) => {
-            traces::parse(&from, &bytes)?;
+            traces::parse(&from, &bytes, id)?;
             summary::write_atomic(&to, &bytes)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::remove_file(&to) {

@@ -59,7 +59,7 @@ fn overview_shades_each_episode_at_its_time_and_labels_axes_with_units() {
         "{:?}",
         n.summary
     );
-    let tr = traces::read(&traces::path(&out, &n.night)).unwrap();
+    let tr = traces::read(&traces::path(&out, &n.night), &n.night).unwrap();
     let svg_path = out.join(format!("report/figures/{}/overview.svg", n.night));
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     // Redraw from the saved features: same bytes, and the axis mapping.
@@ -213,6 +213,17 @@ fn default_outputs_are_unchanged_by_plots_and_report_rebuilds_them() {
     assert!(o.status.success(), "{}", stderr(&o));
     let page = std::fs::read_to_string(plain.join("report/p01.html")).unwrap();
     assert!(page.contains("--plots"), "{page}");
+    // Another night's features under this night's name cost the night its
+    // overview, with a note naming the file, not the report.
+    let tpath = traces::path(&out, "p01");
+    let tr = traces::read(&tpath, "p01").unwrap();
+    std::fs::write(&tpath, traces::encode("p02", &tr)).unwrap();
+    let o = crampscan(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = std::fs::read_to_string(out.join("report/p01.html")).unwrap();
+    assert!(page.contains("No overview"), "{page}");
+    assert!(page.contains("p01.traces.bin"), "{page}");
+    assert!(!page.contains("overview.svg"), "{page}");
     // A bad kind is a usage error naming the kinds.
     let o = crampscan(&["report", out.to_str().unwrap(), "--closeups", "spasm"]);
     assert!(!o.status.success());

@@ -147,8 +147,23 @@ fn night_figures(
         .map_err(|e| Error::output(&report_dir.join(&dir), e))?;
     let tpath = traces::path(&opts.out_dir, &n.night);
     let mut overview = None;
-    if tpath.exists() {
-        let tr = traces::read(&tpath)?;
+    // A damaged or foreign trace file costs this night its overview, with
+    // a note saying why, not the report.
+    let tr = match tpath.exists().then(|| traces::read(&tpath, &n.night)) {
+        Some(Ok(tr)) => Some(tr),
+        Some(Err(e)) => {
+            figs.notes.push(format!("No overview: {e}"));
+            None
+        }
+        None => {
+            figs.notes.push(format!(
+                "No overview: {} is missing (run crampscan scan with --plots).",
+                tpath.display()
+            ));
+            None
+        }
+    };
+    if let Some(tr) = tr {
         let ov = Overview {
             night: &n.night,
             start_time: n.start_time,
@@ -166,11 +181,6 @@ fn night_figures(
         write_figure(report_dir, &svg_rel, svg.as_bytes())?;
         write_figure(report_dir, &png_rel, &png)?;
         overview = Some((svg_rel, png_rel));
-    } else {
-        figs.notes.push(format!(
-            "No overview: {} is missing (run crampscan scan with --plots).",
-            tpath.display()
-        ));
     }
     figs.overview = overview;
 

@@ -104,18 +104,28 @@ pub fn encode(night: &str, t: &NightTraces) -> Vec<u8> {
     out
 }
 
-/// Reads a trace file written by [`encode`].
-pub fn read(path: &Path) -> Result<NightTraces> {
+/// Reads night `night`'s trace file, written by [`encode`].
+pub fn read(path: &Path, night: &str) -> Result<NightTraces> {
     let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
-    parse(path, &bytes)
+    parse(path, &bytes, night)
 }
 
-/// Decodes the bytes of the trace file at `path` (named in the error).
-pub fn parse(path: &Path, bytes: &[u8]) -> Result<NightTraces> {
-    decode(bytes).map_err(|msg| Error::input(path, msg))
+/// Decodes the bytes of night `night`'s trace file at `path` (named in the
+/// error). A file that holds another night (copied or renamed by hand) is
+/// refused, so that no night is drawn with another's features.
+pub fn parse(path: &Path, bytes: &[u8], night: &str) -> Result<NightTraces> {
+    let (found, traces) = decode(bytes).map_err(|msg| Error::input(path, msg))?;
+    if found != night {
+        return Err(Error::input(
+            path,
+            format!("holds the features of night \"{found}\"; expected night \"{night}\""),
+        ));
+    }
+    Ok(traces)
 }
 
-fn decode(bytes: &[u8]) -> std::result::Result<NightTraces, String> {
+/// The night id in the header and the series.
+fn decode(bytes: &[u8]) -> std::result::Result<(String, NightTraces), String> {
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
         return Err(
             "not a crampscan trace file: expected the magic bytes CSTRACE1 at byte 0".into(),
@@ -206,7 +216,7 @@ fn decode(bytes: &[u8]) -> std::result::Result<NightTraces, String> {
     {
         return Err(format!("series {}: no {BASELINE}", t.channel));
     }
-    Ok(traces)
+    Ok((header.night, traces))
 }
 
 #[cfg(test)]
@@ -230,7 +240,8 @@ mod tests {
             }),
         };
         let b = encode("n1", &t);
-        let r = decode(&b).unwrap();
+        let (night, r) = decode(&b).unwrap();
+        assert_eq!(night, "n1");
         assert_eq!(r.emg.len(), 1);
         assert_eq!(r.emg[0].channel, "emg_l");
         assert_eq!(r.emg[0].first_center_s, 0.125);
@@ -241,5 +252,11 @@ mod tests {
         let e = decode(&b[..b.len() - 2]).unwrap_err();
         assert!(e.contains("series accel enmo_g"), "{e}");
         assert!(decode(b"nonsense").unwrap_err().contains("CSTRACE1"));
+        // Another night's file under this night's name is refused.
+        let p = Path::new("out/nights/n2.traces.bin");
+        assert!(parse(p, &b, "n1").is_ok());
+        let e = parse(p, &b, "n2").unwrap_err().to_string();
+        assert!(e.contains("n2.traces.bin"), "{e}");
+        assert!(e.contains("night \"n1\"; expected night \"n2\""), "{e}");
     }
 }
