@@ -421,62 +421,112 @@ fn gait_calf_and_tibialis_channels_are_picked_and_burst() {
     }
 }
 
+/// Scans the emgGO recording with its channels taken as mV (units are
+/// undocumented; values of about ±1) and returns its episodes.
+fn ecg_recording_episodes(d: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut tsv = String::from("name\ttype\tunits\tsampling_frequency\tgain\toffset\n");
+    for c in 1..=8 {
+        tsv.push_str(&format!("ch{c}\tEMG\tmV\t2048\t1\t0\n"));
+    }
+    let (_t, p) = staged(
+        &d.join("emggo-ecg/ecg_contaminated_2048hz.csv"),
+        "ecg.csv",
+        Some(&tsv),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let o = common::crampscan(&[
+        "scan",
+        p.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    common::read_table(&out.path().join("episodes.csv"))
+}
+
+/// `(channel, start_s, end_s, rms_between_beats_uv)` per 0.5 s stretch of
+/// the emgGO recording, from scipy with every heartbeat cut out
+/// (`scripts/gen_emggo_reference.py`).
+fn between_beats_reference() -> Vec<(String, f64, f64, f64)> {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/emggo_ecg_between_beats.csv");
+    let mut r = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(&path)
+        .unwrap();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let f = |i: usize| rec[i].parse::<f64>().unwrap();
+            (rec[0].to_string(), f(1), f(2), f(3))
+        })
+        .collect()
+}
+
+/// Known answer of the emgGO file: heartbeats are not leg movements.
+///
+/// The recording is not heartbeats alone. With every heartbeat cut out
+/// (120 ms before to 200 ms after each of its 35 R peaks, about 110 bpm),
+/// the signal in the EMG band (20–150 Hz) is at rest (4–5 µV) for the
+/// first second, then active to the end (6–101 µV, with bursts every
+/// 2–3 s), with most of its power at 40–150 Hz: muscle, as in emgGO's
+/// activation-detection sample.
+/// So crampscan must report no `lm` (a heartbeat train would be a run of
+/// them) and must report the activity between the beats: the stretches
+/// where it is strong (over 30 µV, well above the 18 µV onset over the
+/// capped 10 µV baseline) lie inside an episode of their channel.
 #[test]
 fn ecg_contaminated_emg_heartbeats_are_not_leg_movements() {
     let Some(d) = shared_data() else { return };
-    // Channel units undocumented (about ±1): taken as mV.
-    let mut tsv = String::from("name\ttype\tunits\tsampling_frequency\tgain\toffset\n");
-    for c in 1..=8 {
-        tsv.push_str(&format!("ch{c}\tEMG\tmV\t2048\t1\t0\n"));
-    }
-    let (_t, p) = staged(
-        &d.join("emggo-ecg/ecg_contaminated_2048hz.csv"),
-        "ecg.csv",
-        Some(&tsv),
-    );
-    let out = tempfile::tempdir().unwrap();
-    let o = common::crampscan(&[
-        "scan",
-        p.to_str().unwrap(),
-        "-o",
-        out.path().to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
-    let eps = common::read_table(&out.path().join("episodes.csv"));
-    // ~20 heartbeats over 19.9 s on 8 channels: none may come out as a
-    // short periodic lm train (an LM shorter than 0.5 s is impossible anyway).
+    let eps = ecg_recording_episodes(&d);
     let short_lms = eps.iter().filter(|e| e["kind"] == "lm").count();
-    eprintln!("ecg file: {} episodes, {short_lms} lm", eps.len());
-    assert!(short_lms < 8, "heartbeats scored as LMs: {eps:?}");
+    assert_eq!(short_lms, 0, "heartbeats scored as LMs: {eps:?}");
+    let reference = between_beats_reference();
+    assert_eq!(reference.len(), 8 * 39);
+    for c in 1..=8 {
+        let ch = format!("ch{c}");
+        let spans: Vec<(f64, f64)> = eps
+            .iter()
+            .filter(|e| e["channel"] == ch)
+            .map(|e| (e["start_s"].parse().unwrap(), e["end_s"].parse().unwrap()))
+            .collect();
+        let strong: Vec<f64> = reference
+            .iter()
+            .filter(|r| r.0 == ch && r.1 >= 1.0 && r.3 > 30.0)
+            .map(|r| (r.1 + r.2) / 2.0)
+            .collect();
+        let inside = strong
+            .iter()
+            .filter(|&&t| spans.iter().any(|&(a, b)| a <= t && t <= b))
+            .count();
+        assert!(strong.len() >= 12, "{ch}: {strong:?}");
+        // Only the first burst (1.0–1.5 s) may fall before a cramp's
+        // sustained onset.
+        assert!(
+            inside + 1 >= strong.len(),
+            "{ch}: {inside} of {} strong stretches between heartbeats inside an episode; episodes {spans:?}",
+            strong.len()
+        );
+    }
 }
 
-/// Known failure of the current fft-band detector, kept visible rather than
-/// hidden: with the channels taken as mV, the ECG complexes keep the band
-/// RMS (about 140–190 µV) far above the capped resting baseline, and the
-/// whole 19.4 s is scored as one cramp on every channel. Heartbeats must not
-/// become episodes. Run with
-/// `cargo test --release --test real_data -- --ignored ecg`.
+/// Known defect, kept visible: on ch1 and ch2, whose QRS complexes are the
+/// largest, the first heartbeat (R peak at 0.47 s) starts the episode at
+/// 0.425 s, half a second before the muscle activity (between the beats the
+/// signal is at 4–5 µV until 1.0 s; see the test above). The window ending
+/// just after that R peak reads 22 µV against about 4 µV of rest: its
+/// Hann-windowed spectrum carries the QRS's energy below 20 Hz into the
+/// 20–32 Hz bins (91–92 % of the band's power by scipy), which the
+/// transient rejection's band-passed segments do not see, so their robust
+/// share cannot take it out. Run with
+/// `cargo test --release --test real_data -- --ignored heartbeat_before`.
 #[test]
-#[ignore = "fails with the current detector: ECG scored as cramp (see doc comment)"]
-fn ecg_contaminated_emg_heartbeats_are_not_episodes() {
+#[ignore = "fails with the current detector: a heartbeat starts two episodes early (see doc comment)"]
+fn no_episode_starts_at_the_heartbeat_before_the_muscle_activity() {
     let Some(d) = shared_data() else { return };
-    let mut tsv = String::from("name\ttype\tunits\tsampling_frequency\tgain\toffset\n");
-    for c in 1..=8 {
-        tsv.push_str(&format!("ch{c}\tEMG\tmV\t2048\t1\t0\n"));
+    let eps = ecg_recording_episodes(&d);
+    for e in &eps {
+        let start: f64 = e["start_s"].parse().unwrap();
+        assert!(start >= 0.9, "{} starts at {start} s", e["channel"]);
     }
-    let (_t, p) = staged(
-        &d.join("emggo-ecg/ecg_contaminated_2048hz.csv"),
-        "ecg.csv",
-        Some(&tsv),
-    );
-    let out = tempfile::tempdir().unwrap();
-    let o = common::crampscan(&[
-        "scan",
-        p.to_str().unwrap(),
-        "-o",
-        out.path().to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
-    let eps = common::read_table(&out.path().join("episodes.csv"));
-    assert!(eps.is_empty(), "{eps:?}");
 }
