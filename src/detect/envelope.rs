@@ -13,14 +13,20 @@
 //!   Below f_ref it reads less (ECG and motion are damped), above more.
 //!
 //! Mains: the band-passed signal runs through three variants (no notch,
-//! 50 Hz comb, 60 Hz comb) and the night's mains decision picks one at
-//! the end. Neither detector rejects transients: they are the baselines
-//! that `fft-band`'s transient rejection is compared against.
+//! 50 Hz comb, 60 Hz comb). With a fixed mains setting its variant's
+//! windows are handed out as they are computed; with `auto` the analyzer
+//! keeps all three until it commits to a decision of its own after
+//! [`MAINS_COMMIT_S`](super::commit::MAINS_COMMIT_S), as `fft-band` does,
+//! so that memory does not grow with the night. Neither detector rejects
+//! transients: they are the baselines that `fft-band`'s transient
+//! rejection is compared against.
 
+use super::commit::Commitment;
 use super::fft_band::effective_band;
 use super::timedomain::{variant, FilterBank, VARIANTS};
 use super::{ActivitySeries, ChannelAnalyzer, Detector, MainsPlan};
 use crate::config::Config;
+use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
 
 /// Which envelope.
@@ -33,11 +39,12 @@ pub enum Envelope {
 pub struct EnvelopeDetector {
     cfg: Config,
     kind: Envelope,
+    plans: PlanCache,
 }
 
 impl EnvelopeDetector {
-    pub fn new(cfg: Config, kind: Envelope) -> EnvelopeDetector {
-        EnvelopeDetector { cfg, kind }
+    pub fn new(cfg: Config, kind: Envelope, plans: PlanCache) -> EnvelopeDetector {
+        EnvelopeDetector { cfg, kind, plans }
     }
 }
 
@@ -49,8 +56,7 @@ impl Detector for EnvelopeDetector {
         }
     }
 
-    // The three mains variants are cheap here; the plan is not needed.
-    fn analyzer(&self, fs_hz: f64, _mains: MainsPlan) -> Result<Box<dyn ChannelAnalyzer>> {
+    fn analyzer(&self, fs_hz: f64, mains: MainsPlan) -> Result<Box<dyn ChannelAnalyzer>> {
         let d = &self.cfg.detector;
         let band = effective_band(d, fs_hz).ok_or_else(|| {
             Error::Config(format!(
@@ -95,8 +101,12 @@ impl Detector for EnvelopeDetector {
             band_hz: band,
             scale,
             prev: [[f32::NAN; VARIANTS]; 2],
+            started: [false; VARIANTS],
             energy: Default::default(),
             windows: Vec::new(),
+            mains: Commitment::new(mains, fs_hz, &self.plans, d.mains_detect_ratio),
+            activity_uv: Vec::new(),
+            drained: 0,
         }))
     }
 }
@@ -112,10 +122,45 @@ pub struct EnvelopeAnalyzer {
     scale: f32,
     /// The last two filtered samples (TKEO needs x[n−1] and x[n+1]).
     prev: [[f32; VARIANTS]; 2],
+    /// Whether a variant's energy series has begun (TKEO skips the very
+    /// first sample, which has no predecessor).
+    started: [bool; VARIANTS],
     /// Per-sample energy (x² or |ψ|) not yet consumed by a whole window.
     energy: [Vec<f32>; VARIANTS],
-    /// Mean energy per window and variant.
+    /// Mean energy per window and variant, until the mains decision.
     windows: Vec<[f32; VARIANTS]>,
+    mains: Commitment,
+    /// Activity (µV) of the committed variant, not yet handed out.
+    activity_uv: Vec<f32>,
+    /// Windows already handed out.
+    drained: usize,
+}
+
+impl EnvelopeAnalyzer {
+    /// Moves the windows kept for every variant into `activity_uv`, as
+    /// the variant of `mains_hz`.
+    fn commit(&mut self, mains_hz: Option<u32>) {
+        let v = variant(mains_hz);
+        self.activity_uv
+            .extend(self.windows.drain(..).map(|w| w[v].max(0.0).sqrt()));
+    }
+
+    /// The windows not yet handed out, as a series piece.
+    fn take_windows(&mut self) -> ActivitySeries {
+        let activity_uv = std::mem::take(&mut self.activity_uv);
+        let n = activity_uv.len();
+        // TKEO series lag one sample behind the input: immaterial at 0.1 s hops.
+        let piece = ActivitySeries {
+            hop_s: self.hop_n as f64 / self.fs_hz,
+            first_center_s: self.win_n as f64 / 2.0 / self.fs_hz,
+            first_index: self.drained,
+            activity_uv,
+            median_freq_hz: vec![f32::NAN; n],
+            band_hz: self.band_hz,
+        };
+        self.drained += n;
+        piece
+    }
 }
 
 impl ChannelAnalyzer for EnvelopeAnalyzer {
@@ -133,13 +178,10 @@ impl ChannelAnalyzer for EnvelopeAnalyzer {
                     // the first sample of the stream gets ψ = x² (no predecessor).
                     let [p2, p1] = self.prev;
                     for (k, e) in self.energy.iter_mut().enumerate() {
-                        if p1[k].is_nan()
-                            && p2[k].is_nan()
-                            && self.windows.is_empty()
-                            && e.is_empty()
-                        {
+                        if p1[k].is_nan() && p2[k].is_nan() && !self.started[k] {
                             continue;
                         }
+                        self.started[k] = true;
                         let before = if p2[k].is_finite() { p2[k] } else { 0.0 };
                         e.push((p1[k] * p1[k] - before * y[k]).abs());
                     }
@@ -161,20 +203,32 @@ impl ChannelAnalyzer for EnvelopeAnalyzer {
         for e in &mut self.energy {
             e.drain(..start);
         }
+        let decided = match self.mains.committed() {
+            Some(m) => Some(m),
+            None => self.mains.push(samples),
+        };
+        if let Some(m) = decided {
+            self.commit(m);
+        }
     }
 
-    fn finish(self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries {
-        let v = variant(mains_hz);
-        let n = self.windows.len();
-        // TKEO series lag one sample behind the input: immaterial at 0.1 s hops.
-        ActivitySeries {
-            hop_s: self.hop_n as f64 / self.fs_hz,
-            first_center_s: self.win_n as f64 / 2.0 / self.fs_hz,
-            first_index: 0,
-            activity_uv: self.windows.iter().map(|w| w[v].max(0.0).sqrt()).collect(),
-            median_freq_hz: vec![f32::NAN; n],
-            band_hz: self.band_hz,
-        }
+    fn committed_mains(&self) -> Option<Option<u32>> {
+        self.mains.committed()
+    }
+
+    /// Windows are final once the analyzer has committed to a mains
+    /// decision (at once with a fixed one, after 300 s with auto).
+    fn drain_final(&mut self) -> Option<ActivitySeries> {
+        (self.mains.committed().is_some() && !self.activity_uv.is_empty())
+            .then(|| self.take_windows())
+    }
+
+    /// A pending analyzer takes the night's decision; a committed one keeps
+    /// its own (the caller streams the night again when they differ).
+    fn finish(mut self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries {
+        let m = self.mains.committed().unwrap_or(mains_hz);
+        self.commit(m);
+        self.take_windows()
     }
 }
 
@@ -188,7 +242,7 @@ mod tests {
             Envelope::Rms => "rms-envelope".into(),
             Envelope::Tkeo => "tkeo".into(),
         };
-        let det = EnvelopeDetector::new(cfg, kind);
+        let det = EnvelopeDetector::new(cfg, kind, PlanCache::new());
         let fs = 1000.0;
         let mut a = det.analyzer(fs, MainsPlan::Auto).unwrap();
         let x: Vec<f32> = (0..(10.0 * fs) as usize)
@@ -210,6 +264,73 @@ mod tests {
             for v in &s.activity_uv[10..] {
                 assert!((v - expect).abs() / expect < 0.03, "{kind:?}: {v}");
             }
+        }
+    }
+
+    #[test]
+    fn windows_handed_out_while_streaming_equal_the_whole_night() {
+        // 400 s at 1 kHz: 80 Hz bursts over noise with 50 Hz hum, and a
+        // gap of NaN samples at 200 s, so the early decision (50 Hz, after
+        // 300 s) is the night's and the filters restart once.
+        let fs = 1000.0;
+        let mut state = 99u64;
+        let x: Vec<f32> = (0..400_000)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let t = i as f64 / fs;
+                let noise = ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 8.0;
+                let hum = 40.0 * (2.0 * std::f64::consts::PI * 50.0 * t).sin();
+                let burst = if (t % 20.0) < 3.0 {
+                    60.0 * (2.0 * std::f64::consts::PI * 80.0 * t).sin()
+                } else {
+                    0.0
+                };
+                if (200.0..200.01).contains(&t) {
+                    f32::NAN
+                } else {
+                    (noise + hum + burst) as f32
+                }
+            })
+            .collect();
+        for kind in [Envelope::Rms, Envelope::Tkeo] {
+            let det = EnvelopeDetector::new(Config::default(), kind, PlanCache::new());
+            // The whole night, decided at the end.
+            let mut whole = det.analyzer(fs, MainsPlan::Auto).unwrap();
+            for c in x.chunks(65536) {
+                whole.push(c);
+            }
+            let mut pieces = Vec::new();
+            let mut streamed = det.analyzer(fs, MainsPlan::Auto).unwrap();
+            for c in x.chunks(4096) {
+                streamed.push(c);
+                if let Some(p) = streamed.drain_final() {
+                    pieces.push(p);
+                }
+            }
+            assert_eq!(streamed.committed_mains(), Some(Some(50)), "{kind:?}");
+            assert!(!pieces.is_empty(), "{kind:?}: nothing handed out early");
+            pieces.push(streamed.finish(Some(50)));
+            let whole = whole.finish(Some(50));
+            let mut next = 0;
+            let mut got = Vec::new();
+            for p in &pieces {
+                assert_eq!(p.first_index, next, "{kind:?}");
+                next += p.activity_uv.len();
+                got.extend_from_slice(&p.activity_uv);
+            }
+            assert_eq!(got.len(), whole.activity_uv.len(), "{kind:?}");
+            for (i, (a, b)) in got.iter().zip(&whole.activity_uv).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{kind:?} window {i}");
+            }
+            // What a channel holds: the first 300 s (and the block that
+            // completes them) until the decision, then a block's windows.
+            assert!(pieces[0].activity_uv.len() <= 3000 + 41, "{kind:?}");
+            assert!(
+                pieces[1..].iter().all(|p| p.activity_uv.len() <= 41),
+                "{kind:?}"
+            );
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::RealToComplex;
 
+use super::commit::Commitment;
 use super::timedomain::{
     noise_median_over_mean, robust_share, segment_mean, share_of_segments, variant, FilterBank,
 };
@@ -13,18 +14,9 @@ use super::{ActivitySeries, ChannelAnalyzer, Detector, MainsPlan};
 use crate::config::DetectorConfig;
 use crate::dsp::band::{band_mean_square, BandLayout};
 use crate::dsp::filter::SosFilter;
-use crate::dsp::mains::{self, MainsEstimator};
 use crate::dsp::window::hann_periodic;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
-
-/// Signal held back, s, before an analyzer with `mains = "auto"` commits to
-/// a mains decision of its own (30 of the mains estimator's 1 s segments),
-/// so that only that decision's band power and transient rejection are
-/// computed and kept. Results do not depend on it: a night whose final
-/// decision differs is analysed again with that decision
-/// (see [`ChannelAnalyzer::committed_mains`]).
-pub const MAINS_COMMIT_S: f64 = 300.0;
 
 pub struct FftBand {
     cfg: DetectorConfig,
@@ -126,32 +118,13 @@ impl FftBand {
             spectrum: plan.make_output_vec(),
             scratch: plan.make_scratch_vec(),
             plan,
-            mains: match mains {
-                MainsPlan::Fixed(m) => Commitment::Committed(m),
-                MainsPlan::Auto => Commitment::Pending {
-                    estimator: MainsEstimator::new(fs_hz, &self.plans),
-                    after_n: (MAINS_COMMIT_S * fs_hz).round() as usize,
-                    detect_ratio: self.cfg.mains_detect_ratio,
-                },
-            },
+            mains: Commitment::new(mains, fs_hz, &self.plans, self.cfg.mains_detect_ratio),
             pending: Vec::new(),
             activity_uv: Vec::new(),
             median_freq_hz: Vec::new(),
             drained: 0,
         })
     }
-}
-
-/// Whether the analyzer knows the mains decision it computes for.
-enum Commitment {
-    /// Samples are held back until `after_n` of them give the estimator
-    /// enough segments to decide.
-    Pending {
-        estimator: MainsEstimator,
-        after_n: usize,
-        detect_ratio: f64,
-    },
-    Committed(Option<u32>),
 }
 
 /// Transient rejection state: the signal band-passed and notched for the
@@ -302,21 +275,11 @@ impl ChannelAnalyzer for FftBandAnalyzer {
     fn push(&mut self, samples: &[f32]) {
         let from = self.pending.len();
         self.pending.extend_from_slice(samples);
-        match &mut self.mains {
-            Commitment::Committed(m) => {
-                let m = *m;
-                self.advance(from, m);
-            }
-            Commitment::Pending {
-                estimator,
-                after_n,
-                detect_ratio,
-            } => {
-                estimator.push(samples);
-                if self.pending.len() >= *after_n {
-                    let ratios: Vec<_> = estimator.ratios().into_iter().collect();
-                    let m = mains::decide(&ratios, *detect_ratio);
-                    self.mains = Commitment::Committed(m);
+        match self.mains.committed() {
+            Some(m) => self.advance(from, m),
+            // Every sample is held back until the decision.
+            None => {
+                if let Some(m) = self.mains.push(samples) {
                     self.advance(0, m);
                 }
             }
@@ -324,25 +287,21 @@ impl ChannelAnalyzer for FftBandAnalyzer {
     }
 
     fn committed_mains(&self) -> Option<Option<u32>> {
-        match self.mains {
-            Commitment::Committed(m) => Some(m),
-            Commitment::Pending { .. } => None,
-        }
+        self.mains.committed()
     }
 
     /// Windows are final once the analyzer has committed to a mains
-    /// decision (at once with a fixed one, after `MAINS_COMMIT_S` with auto).
+    /// decision (at once with a fixed one, after
+    /// [`MAINS_COMMIT_S`](super::commit::MAINS_COMMIT_S) with auto).
     fn drain_final(&mut self) -> Option<ActivitySeries> {
-        match self.mains {
-            Commitment::Committed(_) if !self.activity_uv.is_empty() => Some(self.take_windows()),
-            _ => None,
-        }
+        (self.mains.committed().is_some() && !self.activity_uv.is_empty())
+            .then(|| self.take_windows())
     }
 
     /// A pending analyzer takes the night's decision; a committed one keeps
     /// its own (the caller streams the night again when they differ).
     fn finish(mut self: Box<Self>, mains_hz: Option<u32>) -> ActivitySeries {
-        if let Commitment::Pending { .. } = self.mains {
+        if self.mains.committed().is_none() {
             self.mains = Commitment::Committed(mains_hz);
             self.advance(0, mains_hz);
         }

@@ -6,6 +6,7 @@
 //! compared on equal terms.
 
 pub mod baseline;
+pub mod commit;
 pub mod envelope;
 pub mod fft_band;
 pub mod hysteresis;
@@ -111,10 +112,12 @@ pub fn from_config(cfg: &Config, plans: &PlanCache) -> Result<Box<dyn Detector>>
         "rms-envelope" => Ok(Box::new(envelope::EnvelopeDetector::new(
             cfg.clone(),
             envelope::Envelope::Rms,
+            plans.clone(),
         ))),
         "tkeo" => Ok(Box::new(envelope::EnvelopeDetector::new(
             cfg.clone(),
             envelope::Envelope::Tkeo,
+            plans.clone(),
         ))),
         other => Err(Error::Config(format!(
             "unknown detector \"{other}\"; expected one of {}",
