@@ -87,6 +87,15 @@ pub const CRAMP_PRECEDING_S: f64 = 60.0;
 /// Cramp rule: "tonic" means at least this share of the windows stay above
 /// the onset threshold (brief dips allowed).
 pub const CRAMP_MIN_ACTIVE_FRACTION: f64 = 0.6;
+/// Cramp onset: how long activity must hold the onset level for a cramp to
+/// have started, s. Cramps are tonic: they hold it from their first second
+/// (the simulated cramps start at a quarter of their plateau, 12–30 µV
+/// above resting), while noise in a build-up just under the onset level
+/// crosses it only for single windows (issue 9's build-up).
+pub const CRAMP_ONSET_HOLD_S: f64 = 2.0;
+/// Cramp onset: share of `CRAMP_ONSET_HOLD_S` whose windows must be at or
+/// above the onset level (allows a dip of 0.4 s in 2 s).
+pub const CRAMP_ONSET_HOLD_FRACTION: f64 = 0.8;
 /// Accelerometer evidence: stretch after a cramp is looked for this long, s.
 pub const ACCEL_AFTER_S: f64 = 30.0;
 /// Accelerometer evidence: ENMO above this counts as movement, g
@@ -367,6 +376,8 @@ pub struct CrampConfig {
     pub min_ratio_preceding: f64,
     pub preceding_s: f64,
     pub min_active_fraction: f64,
+    pub onset_hold_s: f64,
+    pub onset_hold_fraction: f64,
     pub accel_after_s: f64,
     pub accel_movement_g: f64,
     pub body_movement_min_s: f64,
@@ -520,6 +531,8 @@ impl Default for CrampConfig {
             min_ratio_preceding: CRAMP_MIN_RATIO_PRECEDING,
             preceding_s: CRAMP_PRECEDING_S,
             min_active_fraction: CRAMP_MIN_ACTIVE_FRACTION,
+            onset_hold_s: CRAMP_ONSET_HOLD_S,
+            onset_hold_fraction: CRAMP_ONSET_HOLD_FRACTION,
             accel_after_s: ACCEL_AFTER_S,
             accel_movement_g: ACCEL_MOVEMENT_G,
             body_movement_min_s: BODY_MOVEMENT_MIN_S,
@@ -658,6 +671,14 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     (
         "cramp.min_active_fraction",
         "Share of windows above the onset level (tonic activity), 0-1.",
+    ),
+    (
+        "cramp.onset_hold_s",
+        "A cramp starts where activity holds the onset level this long, s...",
+    ),
+    (
+        "cramp.onset_hold_fraction",
+        "...in this share of the windows, 0-1; a lead-in that only flickers over it is build-up.",
     ),
     (
         "cramp.accel_after_s",
@@ -966,8 +987,14 @@ impl Config {
                 "cramp.min_active_fraction must lie between 0 and 1".into(),
             ));
         }
+        if !(0.0..=1.0).contains(&self.cramp.onset_hold_fraction) {
+            return Err(Error::Config(
+                "cramp.onset_hold_fraction must lie between 0 and 1".into(),
+            ));
+        }
         self.scoring.rule_set()?;
         for (name, v) in [
+            ("cramp.onset_hold_s", self.cramp.onset_hold_s),
             ("cramp.body_movement_min_s", self.cramp.body_movement_min_s),
             ("cramp.buildup_max_s", self.cramp.buildup_max_s),
             ("cramp.buildup_min_s", self.cramp.buildup_min_s),

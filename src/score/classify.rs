@@ -343,20 +343,11 @@ fn buildup_s(
     }
 }
 
-/// How long activity must hold the onset level for a cramp to have started,
-/// s, and the share of that time's windows that must be at or above it.
-/// Cramps are tonic: they hold it from their first second (the simulated
-/// cramps start at a quarter of their plateau, 12–30 µV above resting),
-/// while noise in a build-up just under the onset level crosses it only
-/// for single windows.
-const CRAMP_ONSET_HOLD_S: f64 = 2.0;
-const CRAMP_ONSET_HOLD_FRACTION: f64 = 0.8;
-
 /// First window of `span` from which the activity holds the onset level
-/// (`CRAMP_ONSET_HOLD_FRACTION` of the next `CRAMP_ONSET_HOLD_S`); the span
+/// (`cramp.onset_hold_fraction` of the next `cramp.onset_hold_s`); the span
 /// start when no window does.
 fn sustained_onset(ch: &ChannelDetection, (s, e): WindowSpan, cfg: &Config) -> usize {
-    let need = ((CRAMP_ONSET_HOLD_S / ch.series.hop_s).round() as usize).max(1);
+    let need = ((cfg.cramp.onset_hold_s / ch.series.hop_s).round() as usize).max(1);
     let onset = cfg.detector.onset_above_uv;
     let above = |k: usize| {
         let a = ch.series.activity_uv[k];
@@ -365,7 +356,7 @@ fn sustained_onset(ch: &ChannelDetection, (s, e): WindowSpan, cfg: &Config) -> u
     let mut i = s;
     while i + need <= e {
         let n = (i..i + need).filter(|&k| above(k)).count();
-        if above(i) && n as f64 >= CRAMP_ONSET_HOLD_FRACTION * need as f64 {
+        if above(i) && n as f64 >= cfg.cramp.onset_hold_fraction * need as f64 {
             return i;
         }
         i += 1;
@@ -569,16 +560,24 @@ mod tests {
     }
 
     fn classify_named(name: &str, act: Vec<f32>, accel: Option<&AccelSeries>) -> Vec<Episode> {
-        let cfg = Config::default();
+        classify_with(name, act, accel, &Config::default())
+    }
+
+    fn classify_with(
+        name: &str,
+        act: Vec<f32>,
+        accel: Option<&AccelSeries>,
+        cfg: &Config,
+    ) -> Vec<Episode> {
         let s = series(act);
-        let (base, spans) = crate::detect::detect_spans(&s, &cfg);
+        let (base, spans) = crate::detect::detect_spans(&s, cfg);
         let ch = ChannelDetection {
             name,
             series: &s,
             baseline_uv: &base,
             spans: &spans,
         };
-        classify_channel(&ch, accel, &cfg)
+        classify_channel(&ch, accel, cfg)
     }
 
     /// 200 s of rest at 2 µV, a 30 s rise from 4.5 to 9 µV (2.5 to 7 µV
@@ -640,7 +639,7 @@ mod tests {
         for k in [2050, 2150, 2250] {
             a[k] = 12.0;
         }
-        let eps = classify_named("calf_l", a, None);
+        let eps = classify_named("calf_l", a.clone(), None);
         assert_eq!(eps.len(), 1, "{eps:?}");
         assert_eq!(eps[0].kind, EpisodeKind::Cramp);
         assert!(
@@ -650,6 +649,17 @@ mod tests {
         );
         let b = eps[0].buildup_s.unwrap();
         assert!((b - 30.0).abs() <= 0.5, "buildup_s = {b}");
+        // With a hold of one window (`[cramp] onset_hold_s = 0.1`), the
+        // first flicker is the onset.
+        let mut cfg = Config::default();
+        cfg.cramp.onset_hold_s = 0.1;
+        let eps = classify_with("calf_l", a, None, &cfg);
+        assert_eq!(eps.len(), 1, "{eps:?}");
+        assert!(
+            (eps[0].start_s - (0.125 + 205.0)).abs() < 1e-9,
+            "{}",
+            eps[0].start_s
+        );
     }
 
     #[test]
