@@ -444,9 +444,7 @@ fn reusable(
     inputs: &[InputRecord],
     cfg: &Config,
 ) -> Option<NightDocument> {
-    let path = night_path(out_dir, id);
-    let bytes = std::fs::read(&path).ok()?;
-    let doc = summary::parse_night_json(&path, &bytes).ok()?;
+    let doc = summary::read_night_json(&night_path(out_dir, id)).ok()?;
     (doc.tool_version == env!("CARGO_PKG_VERSION") && doc.inputs == inputs && &doc.config == cfg)
         .then_some(doc)
 }

@@ -203,11 +203,7 @@ impl ChannelAnalyzer for EnvelopeAnalyzer {
         for e in &mut self.energy {
             e.drain(..start);
         }
-        let decided = match self.mains.committed() {
-            Some(m) => Some(m),
-            None => self.mains.push(samples),
-        };
-        if let Some(m) = decided {
+        if let Some(m) = self.mains.committed().or_else(|| self.mains.push(samples)) {
             self.commit(m);
         }
     }

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
 use crate::score::EpisodeKind;
-use crate::summary::{parse_night_json, write_atomic, NightDocument, NightError};
+use crate::summary::{read_night_json, write_atomic, NightDocument, NightError};
 
 use figures::{CloseupFigure, Overview, Thresholds, CLOSEUP_PAD_S};
 
@@ -86,13 +86,7 @@ pub fn load_nights(out_dir: &Path) -> Result<Vec<NightDocument>> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
-            parse_night_json(p, &bytes)
-        })
-        .collect()
+    paths.iter().map(|p| read_night_json(p)).collect()
 }
 
 fn load_errors(out_dir: &Path) -> Result<Vec<NightError>> {
