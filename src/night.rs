@@ -8,7 +8,6 @@ use chrono::NaiveDateTime;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::CrampConfig;
 use crate::config::{Config, MainsSetting};
 use crate::detect::stream::{Exclusion, SpanGroup, SpanStream, StreamOutcome};
 use crate::detect::{ChannelAnalyzer, Detector, MainsPlan};
@@ -19,8 +18,9 @@ use crate::error::{Error, Result};
 use crate::io::{self, SampleSource, BLOCK_FRAMES};
 use crate::quality::{ChannelQuality, QualityTracker};
 use crate::recording::{Block, ChannelKind, RecordingInfo};
-use crate::score::classify::{classify_group, AccelSeries};
+use crate::score::classify::{classify_group, long_evidence, AccelSeries};
 use crate::score::hypnogram::Hypnogram;
+use crate::score::longact::{self, LongEvidence};
 use crate::score::plm::{self, LmFigures};
 use crate::score::{Episode, EpisodeKind};
 
@@ -158,7 +158,7 @@ struct EmgLane {
     analyzer: Box<dyn ChannelAnalyzer>,
     mains: MainsEstimator,
     stream: SpanStream,
-    episodes: Vec<(Episode, Option<AccelSeries>)>,
+    episodes: Vec<(Episode, Option<LongEvidence>)>,
 }
 
 struct Lane {
@@ -329,21 +329,22 @@ impl OpenFile {
     }
 }
 
-/// Classifies a channel's groups of episodes. A long episode that is not
-/// an LM keeps the accelerometer values under it for the body-movement
-/// check, which pairs it with the other leg's at the end of the night.
+/// Classifies a channel's groups of episodes. A long episode keeps the
+/// evidence the night-level decision reads ([`longact::settle`]): its tonic
+/// index and the accelerometer values under it.
 fn classify_groups(
     name: &str,
     groups: Vec<SpanGroup>,
     accel: Option<&AccelSeries>,
     cfg: &Config,
-    out: &mut Vec<(Episode, Option<AccelSeries>)>,
+    out: &mut Vec<(Episode, Option<LongEvidence>)>,
 ) {
+    let c = &cfg.cramp;
+    let long_s = c.body_movement_accel_min_s.min(c.body_movement_min_s);
     for g in &groups {
         for e in classify_group(name, g, accel, cfg) {
-            let long = e.kind != EpisodeKind::Lm && e.duration_s() >= cfg.cramp.body_movement_min_s;
-            let under = accel.filter(|_| long).map(|a| a.cut(e.start_s, e.end_s));
-            out.push((e, under));
+            let ev = (e.duration_s() >= long_s).then(|| long_evidence(g, &e, accel));
+            out.push((e, ev));
         }
     }
 }
@@ -561,7 +562,7 @@ pub fn process_night_with(
     let mut quality = Vec::new();
     let mut emg_streams: Vec<(String, StreamOutcome)> = Vec::new();
     let accel = streamed.accel;
-    let mut classified: Vec<(Episode, Option<AccelSeries>)> = Vec::new();
+    let mut classified: Vec<(Episode, Option<LongEvidence>)> = Vec::new();
     for f in streamed.files {
         let info = &f.info;
         duration_s = duration_s.max(f.frames as f64 / info.fs_hz);
@@ -643,15 +644,9 @@ pub fn process_night_with(
             .total_cmp(&b.start_s)
             .then_with(|| a.channel.cmp(&b.channel))
     });
-    let (mut episodes, under): (Vec<Episode>, Vec<Option<AccelSeries>>) =
+    let (mut episodes, evidence): (Vec<Episode>, Vec<Option<LongEvidence>>) =
         classified.into_iter().unzip();
-    if accel.is_some() {
-        mark_body_movements_with(&mut episodes, &cfg.cramp, |i, t0, t1| {
-            under[i].as_ref().map_or(0.0, |a| {
-                a.fraction_at_least(t0, t1, cfg.cramp.accel_movement_g)
-            })
-        });
-    }
+    longact::settle(&mut episodes, &evidence, &cfg.cramp);
 
     let analyzed_s = emg_streams
         .iter()
@@ -751,58 +746,6 @@ pub fn process_night_with(
     })
 }
 
-/// Relabels as `movement` the long episodes that run on both legs at once
-/// with accelerometer movement throughout (issue 9): a cramp is one leg's.
-/// Without an accelerometer nothing is relabelled.
-pub fn mark_body_movements(episodes: &mut [Episode], accel: Option<&AccelSeries>, c: &CrampConfig) {
-    let Some(acc) = accel else {
-        return;
-    };
-    mark_body_movements_with(episodes, c, |_, t0, t1| {
-        acc.fraction_at_least(t0, t1, c.accel_movement_g)
-    });
-}
-
-/// [`mark_body_movements`] with the share of accelerometer values at or
-/// above `accel_movement_g` over `[t0, t1]` given by `moving(i, t0, t1)`,
-/// where `[t0, t1]` lies within episode `i`.
-fn mark_body_movements_with(
-    episodes: &mut [Episode],
-    c: &CrampConfig,
-    moving: impl Fn(usize, f64, f64) -> f64,
-) {
-    let long: Vec<usize> = (0..episodes.len())
-        .filter(|&i| {
-            let e = &episodes[i];
-            e.kind != EpisodeKind::Lm && e.duration_s() >= c.body_movement_min_s
-        })
-        .collect();
-    let mut hit = vec![false; episodes.len()];
-    for (x, &i) in long.iter().enumerate() {
-        for &j in &long[x + 1..] {
-            let (a, b) = (&episodes[i], &episodes[j]);
-            if crate::score::leg_key(a) == crate::score::leg_key(b) {
-                continue;
-            }
-            let (t0, t1) = (a.start_s.max(b.start_s), a.end_s.min(b.end_s));
-            if t1 - t0 < c.body_movement_min_s {
-                continue;
-            }
-            if moving(i, t0, t1) >= c.body_movement_accel_fraction {
-                hit[i] = true;
-                hit[j] = true;
-            }
-        }
-    }
-    for (e, h) in episodes.iter_mut().zip(hit) {
-        if h {
-            e.kind = EpisodeKind::Movement;
-            e.buildup_s = None;
-            e.rules.push("both_legs_with_accel_movement".into());
-        }
-    }
-}
-
 fn round(x: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);
     (x * f).round() / f
@@ -812,71 +755,6 @@ fn round(x: f64, decimals: i32) -> f64 {
 mod tests {
     use super::*;
     use crate::detect;
-
-    fn ep(ch: &str, side: &str, kind: EpisodeKind, s: f64, e: f64) -> Episode {
-        Episode {
-            side: Some(side.into()),
-            buildup_s: Some(0.0),
-            ..Episode::bare(ch, kind, s, e)
-        }
-    }
-
-    fn accel_moving(from_s: f64, to_s: f64) -> AccelSeries {
-        let mut enmo = vec![0.0f32; 4000];
-        for (k, v) in enmo.iter_mut().enumerate() {
-            let t = k as f64 * 0.1;
-            if t >= from_s && t < to_s {
-                *v = 0.3;
-            }
-        }
-        AccelSeries {
-            hop_s: 0.1,
-            first_index: 0,
-            enmo_g: enmo,
-        }
-    }
-
-    #[test]
-    fn both_legs_for_16_s_with_movement_is_a_body_movement_not_a_cramp() {
-        let c = CrampConfig::default();
-        let base = vec![
-            ep("emg_l", "left", EpisodeKind::Cramp, 100.0, 120.0),
-            ep("emg_r", "right", EpisodeKind::Sustained, 101.0, 119.0),
-            // A cramp on one leg alone stays a cramp even with movement.
-            ep("emg_l", "left", EpisodeKind::Cramp, 200.0, 230.0),
-        ];
-        let acc = accel_moving(0.0, 400.0);
-        let mut eps = base.clone();
-        mark_body_movements(&mut eps, Some(&acc), &c);
-        let kinds: Vec<_> = eps.iter().map(|e| e.kind).collect();
-        assert_eq!(
-            kinds,
-            [
-                EpisodeKind::Movement,
-                EpisodeKind::Movement,
-                EpisodeKind::Cramp
-            ]
-        );
-        assert_eq!(eps[0].buildup_s, None);
-        // Shared for only 15 s: not a body movement.
-        let mut eps = base.clone();
-        eps[1].end_s = 116.0;
-        mark_body_movements(&mut eps, Some(&acc), &c);
-        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
-        // Movement over only half of the shared stretch: not throughout.
-        let mut eps = base.clone();
-        mark_body_movements(&mut eps, Some(&accel_moving(101.0, 110.0)), &c);
-        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
-        // Without an accelerometer nothing is relabelled.
-        let mut eps = base.clone();
-        mark_body_movements(&mut eps, None, &c);
-        assert_eq!(eps, base);
-        // Two muscles of the same leg are not both legs.
-        let mut eps = base;
-        eps[1].side = Some("left".into());
-        mark_body_movements(&mut eps, Some(&acc), &c);
-        assert_eq!(eps[0].kind, EpisodeKind::Cramp);
-    }
 
     /// 15 minutes at 1 kHz: 3 µV of noise, 2 s leg movements (an 80 Hz
     /// burst of 40 µV RMS) at 100, 400 and 700 s, and 30 µV of 50 Hz hum

@@ -30,6 +30,7 @@ pub const EPISODE_COLUMNS: &[&str] = &[
     "side",
     "muscle",
     "buildup_s",
+    "ambiguous",
 ];
 
 /// Columns of `nights.csv`.
@@ -139,6 +140,7 @@ impl<'a> EpisodesTable<'a> {
                 e.side.clone().unwrap_or_default(),
                 e.muscle.clone().unwrap_or_default(),
                 opt(e.buildup_s, 1),
+                e.ambiguous.to_string(),
             ])?;
         }
         Ok(())

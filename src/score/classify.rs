@@ -187,6 +187,46 @@ pub fn classify_group(
     classify_channel(&ch, accel, cfg)
 }
 
+/// Window indices `[a, b)` of `series` under `[t0, t1]`, s (window centres).
+fn windows_under(series: &ActivitySeries, t0: f64, t1: f64) -> (usize, usize) {
+    let n = series.activity_uv.len() as isize;
+    let idx = |t: f64| {
+        let k = ((t - series.first_center_s) / series.hop_s).round() as isize
+            - series.first_index as isize;
+        k.clamp(0, n) as usize
+    };
+    (idx(t0), idx(t1).max(idx(t0)))
+}
+
+/// What the night-level long-activity decision ([`longact`]) reads of
+/// episode `e` of `group`: the tonic index of its activity above resting,
+/// and the accelerometer values under it.
+///
+/// [`longact`]: super::longact
+pub fn long_evidence(
+    group: &SpanGroup,
+    e: &Episode,
+    accel: Option<&AccelSeries>,
+) -> super::longact::LongEvidence {
+    let s = &group.series;
+    let (a, b) = windows_under(s, e.start_s, e.end_s);
+    let mut above: Vec<f32> = (a..b)
+        .filter(|&k| s.activity_uv[k].is_finite())
+        .map(|k| (s.activity_uv[k] - group.baseline_uv[k]).max(0.0))
+        .collect();
+    let p75 = percentile_in_place(&mut above, 75.0);
+    let p25 = percentile_in_place(&mut above, 25.0);
+    let tonic_index = match (p25, p75) {
+        (Some(lo), Some(hi)) if hi > 0.0 => Some(round_to(clamp01((lo / hi) as f64), 3)),
+        _ => None,
+    };
+    super::longact::LongEvidence {
+        accel: accel.map(|x| x.cut(e.start_s, e.end_s)),
+        tonic_index,
+        motion_ratio: None,
+    }
+}
+
 /// Amplitude figures of a span: (peak, mean, mean baseline, median freq).
 fn features(ch: &ChannelDetection, (s, e): WindowSpan) -> (f64, f64, f64, Option<f64>) {
     let act = &ch.series.activity_uv[s..e];
@@ -236,6 +276,7 @@ fn new_episode(
         side: super::side_of(ch.name).map(str::to_string),
         muscle: super::muscle_of(ch.name).map(str::to_string),
         buildup_s: None,
+        ambiguous: false,
     }
 }
 
@@ -373,6 +414,11 @@ fn cramp(
 ) -> Option<Episode> {
     let c = &cfg.cramp;
     let hop = ch.series.hop_s;
+    // Active from the channel's first window: no rest before it to compare
+    // with, as in a needle recording contracting throughout (issue 15).
+    if ch.series.first_index + span.0 == 0 && !c.cramp_at_start {
+        return None;
+    }
     // The cramp starts where its activity reaches the onset level and holds
     // it; a lead-in of build-up that only flickers over the onset level is
     // build-up, not cramp, and the rule is judged without it.

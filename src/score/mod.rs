@@ -3,6 +3,7 @@
 
 pub mod classify;
 pub mod hypnogram;
+pub mod longact;
 pub mod plm;
 
 use serde::{Deserialize, Serialize};
@@ -17,8 +18,10 @@ pub enum EpisodeKind {
     Lm,
     /// Activity longer than an LM that does not meet the cramp rule.
     Sustained,
-    /// Whole-body movement: activity on both legs at once for longer than
-    /// a bilateral LM, with large accelerometer movement throughout.
+    /// Body movement: activity starting on both legs together for longer
+    /// than a bilateral LM (or shorter with the accelerometer moving), or
+    /// long activity on one leg with the accelerometer moving
+    /// ([`longact`]).
     Movement,
 }
 
@@ -81,6 +84,11 @@ pub struct Episode {
     /// (0 when none was found).
     #[serde(default)]
     pub buildup_s: Option<f64>,
+    /// Whether the evidence about the episode's kind disagrees
+    /// ([`longact`]): a cramp with one piece of evidence against it, or a
+    /// movement of two legs starting together with a still accelerometer.
+    #[serde(default)]
+    pub ambiguous: bool,
 }
 
 fn yes() -> bool {
@@ -156,6 +164,7 @@ impl Episode {
             side: None,
             muscle: None,
             buildup_s: None,
+            ambiguous: false,
         }
     }
 }
