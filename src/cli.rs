@@ -187,9 +187,19 @@ enum Command {
         /// easy: the original nights (10 µV ECG, 15 µV mains at 50 Hz, no
         /// artifacts); realistic and hard: see the README; psg: hard plus
         /// bilateral LMs, body movements, clipping and pre-cramp build-ups
-        /// at 256 Hz.
-        #[arg(long, value_enum, default_value_t = SimDifficulty::Easy)]
-        difficulty: SimDifficulty,
+        /// at 256 Hz. Default easy, or psg with --family.
+        #[arg(long, value_enum)]
+        difficulty: Option<SimDifficulty>,
+        /// Family of nights (issue 15), drawn per night on top of the
+        /// preset: psg, bm-steady, bm-bursty, bm-ramped, bm-partial,
+        /// cramp-stretch, posture, hum-switch, mixed (see the README). Each
+        /// night gets <night>.sim.json naming its family.
+        #[arg(long, value_name = "NAME")]
+        family: Option<String>,
+        /// Write no accelerometer file (the nights as most PSG nights come);
+        /// EMG and truth unchanged.
+        #[arg(long)]
+        no_accel: bool,
         /// Mains frequency, Hz: 50, 60 or 0 for none (easy: 50; realistic
         /// and hard: 50 or 60 drawn per night).
         #[arg(long)]
@@ -528,6 +538,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             emg_fs,
             acc_fs,
             difficulty,
+            family,
+            no_accel,
             mains,
             mains_uv,
             ecg_uv,
@@ -548,6 +560,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             buildup_fraction,
             prefix,
         } => {
+            let family = match family.as_deref() {
+                None => None,
+                Some(name) => Some(simulate::Family::parse(name).with_context(|| {
+                    let names: Vec<&str> = simulate::Family::ALL.iter().map(|f| f.name()).collect();
+                    format!("--family is {name}; expected one of {}", names.join(", "))
+                })?),
+            };
+            let difficulty = difficulty.unwrap_or(if family.is_some() {
+                SimDifficulty::Psg
+            } else {
+                SimDifficulty::Easy
+            });
             let base = SimOptions::with_difficulty(match difficulty {
                 SimDifficulty::Easy => Difficulty::Easy,
                 SimDifficulty::Realistic => Difficulty::Realistic,
@@ -649,6 +673,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 cramp_s: pair(cramp_s, "cramp-s", base.cramp_s)?,
                 realism,
                 prefix,
+                family,
+                no_accel,
                 ..base
             };
             let truths = simulate::simulate(&opts)?;

@@ -18,6 +18,9 @@ use crate::dsp::filter::SosFilter;
 use crate::error::{Error, Result};
 use crate::score::EpisodeKind;
 
+pub mod families;
+pub use families::{Family, FamilyNight};
+
 /// Names of the simulated EMG channels (left and right leg).
 pub const EMG_CHANNELS: [&str; 2] = ["emg_left_uv", "emg_right_uv"];
 /// Truth kind of an amplifier clipping stretch: never an episode; `evaluate`
@@ -80,6 +83,13 @@ pub struct SimOptions {
     pub cramp_s: (f64, f64),
     /// Confounders and realism beyond the easy night (all off in `easy`).
     pub realism: Realism,
+    /// Family of the nights (`--family`, issue 15), drawn per night on top
+    /// of these options (meant for the `psg` preset); `None`: the options
+    /// as they are. A family night also gets `<night>.sim.json`.
+    pub family: Option<Family>,
+    /// Write no accelerometer file (`--no-accel`): the night as most PSG
+    /// nights come, without one; EMG and truth unchanged.
+    pub no_accel: bool,
 }
 
 /// A preset of [`Realism`] (`--difficulty`).
@@ -281,6 +291,8 @@ impl Default for SimOptions {
             cramp_uv: (50.0, 120.0),
             cramp_s: (20.0, 90.0),
             realism: Realism::preset(Difficulty::Easy),
+            family: None,
+            no_accel: false,
         }
     }
 }
@@ -711,6 +723,7 @@ impl Artifacts {
         opts: &SimOptions,
         events: &mut Vec<TruthEvent>,
         duration_s: f64,
+        family: Option<&mut FamilyNight>,
     ) -> Result<Artifacts> {
         let r = &opts.realism;
         let active = *r != Realism::preset(Difficulty::Easy);
@@ -756,6 +769,9 @@ impl Artifacts {
             }
         }
         let (buildups, clips) = draw_psg(psg_rng, r, events, duration_s, &rest_of);
+        if let Some(f) = family {
+            f.draw_events(events, &clips, duration_s);
+        }
         // Artifacts stay 3 s clear of every event, build-up and clipping
         // stretch: they are not contractions.
         let events = &*events;
@@ -953,13 +969,18 @@ struct EmgNoise {
 
 impl EmgNoise {
     fn new(fs: f64) -> Result<EmgNoise> {
+        EmgNoise::with_peak(fs, EMG_PEAK_HZ)
+    }
+
+    /// The noise with its spectral peak at `peak_hz` (or fs / 4 when lower).
+    fn with_peak(fs: f64, peak_hz: f64) -> Result<EmgNoise> {
         let (k, fs_gen) = if fs >= EMG_NATIVE_MIN_FS_HZ {
             (1, fs)
         } else {
             let k = (EMG_OVERSAMPLED_HZ / fs).ceil().max(1.0) as usize;
             (k, fs * k as f64)
         };
-        let f0 = EMG_PEAK_HZ.min(fs_gen / 4.0);
+        let f0 = peak_hz.min(fs_gen / 4.0);
         let bq = SosFilter::new(&rbj_bandpass(f0, 0.7, fs_gen)?);
         let psg = if k > 1 {
             let aa = crate::dsp::design::butter(
@@ -1156,6 +1177,21 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
             .wrapping_add(k as u64),
     );
     let duration_s = opts.hours * 3600.0;
+    // A family edits this night's options and draws from a fourth stream.
+    let mut night_opts;
+    let mut family = None;
+    let opts = match opts.family {
+        None => opts,
+        Some(f) => {
+            night_opts = opts.clone();
+            let seed = opts
+                .seed
+                .wrapping_mul(0xBF58_476D_1CE4_E5B9)
+                .wrapping_add(0xFA3 + k as u64);
+            family = Some(FamilyNight::new(f, seed, &mut night_opts));
+            &night_opts
+        }
+    };
     let r = &opts.realism;
     let spec = ScheduleSpec {
         cramps_per_h: opts.cramps_per_h,
@@ -1182,7 +1218,15 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
             .wrapping_mul(0x94D0_49BB_1331_11EB)
             .wrapping_add(0x5E6 + k as u64),
     );
-    let art = Artifacts::draw(&mut art_rng, &mut psg_rng, opts, &mut events, duration_s)?;
+    let art = Artifacts::draw(
+        &mut art_rng,
+        &mut psg_rng,
+        opts,
+        &mut events,
+        duration_s,
+        family.as_mut(),
+    )?;
+    let family = family.as_ref();
     // Truth rows: the events, then the clipping stretches, in time order.
     let mut rows: Vec<(usize, &str, f64, f64)> = events
         .iter()
@@ -1244,6 +1288,12 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
     let mut beat_i = 0usize;
     let mut noise_extra = EmgNoise::new(fs)?;
     let mut noise_buildup = EmgNoise::new(fs)?;
+    // Family nights: calf-cramp EMG and its own sample stream.
+    let mut noise_calf = [
+        EmgNoise::with_peak(fs, families::CALF_PEAK_HZ)?,
+        EmgNoise::with_peak(fs, families::CALF_PEAK_HZ)?,
+    ];
+    let mut fam_rng = ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(0xCA1F + k as u64));
     // Harmonics at or above Nyquist are gone: a PSG amplifier's anti-alias
     // filter removes them (at 200 and 256 Hz the third harmonic would
     // otherwise alias into the EMG band).
@@ -1257,10 +1307,13 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
         while next_event < events.len() && events[next_event].end_s < t {
             next_event += 1;
         }
-        let hum = mains_hz.map_or(0.0, |f| {
+        let mut hum = mains_hz.map_or(0.0, |f| {
             opts.mains_uv
                 * ((2.0 * PI * f * t).sin() + mains_third * (2.0 * PI * 3.0 * f * t + 0.3).sin())
         });
+        if let Some(f) = family {
+            hum *= f.hum_gain(t);
+        }
         let heart = match &art.beats_s {
             None => ecg(t, beat_s, opts.ecg_uv),
             Some(beats) => {
@@ -1276,12 +1329,22 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
         };
         for (c, v) in vals.iter_mut().enumerate() {
             let mut amp = opts.rest_uv;
+            let mut calf_amp = 0.0;
             for ev in events[next_event..].iter().take_while(|e| e.start_s <= t) {
                 if ev.channel == c {
-                    amp += ev.amp_uv * envelope(ev, t);
+                    let is_calf = ev.kind == EpisodeKind::Cramp
+                        && family.is_some_and(|f| f.is_calf(c, ev.start_s));
+                    if is_calf {
+                        calf_amp += ev.amp_uv * envelope(ev, t);
+                    } else {
+                        amp += ev.amp_uv * envelope(ev, t);
+                    }
                 }
             }
             *v = amp * noise[c].next(&mut rng) + hum + heart * if c == 0 { 1.0 } else { 0.8 };
+            if let Some(f) = family {
+                *v += calf_amp * noise_calf[c].next(&mut fam_rng) + f.artifact_uv(c, t);
+            }
             if art.active {
                 *v = art.emg_extra(c, t, *v, &mut noise_extra, &mut art_rng);
                 let b = art.buildup_uv(c, t);
@@ -1296,6 +1359,16 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
         sink.row(&emg_path, t, &vals, 2, WAV_EMG_GAIN_UV)?;
     }
     sink.finish(&emg_path)?;
+    if let Some(f) = family {
+        write_text(
+            &dir.join(format!("{id}.sim.json")),
+            &f.json(&id, mains_hz, opts.mains_uv, !opts.no_accel),
+        )?;
+    }
+    if opts.no_accel {
+        return write_sidecars(opts, &[(&emg_path, fs)], &start, &emg_path, None)
+            .map(|_| truth_path);
+    }
 
     // Accelerometer file.
     let acc_path = dir.join(format!("{id}_acc.{ext}"));
@@ -1324,7 +1397,8 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
         let mut body: Option<f64> = None;
         for ev in &events {
             if ev.kind == EpisodeKind::Movement {
-                if ev.channel == 0 && (ev.start_s..ev.end_s).contains(&t) {
+                let psg_accel = family.is_none_or(|f| f.psg_body_accel());
+                if psg_accel && ev.channel == 0 && (ev.start_s..ev.end_s).contains(&t) {
                     body = Some(t - ev.start_s);
                 }
                 continue;
@@ -1357,19 +1431,40 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
             }
             a[0] += 0.1 * (2.0 * PI * 2.0 * u).sin();
         }
+        if let Some(f) = family {
+            f.accel_add(t, &mut a);
+        }
         for v in &mut a {
             *v += 0.003 * gauss(&mut rng);
         }
         sink.row(&acc_path, t, &a, 4, WAV_ACC_GAIN_G)?;
     }
     sink.finish(&acc_path)?;
+    write_sidecars(
+        opts,
+        &[(&emg_path, fs), (&acc_path, afs)],
+        &start,
+        &emg_path,
+        Some(&acc_path),
+    )?;
+    Ok(truth_path)
+}
 
-    // Sidecars: start time for both files, channel tables for WAV (an EDF
-    // header carries both).
+/// Sidecars: start time for each file, channel tables for WAV (an EDF
+/// header carries both).
+fn write_sidecars(
+    opts: &SimOptions,
+    files: &[(&PathBuf, f64)],
+    start: &str,
+    emg_path: &Path,
+    acc_path: Option<&PathBuf>,
+) -> Result<()> {
     if opts.format == Format::Edf {
-        return Ok(truth_path);
+        return Ok(());
     }
-    for (path, fs) in [(&emg_path, fs), (&acc_path, afs)] {
+    let fs = opts.emg_fs_hz;
+    let afs = opts.acc_fs_hz;
+    for &(path, fs) in files {
         let json = crate::io::sidecar::sibling(path, ".json");
         write_text(
             &json,
@@ -1382,19 +1477,22 @@ fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
             tsv.push_str(&format!("{c}\tEMG\tuV\t{fs}\t{WAV_EMG_GAIN_UV}\t0\n"));
         }
         write_text(
-            &crate::io::sidecar::sibling(&emg_path, "_channels.tsv"),
+            &crate::io::sidecar::sibling(emg_path, "_channels.tsv"),
             &tsv,
         )?;
+        let Some(acc_path) = acc_path else {
+            return Ok(());
+        };
         let mut tsv = String::from("name\ttype\tunits\tsampling_frequency\tgain\toffset\n");
         for c in ACC_CHANNELS {
             tsv.push_str(&format!("{c}\tACCEL\tg\t{afs}\t{WAV_ACC_GAIN_G}\t0\n"));
         }
         write_text(
-            &crate::io::sidecar::sibling(&acc_path, "_channels.tsv"),
+            &crate::io::sidecar::sibling(acc_path, "_channels.tsv"),
             &tsv,
         )?;
     }
-    Ok(truth_path)
+    Ok(())
 }
 
 #[cfg(test)]
