@@ -121,6 +121,7 @@ fn detect_and_score(c: &mut Criterion) {
         first_center_s: 0.125,
         first_index: 0,
         median_freq_hz: vec![80.0; n],
+        motion_uv: vec![0.5; n],
         activity_uv,
         band_hz: (20.0, 150.0),
     };

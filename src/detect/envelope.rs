@@ -20,12 +20,17 @@
 //! so that memory does not grow with the night. Neither detector rejects
 //! transients: they are the baselines that `fft-band`'s transient
 //! rejection is compared against.
+//!
+//! Both fill `motion_uv` as `fft-band` does (the raw signal's FFT below the
+//! band, [`MotionMeter`]), from one FFT per window of the raw samples.
 
 use super::commit::Commitment;
 use super::fft_band::effective_band;
 use super::timedomain::{variant, FilterBank, VARIANTS};
 use super::{ActivitySeries, ChannelAnalyzer, Detector, MainsPlan};
 use crate::config::Config;
+use crate::dsp::band::MotionMeter;
+use crate::dsp::window::hann_periodic;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
 
@@ -95,6 +100,14 @@ impl Detector for EnvelopeDetector {
         Ok(Box::new(EnvelopeAnalyzer {
             kind: self.kind,
             bank: FilterBank::new(order, q, band, fs_hz)?,
+            motion: MotionMeter::new(
+                fs_hz,
+                hann_periodic(win_n),
+                band.0,
+                self.plans.forward(win_n),
+            ),
+            raw: Vec::new(),
+            motion_uv: Vec::new(),
             fs_hz,
             win_n,
             hop_n,
@@ -114,6 +127,13 @@ impl Detector for EnvelopeDetector {
 pub struct EnvelopeAnalyzer {
     kind: Envelope,
     bank: FilterBank,
+    motion: MotionMeter,
+    /// Raw samples not yet consumed by a whole window, for `motion`.
+    raw: Vec<f32>,
+    /// Motion content per window (µV) not yet handed out; it can run one
+    /// window ahead of `activity_uv` (TKEO lags a sample, and `auto` waits
+    /// for the mains decision).
+    motion_uv: Vec<f32>,
     fs_hz: f64,
     win_n: usize,
     hop_n: usize,
@@ -156,6 +176,7 @@ impl EnvelopeAnalyzer {
             first_index: self.drained,
             activity_uv,
             median_freq_hz: vec![f32::NAN; n],
+            motion_uv: self.motion_uv.drain(..n).collect(),
             band_hz: self.band_hz,
         };
         self.drained += n;
@@ -165,6 +186,14 @@ impl EnvelopeAnalyzer {
 
 impl ChannelAnalyzer for EnvelopeAnalyzer {
     fn push(&mut self, samples: &[f32]) {
+        self.raw.extend_from_slice(samples);
+        let mut start = 0;
+        while start + self.win_n <= self.raw.len() {
+            let m = self.motion.rms_uv(&self.raw[start..start + self.win_n]);
+            self.motion_uv.push(m);
+            start += self.hop_n;
+        }
+        self.raw.drain(..start);
         for &x in samples {
             let y = self.bank.step(x);
             match self.kind {
@@ -255,6 +284,13 @@ mod tests {
         for kind in [Envelope::Rms, Envelope::Tkeo] {
             let s = run(kind, 80.0, 50.0);
             assert_eq!(s.activity_uv.len(), (10_000 - 250) / 100 + 1);
+            assert_eq!(s.motion_uv.len(), s.activity_uv.len());
+            assert!(s.motion_uv.iter().all(|&m| m < 1.0), "{kind:?}");
+            let low = run(kind, 8.0, 50.0);
+            let expect = 50.0 / 2f32.sqrt();
+            for m in &low.motion_uv {
+                assert!((m - expect).abs() / expect < 0.05, "{kind:?}: {m}");
+            }
             let expect = 50.0 / 2f32.sqrt();
             // After the filters settle (1 s).
             for v in &s.activity_uv[10..] {

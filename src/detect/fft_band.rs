@@ -122,6 +122,7 @@ impl FftBand {
             pending: Vec::new(),
             activity_uv: Vec::new(),
             median_freq_hz: Vec::new(),
+            motion_uv: Vec::new(),
             drained: 0,
         })
     }
@@ -165,6 +166,7 @@ pub struct FftBandAnalyzer {
     pending: Vec<f32>,
     activity_uv: Vec<f32>,
     median_freq_hz: Vec<f32>,
+    motion_uv: Vec<f32>,
     /// Windows already handed out by `drain_final`.
     drained: usize,
 }
@@ -178,16 +180,17 @@ impl FftBandAnalyzer {
             first_index: self.drained,
             activity_uv: std::mem::take(&mut self.activity_uv),
             median_freq_hz: std::mem::take(&mut self.median_freq_hz),
+            motion_uv: std::mem::take(&mut self.motion_uv),
             band_hz: self.band_hz,
         };
         self.drained += piece.activity_uv.len();
         piece
     }
 
-    /// Activity (µV) and median frequency (Hz) of the window starting at
-    /// `pending[start]`, for the mains decision `mains_hz`.
+    /// Activity (µV), median frequency (Hz) and motion content (µV) of the
+    /// window starting at `pending[start]`, for the mains decision `mains_hz`.
     #[inline]
-    fn analyse_window(&mut self, start: usize, mains_hz: Option<u32>) -> (f32, f32) {
+    fn analyse_window(&mut self, start: usize, mains_hz: Option<u32>) -> (f32, f32, f32) {
         let frame = &self.pending[start..start + self.win_n];
         let mut finite = true;
         for ((dst, &x), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
@@ -195,13 +198,14 @@ impl FftBandAnalyzer {
             *dst = x * w;
         }
         if !finite {
-            return (f32::NAN, f32::NAN);
+            return (f32::NAN, f32::NAN, f32::NAN);
         }
         // Lengths come from the plan itself, so processing cannot fail.
         self.plan
             .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch)
             .expect("buffers sized by the plan");
         let (parts, median_hz) = self.layout.measure(&self.spectrum);
+        let motion_uv = self.layout.motion_mean_square(&self.spectrum).sqrt();
         let share = match &mut self.robust {
             Some(r) => {
                 let squares = &r.squares[start..start + self.win_n];
@@ -227,6 +231,7 @@ impl FftBandAnalyzer {
         (
             (band_mean_square(&parts, mains_hz) * share).sqrt(),
             median_hz,
+            motion_uv,
         )
     }
 
@@ -255,9 +260,10 @@ impl FftBandAnalyzer {
         }
         let mut start = 0;
         while start + self.win_n <= self.pending.len() {
-            let (activity, median_hz) = self.analyse_window(start, mains_hz);
+            let (activity, median_hz, motion_uv) = self.analyse_window(start, mains_hz);
             self.activity_uv.push(activity);
             self.median_freq_hz.push(median_hz);
+            self.motion_uv.push(motion_uv);
             start += self.hop_n;
         }
         self.pending.drain(..start);
@@ -340,6 +346,23 @@ mod tests {
                 assert!((v - expect).abs() / expect < 0.02, "fs={fs}: {v}");
             }
             assert!((s.median_freq_hz[10] - 80.0).abs() <= 4.0);
+        }
+    }
+
+    #[test]
+    fn motion_reads_sines_below_the_band_and_not_in_it() {
+        for fs in [1000.0, 500.0, 256.0, 200.0] {
+            let low = run(fs, 8.0, 50.0, Some(50));
+            let high = run(fs, 80.0, 50.0, Some(50));
+            let expect = 50.0 / 2f32.sqrt();
+            for i in 0..low.motion_uv.len() {
+                let (m, a) = (low.motion_uv[i], low.activity_uv[i]);
+                assert!((m - expect).abs() / expect < 0.05, "fs={fs} 8 Hz: {m}");
+                assert!(a < 0.05 * expect, "fs={fs} 8 Hz in the band: {a}");
+                let (m, a) = (high.motion_uv[i], high.activity_uv[i]);
+                assert!(m < 0.05 * expect, "fs={fs} 80 Hz as motion: {m}");
+                assert!((a - expect).abs() / expect < 0.05, "fs={fs} 80 Hz: {a}");
+            }
         }
     }
 

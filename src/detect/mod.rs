@@ -34,6 +34,12 @@ pub struct ActivitySeries {
     pub activity_uv: Vec<f32>,
     /// Median frequency of the EMG band per window, Hz (NaN when unknown).
     pub median_freq_hz: Vec<f32>,
+    /// Motion-artifact content per window, µV: RMS of the raw signal
+    /// below the EMG band (the FFT bins from the lowest non-DC bin up to
+    /// below the band's low edge, about 4–16 Hz with 0.25 s windows),
+    /// Parseval-scaled like `activity_uv`; NaN where the window held
+    /// non-finite samples. See [`crate::dsp::band::MotionMeter`].
+    pub motion_uv: Vec<f32>,
     /// The band actually analysed, Hz.
     pub band_hz: (f64, f64),
 }
@@ -48,6 +54,7 @@ impl ActivitySeries {
             first_index: self.first_index + at,
             activity_uv: self.activity_uv[at..at + len].to_vec(),
             median_freq_hz: self.median_freq_hz[at..at + len].to_vec(),
+            motion_uv: self.motion_uv[at..at + len].to_vec(),
             band_hz: self.band_hz,
         }
     }

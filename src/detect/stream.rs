@@ -84,16 +84,18 @@ pub struct SpanStream {
     /// Samples before which the bad stretches are known.
     settled_samples: u64,
     geometry: Option<(f64, f64, (f64, f64))>,
-    /// Windows received but not yet known to be clear of bad stretches.
-    waiting: VecDeque<(f32, f32)>,
+    /// Windows received but not yet known to be clear of bad stretches:
+    /// activity, median frequency and motion.
+    waiting: VecDeque<(f32, f32, f32)>,
     /// Windows released from `waiting`.
     released: usize,
     used_provisional: bool,
     /// Night index of the first window held in `activity_uv`,
-    /// `median_freq_hz` and `baseline_uv`.
+    /// `median_freq_hz`, `motion_uv` and `baseline_uv`.
     offset: usize,
     activity_uv: Vec<f32>,
     median_freq_hz: Vec<f32>,
+    motion_uv: Vec<f32>,
     baseline_uv: Vec<f32>,
     baseline: Option<BaselineStream>,
     hysteresis: Option<Hysteresis>,
@@ -132,6 +134,7 @@ impl SpanStream {
             offset: 0,
             activity_uv: Vec::new(),
             median_freq_hz: Vec::new(),
+            motion_uv: Vec::new(),
             baseline_uv: Vec::new(),
             baseline: None,
             hysteresis: None,
@@ -195,8 +198,9 @@ impl SpanStream {
             piece
                 .activity_uv
                 .iter()
-                .copied()
-                .zip(piece.median_freq_hz.iter().copied()),
+                .zip(&piece.median_freq_hz)
+                .zip(&piece.motion_uv)
+                .map(|((&a, &mf), &m)| (a, mf, m)),
         );
     }
 
@@ -280,7 +284,7 @@ impl SpanStream {
         } else {
             self.settled_samples as f64 / self.fs_hz
         };
-        while let Some(&(a, mf)) = self.waiting.front() {
+        while let Some(&(a, mf, motion)) = self.waiting.front() {
             let c = first_center_s + self.released as f64 * hop_s;
             if c + half > settled_s {
                 break;
@@ -306,6 +310,9 @@ impl SpanStream {
             self.valid_windows += a.is_finite() as usize;
             self.activity_uv.push(a);
             self.median_freq_hz.push(mf);
+            // Motion is left out with the activity, so a bad stretch does
+            // not read as motion.
+            self.motion_uv.push(if hit { f32::NAN } else { motion });
             if self.keep_trace {
                 self.trace_activity.push(a);
             }
@@ -373,6 +380,7 @@ impl SpanStream {
                 first_index: lo,
                 activity_uv: self.activity_uv[a..b].to_vec(),
                 median_freq_hz: self.median_freq_hz[a..b].to_vec(),
+                motion_uv: self.motion_uv[a..b].to_vec(),
                 band_hz,
             },
             baseline_uv: self.baseline_uv[a..b].to_vec(),
@@ -400,6 +408,7 @@ impl SpanStream {
         if drop >= COMPACT_WINDOWS {
             self.activity_uv.drain(..drop);
             self.median_freq_hz.drain(..drop);
+            self.motion_uv.drain(..drop);
             self.baseline_uv.drain(..drop);
             self.offset += drop;
         }
@@ -474,6 +483,7 @@ mod tests {
             first_center_s: 0.125,
             first_index: 0,
             median_freq_hz: (0..n).map(|i| 60.0 + (i % 50) as f32).collect(),
+            motion_uv: (0..n).map(|i| (i % 7) as f32).collect(),
             activity_uv: a,
             band_hz: (20.0, 450.0),
         }
@@ -541,6 +551,16 @@ mod tests {
         for pieces in [&[330usize][..], &[1, 7, 5000, 64], &[108_000]] {
             let (out, most_held) = stream(&series, &cfg, pieces);
             assert_eq!(classify(&out, &acc, &cfg), whole, "pieces {pieces:?}");
+            // Each group carries its windows' motion content, in place.
+            for g in &out.groups {
+                let (at, n) = (g.series.first_index, g.series.motion_uv.len());
+                assert_eq!(n, g.series.activity_uv.len());
+                for (k, m) in g.series.motion_uv.iter().enumerate() {
+                    let whole = series.motion_uv[at + k];
+                    let bad = series.activity_uv[at + k].is_nan();
+                    assert!(bad || m.to_bits() == whole.to_bits(), "window {}", at + k);
+                }
+            }
             let (act, base) = out.trace.clone().unwrap();
             assert_eq!(act.len(), series.activity_uv.len());
             assert!(base
@@ -570,6 +590,7 @@ mod tests {
             first_index: 0,
             activity_uv: vec![1.0; 100],
             median_freq_hz: vec![80.0; 100],
+            motion_uv: vec![0.5; 100],
             band_hz: (20.0, 150.0),
         };
         // Samples 2000..3000 at 1 kHz: 2.0-3.0 s. Window i spans

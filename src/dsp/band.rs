@@ -9,7 +9,11 @@
 //! families, so that the power for any mains decision (50, 60 or none) can be
 //! formed after the whole night has been seen, from four sums per frame.
 
+use std::ops::Range;
+use std::sync::Arc;
+
 use realfft::num_complex::Complex;
+use realfft::RealToComplex;
 
 /// Which mains family a band bin is close to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +51,38 @@ pub struct BandLayout {
     clean_freqs: Vec<f32>,
     /// Parseval factor 2 / (N · Σw²).
     scale: f32,
+    /// Bins below the band (motion artifact), see [`motion_bins`].
+    motion: Range<usize>,
     /// Lowest and highest band frequency actually used, Hz.
     pub low_hz: f64,
     pub high_hz: f64,
+}
+
+/// The FFT bins below an EMG band starting at `low_hz`, for frames of `n`
+/// samples at `fs_hz`: from the lowest non-DC bin (DC holds the electrode
+/// offset, not motion) up to the last bin below `low_hz`, so 4–16 Hz for
+/// 0.25 s frames and a 20 Hz band edge. Electrode-motion artifact has most
+/// of its power there (De Luca et al. 2010, "Filtering the surface EMG
+/// signal: movement artifact and baseline noise contamination", J Biomech
+/// 43:1573–1579: below 20 Hz), the EMG band little.
+pub fn motion_bins(fs_hz: f64, n: usize, low_hz: f64) -> Range<usize> {
+    let df = fs_hz / n as f64;
+    let mut end = 1;
+    while end < n.div_ceil(2) && (end as f64) * df < low_hz {
+        end += 1;
+    }
+    1..end
+}
+
+/// Parseval mean square of `spectrum`'s bins in `bins`, µV², with the
+/// factor `scale` = 2 / (N · Σw²).
+#[inline]
+fn bins_mean_square(spectrum: &[Complex<f32>], bins: &Range<usize>, scale: f32) -> f32 {
+    spectrum[bins.clone()]
+        .iter()
+        .map(|c| c.norm_sqr())
+        .sum::<f32>()
+        * scale
 }
 
 fn near_family(f: f64, family_hz: f64, half_width_hz: f64, nyquist_hz: f64) -> bool {
@@ -104,6 +137,7 @@ impl BandLayout {
             bins,
             clean_freqs,
             scale: (2.0 / (n as f64 * s2)) as f32,
+            motion: motion_bins(fs_hz, n, low_hz),
             low_hz: low,
             high_hz: high,
         }
@@ -116,6 +150,13 @@ impl BandLayout {
 
     pub fn is_empty(&self) -> bool {
         self.bins.is_empty()
+    }
+
+    /// Motion-artifact mean square of one frame's spectrum, µV²: the
+    /// Parseval power of the bins below the band ([`motion_bins`]).
+    #[inline]
+    pub fn motion_mean_square(&self, spectrum: &[Complex<f32>]) -> f32 {
+        bins_mean_square(spectrum, &self.motion, self.scale)
     }
 
     /// Splits the band power of one frame's spectrum into its four classes
@@ -153,6 +194,60 @@ impl BandLayout {
             *p *= self.scale;
         }
         (parts, median_hz)
+    }
+}
+
+/// Motion-artifact RMS of raw frames for analyzers that have no spectrum
+/// of their own (the time-domain detectors): the same Hann window, FFT
+/// bins and scaling as [`BandLayout::motion_mean_square`].
+pub struct MotionMeter {
+    window: Vec<f32>,
+    bins: Range<usize>,
+    scale: f32,
+    plan: Arc<dyn RealToComplex<f32>>,
+    input: Vec<f32>,
+    spectrum: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+}
+
+impl MotionMeter {
+    /// A meter for frames of `window.len()` samples at `fs_hz` under a band
+    /// starting at `low_hz`; `plan` is the forward FFT of that length.
+    pub fn new(
+        fs_hz: f64,
+        window: Vec<f32>,
+        low_hz: f64,
+        plan: Arc<dyn RealToComplex<f32>>,
+    ) -> MotionMeter {
+        let n = window.len();
+        let s2: f64 = window.iter().map(|&w| (w as f64) * (w as f64)).sum();
+        MotionMeter {
+            bins: motion_bins(fs_hz, n, low_hz),
+            scale: (2.0 / (n as f64 * s2)) as f32,
+            input: plan.make_input_vec(),
+            spectrum: plan.make_output_vec(),
+            scratch: plan.make_scratch_vec(),
+            plan,
+            window,
+        }
+    }
+
+    /// Motion RMS of `frame` (µV, as long as the window), NaN when it holds
+    /// non-finite samples.
+    pub fn rms_uv(&mut self, frame: &[f32]) -> f32 {
+        let mut finite = true;
+        for ((dst, &x), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
+            finite &= x.is_finite();
+            *dst = x * w;
+        }
+        if !finite {
+            return f32::NAN;
+        }
+        // Lengths come from the plan itself, so processing cannot fail.
+        self.plan
+            .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch)
+            .expect("buffers sized by the plan");
+        bins_mean_square(&self.spectrum, &self.bins, self.scale).sqrt()
     }
 }
 
@@ -199,6 +294,14 @@ mod tests {
         // Without exclusion the same sine is in the band.
         let rms = band_rms_of_sine(100.0, 50.0, 1000.0, None);
         assert!((rms - 70.7).abs() < 2.0, "{rms}");
+    }
+
+    #[test]
+    fn motion_bins_lie_below_the_band() {
+        // 0.25 s frames: 4 Hz bins, so 4, 8, 12 and 16 Hz.
+        assert_eq!(motion_bins(1000.0, 250, 20.0), 1..5);
+        assert_eq!(motion_bins(200.0, 50, 20.0), 1..5);
+        assert_eq!(motion_bins(256.0, 64, 20.0), 1..5);
     }
 
     #[test]

@@ -517,6 +517,7 @@ mod tests {
             first_index: 0,
             activity_uv: act,
             median_freq_hz: vec![80.0; n],
+            motion_uv: vec![0.0; n],
             band_hz: (20.0, 150.0),
         }
     }
