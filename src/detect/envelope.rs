@@ -286,7 +286,7 @@ mod tests {
             assert_eq!(s.activity_uv.len(), (10_000 - 250) / 100 + 1);
             assert_eq!(s.motion_uv.len(), s.activity_uv.len());
             assert!(s.motion_uv.iter().all(|&m| m < 1.0), "{kind:?}");
-            let low = run(kind, 8.0, 50.0);
+            let low = run(kind, 12.0, 50.0);
             let expect = 50.0 / 2f32.sqrt();
             for m in &low.motion_uv {
                 assert!((m - expect).abs() / expect < 0.05, "{kind:?}: {m}");

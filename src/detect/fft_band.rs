@@ -352,18 +352,31 @@ mod tests {
     #[test]
     fn motion_reads_sines_below_the_band_and_not_in_it() {
         for fs in [1000.0, 500.0, 256.0, 200.0] {
-            let low = run(fs, 8.0, 50.0, Some(50));
+            let low = run(fs, 12.0, 50.0, Some(50));
             let high = run(fs, 80.0, 50.0, Some(50));
             let expect = 50.0 / 2f32.sqrt();
             for i in 0..low.motion_uv.len() {
                 let (m, a) = (low.motion_uv[i], low.activity_uv[i]);
-                assert!((m - expect).abs() / expect < 0.05, "fs={fs} 8 Hz: {m}");
-                assert!(a < 0.05 * expect, "fs={fs} 8 Hz in the band: {a}");
+                assert!((m - expect).abs() / expect < 0.05, "fs={fs} 12 Hz: {m}");
+                assert!(a < 0.05 * expect, "fs={fs} 12 Hz in the band: {a}");
                 let (m, a) = (high.motion_uv[i], high.activity_uv[i]);
                 assert!(m < 0.05 * expect, "fs={fs} 80 Hz as motion: {m}");
                 assert!((a - expect).abs() / expect < 0.05, "fs={fs} 80 Hz: {a}");
             }
         }
+    }
+
+    #[test]
+    fn an_electrode_offset_is_no_motion() {
+        let det = FftBand::new(DetectorConfig::default(), PlanCache::new());
+        let mut a = det.analyzer(500.0, MainsPlan::Fixed(Some(50))).unwrap();
+        a.push(&vec![2048.0f32; 5000]);
+        let s = a.finish(Some(50));
+        assert!(
+            s.motion_uv.iter().all(|&m| m < 0.01),
+            "{:?}",
+            &s.motion_uv[..3]
+        );
     }
 
     #[test]

@@ -35,8 +35,8 @@ pub struct ActivitySeries {
     /// Median frequency of the EMG band per window, Hz (NaN when unknown).
     pub median_freq_hz: Vec<f32>,
     /// Motion-artifact content per window, µV: RMS of the raw signal
-    /// below the EMG band (the FFT bins from the lowest non-DC bin up to
-    /// below the band's low edge, about 4–16 Hz with 0.25 s windows),
+    /// below the EMG band (the FFT bins from bin 2, clear of an electrode offset, up to
+    /// below the band's low edge, about 8–16 Hz with 0.25 s windows),
     /// Parseval-scaled like `activity_uv`; NaN where the window held
     /// non-finite samples. See [`crate::dsp::band::MotionMeter`].
     pub motion_uv: Vec<f32>,

@@ -59,19 +59,21 @@ pub struct BandLayout {
 }
 
 /// The FFT bins below an EMG band starting at `low_hz`, for frames of `n`
-/// samples at `fs_hz`: from the lowest non-DC bin (DC holds the electrode
-/// offset, not motion) up to the last bin below `low_hz`, so 4–16 Hz for
+/// samples at `fs_hz`: from bin 2 (bins 0 and 1 hold the electrode offset
+/// under a Hann window, not motion) up to the last bin below `low_hz`, so 8–16 Hz for
 /// 0.25 s frames and a 20 Hz band edge. Electrode-motion artifact has most
 /// of its power there (De Luca et al. 2010, "Filtering the surface EMG
 /// signal: movement artifact and baseline noise contamination", J Biomech
 /// 43:1573–1579: below 20 Hz), the EMG band little.
 pub fn motion_bins(fs_hz: f64, n: usize, low_hz: f64) -> Range<usize> {
     let df = fs_hz / n as f64;
-    let mut end = 1;
+    let mut end = 2;
     while end < n.div_ceil(2) && (end as f64) * df < low_hz {
         end += 1;
     }
-    1..end
+    // From bin 2: a periodic Hann window spreads a DC offset over bins 0
+    // and 1 only, so an electrode offset (or raw ADC counts) adds nothing.
+    2..end
 }
 
 /// Parseval mean square of `spectrum`'s bins in `bins`, µV², with the
@@ -299,9 +301,9 @@ mod tests {
     #[test]
     fn motion_bins_lie_below_the_band() {
         // 0.25 s frames: 4 Hz bins, so 4, 8, 12 and 16 Hz.
-        assert_eq!(motion_bins(1000.0, 250, 20.0), 1..5);
-        assert_eq!(motion_bins(200.0, 50, 20.0), 1..5);
-        assert_eq!(motion_bins(256.0, 64, 20.0), 1..5);
+        assert_eq!(motion_bins(1000.0, 250, 20.0), 2..5);
+        assert_eq!(motion_bins(200.0, 50, 20.0), 2..5);
+        assert_eq!(motion_bins(256.0, 64, 20.0), 2..5);
     }
 
     #[test]

@@ -220,10 +220,17 @@ pub fn long_evidence(
         (Some(lo), Some(hi)) if hi > 0.0 => Some(round_to(clamp01((lo / hi) as f64), 3)),
         _ => None,
     };
+    let finite = |v: &[f32]| -> Vec<f32> { v.iter().copied().filter(|x| x.is_finite()).collect() };
+    let motion = percentile_in_place(&mut finite(&s.motion_uv[a..b]), 50.0);
+    let band = percentile_in_place(&mut finite(&s.activity_uv[a..b]), 50.0);
+    let motion_ratio = match (motion, band) {
+        (Some(m), Some(b)) if b > 0.0 => Some(round_to((m / b) as f64, 3)),
+        _ => None,
+    };
     super::longact::LongEvidence {
         accel: accel.map(|x| x.cut(e.start_s, e.end_s)),
         tonic_index,
-        motion_ratio: None,
+        motion_ratio,
     }
 }
 
