@@ -11,8 +11,9 @@
 //!    different legs whose onsets lie within `sync_onset_s` of each other
 //!    and that overlap for at least half of the shorter one form a
 //!    synchronous group. A group longer than `body_movement_min_s` (longer
-//!    than any bilateral candidate LM, WASM 2016) is a body movement
-//!    whether or not an accelerometer is present; a shorter one (from
+//!    than any bilateral candidate LM, WASM 2016), or one holding a cramp
+//!    candidate, is a body movement whether or not an accelerometer is
+//!    present; a shorter one (from
 //!    `body_movement_accel_min_s`) is one only with accelerometer movement,
 //!    and otherwise stays what WASM makes of it (a bilateral LM).
 //!    Bilateral cramps are told apart by their onsets: two cramps on the two
@@ -166,7 +167,12 @@ fn settle_group(
         .filter_map(|&i| evidence[i].as_ref())
         .find_map(|ev| ev.accel_share(t0, t1, c.accel_movement_g));
     let moving = share.is_some_and(|s| s >= c.body_movement_accel_fraction);
-    let long = t1 - t0 >= c.body_movement_min_s;
+    // A cramp is localised: one whose onset another leg shares is part of
+    // a movement, however long the group (it lasts 15 s or more anyway).
+    let has_cramp = group
+        .iter()
+        .any(|&i| episodes[i].kind == EpisodeKind::Cramp);
+    let long = t1 - t0 >= c.body_movement_min_s || has_cramp;
     if !(long || (moving && t1 - t0 >= c.body_movement_accel_min_s)) {
         return;
     }
@@ -213,13 +219,37 @@ fn spread_on_leg(episodes: &[Episode], i: usize, c: &CrampConfig) -> bool {
     })
 }
 
+/// Whether another leg's long activity ends with episode `i` (offsets
+/// within `sync_onset_s`) over at least half of its own length: a movement
+/// that the cramp candidate's leg ran into, or shared with.
+fn shared_offset(episodes: &[Episode], i: usize, c: &CrampConfig) -> bool {
+    let a = &episodes[i];
+    episodes.iter().enumerate().any(|(j, b)| {
+        let overlap = a.end_s.min(b.end_s) - a.start_s.max(b.start_s);
+        j != i
+            && leg_key(a) != leg_key(b)
+            && b.duration_s() >= c.body_movement_accel_min_s
+            && (a.end_s - b.end_s).abs() <= c.sync_onset_s
+            && overlap >= 0.5 * b.duration_s()
+    })
+}
+
 /// Weighs the evidence against one single-leg cramp; `spread` says
-/// whether another muscle of the leg started with it.
-fn settle_cramp(e: &mut Episode, ev: &LongEvidence, spread: bool, c: &CrampConfig) {
+/// whether another muscle of the leg started with it, `shared_end`
+/// whether another leg's activity ended with it.
+fn settle_cramp(
+    e: &mut Episode,
+    ev: &LongEvidence,
+    (spread, shared_end): (bool, bool),
+    c: &CrampConfig,
+) {
     let share = ev.accel_share(e.start_s, e.end_s, c.accel_movement_g);
     let mut against = Vec::new();
     if spread {
         against.push("not_localised".to_string());
+    }
+    if shared_end {
+        against.push("offset_shared_with_other_leg".to_string());
     }
     if let Some(s) = share {
         if s >= c.body_movement_accel_fraction {
@@ -265,8 +295,14 @@ pub fn settle(episodes: &mut [Episode], evidence: &[Option<LongEvidence>], c: &C
     for group in synchronous_groups(episodes, c) {
         settle_group(episodes, &group, evidence, c);
     }
-    let spread: Vec<bool> = (0..episodes.len())
-        .map(|i| episodes[i].kind == EpisodeKind::Cramp && spread_on_leg(episodes, i, c))
+    let spread: Vec<(bool, bool)> = (0..episodes.len())
+        .map(|i| {
+            let cramp = episodes[i].kind == EpisodeKind::Cramp;
+            (
+                cramp && spread_on_leg(episodes, i, c),
+                cramp && shared_offset(episodes, i, c),
+            )
+        })
         .collect();
     for ((e, ev), spread) in episodes.iter_mut().zip(evidence).zip(spread) {
         if let (EpisodeKind::Cramp, Some(ev)) = (e.kind, ev) {
@@ -320,6 +356,14 @@ mod tests {
         settle(&mut eps, &[with(None, 0.9), with(None, 0.9)], &c);
         assert_eq!(kinds(&eps), vec![EpisodeKind::Movement; 2]);
         assert!(eps[0].rules[0].starts_with("synchronous_legs=2"));
+        // A 15 s cramp candidate with the other leg's 12 s starting 1.8 s
+        // later: shorter than 16 s together, but a cramp is localised.
+        let mut eps = vec![
+            ep("r", "right", EpisodeKind::Cramp, 739.5, 754.5),
+            ep("l", "left", EpisodeKind::Sustained, 741.3, 753.7),
+        ];
+        settle(&mut eps, &[with(None, 0.9), with(None, 0.9)], &c);
+        assert_eq!(kinds(&eps), vec![EpisodeKind::Movement; 2]);
         // Onsets 3 s apart: two cramps that started independently.
         let mut eps = vec![
             ep("l", "left", EpisodeKind::Cramp, 100.0, 130.0),
