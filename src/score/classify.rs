@@ -198,6 +198,21 @@ fn windows_under(series: &ActivitySeries, t0: f64, t1: f64) -> (usize, usize) {
     (idx(t0), idx(t1).max(idx(t0)))
 }
 
+/// Window where the activity that episode window `k` belongs to began: the
+/// start of the joined stretch (spans bridged by `bridge_gap_s`) holding
+/// `k`. A cramp's onset moves to where its activity holds the onset level;
+/// the legs' synchrony is judged from where the activity began.
+fn activity_start(group: &SpanGroup, k: usize) -> Option<usize> {
+    let spans = &group.spans;
+    let mut i = spans.iter().position(|&(a, b)| a <= k && k < b)?;
+    let hop = group.series.hop_s;
+    let bridge = (crate::config::CRAMP_BRIDGE_GAP_S / hop).round() as usize;
+    while i > 0 && spans[i].0 - spans[i - 1].1 <= bridge {
+        i -= 1;
+    }
+    Some(spans[i].0)
+}
+
 /// What the night-level long-activity decision ([`longact`]) reads of
 /// episode `e` of `group`: the tonic index of its activity above resting,
 /// and the accelerometer values under it.
@@ -231,6 +246,7 @@ pub fn long_evidence(
         accel: accel.map(|x| x.cut(e.start_s, e.end_s)),
         tonic_index,
         motion_ratio,
+        activity_start_s: activity_start(group, a).map(|k| s.time_s(k)),
     }
 }
 

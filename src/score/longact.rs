@@ -62,6 +62,9 @@ pub struct LongEvidence {
     /// Median motion-artifact RMS below the EMG band over the median band
     /// RMS of the episode.
     pub motion_ratio: Option<f64>,
+    /// Where the episode's activity began, s: before its onset when a
+    /// cramp's onset moved to where its activity holds the onset level.
+    pub activity_start_s: Option<f64>,
 }
 
 impl LongEvidence {
@@ -77,19 +80,33 @@ impl LongEvidence {
     }
 }
 
-/// Whether two episodes on different legs start together: onsets within
-/// `sync_onset_s` and overlapping for at least half of the shorter one.
-fn synchronous(a: &Episode, b: &Episode, c: &CrampConfig) -> bool {
+/// Whether two episodes on different legs start together: the onsets of
+/// their activity (`onset_a`, `onset_b`, s) within `sync_onset_s`, and the
+/// episodes overlapping for at least half of the shorter one.
+fn synchronous(a: &Episode, b: &Episode, (onset_a, onset_b): (f64, f64), c: &CrampConfig) -> bool {
     if leg_key(a) == leg_key(b) {
         return false;
     }
     let overlap = a.end_s.min(b.end_s) - a.start_s.max(b.start_s);
-    (a.start_s - b.start_s).abs() <= c.sync_onset_s
+    (onset_a - onset_b).abs() <= c.sync_onset_s
         && overlap >= 0.5 * a.duration_s().min(b.duration_s())
 }
 
+/// Where each episode's activity began, s.
+fn activity_onsets(episodes: &[Episode], evidence: &[Option<LongEvidence>]) -> Vec<f64> {
+    episodes
+        .iter()
+        .zip(evidence)
+        .map(|(e, ev)| {
+            ev.as_ref()
+                .and_then(|v| v.activity_start_s)
+                .map_or(e.start_s, |t| t.min(e.start_s))
+        })
+        .collect()
+}
+
 /// Groups of synchronous episodes (indices), each of at least two legs.
-fn synchronous_groups(episodes: &[Episode], c: &CrampConfig) -> Vec<Vec<usize>> {
+fn synchronous_groups(episodes: &[Episode], onsets: &[f64], c: &CrampConfig) -> Vec<Vec<usize>> {
     let n = episodes.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(p: &mut [usize], mut i: usize) -> usize {
@@ -101,16 +118,19 @@ fn synchronous_groups(episodes: &[Episode], c: &CrampConfig) -> Vec<Vec<usize>> 
     }
     let eligible =
         |e: &Episode| e.duration_s() >= c.body_movement_accel_min_s.min(c.body_movement_min_s);
-    // Episodes are sorted by onset: partners lie within sync_onset_s after.
+    // Episodes are sorted by onset, and an activity onset lies at most a
+    // cramp's onset hold and build-up before it: look that far ahead.
+    let reach = c.sync_onset_s + c.buildup_max_s;
     for i in 0..n {
         if !eligible(&episodes[i]) {
             continue;
         }
         for j in i + 1..n {
-            if episodes[j].start_s - episodes[i].start_s > c.sync_onset_s {
+            if episodes[j].start_s - episodes[i].start_s > reach {
                 break;
             }
-            if eligible(&episodes[j]) && synchronous(&episodes[i], &episodes[j], c) {
+            let pair = (onsets[i], onsets[j]);
+            if eligible(&episodes[j]) && synchronous(&episodes[i], &episodes[j], pair, c) {
                 let (a, b) = (root(&mut parent, i), root(&mut parent, j));
                 parent[a.max(b)] = a.min(b);
             }
@@ -292,7 +312,8 @@ fn settle_cramp(
 /// `evidence[i]` belongs to `episodes[i]` (gathered for long episodes).
 pub fn settle(episodes: &mut [Episode], evidence: &[Option<LongEvidence>], c: &CrampConfig) {
     debug_assert_eq!(episodes.len(), evidence.len());
-    for group in synchronous_groups(episodes, c) {
+    let onsets = activity_onsets(episodes, evidence);
+    for group in synchronous_groups(episodes, &onsets, c) {
         settle_group(episodes, &group, evidence, c);
     }
     let spread: Vec<(bool, bool)> = (0..episodes.len())
@@ -338,6 +359,7 @@ mod tests {
             accel: acc,
             tonic_index: Some(tonic),
             motion_ratio: Some(0.1),
+            activity_start_s: None,
         })
     }
 
@@ -371,6 +393,16 @@ mod tests {
         ];
         settle(&mut eps, &[with(None, 0.9), with(None, 0.9)], &c);
         assert_eq!(kinds(&eps), vec![EpisodeKind::Cramp; 2]);
+        // ... unless the later cramp's activity began with the other leg's
+        // and only its onset moved to where it holds the onset level.
+        let mut eps = vec![
+            ep("l", "left", EpisodeKind::Cramp, 100.0, 130.0),
+            ep("r", "right", EpisodeKind::Cramp, 106.0, 131.0),
+        ];
+        let mut late = with(None, 0.9);
+        late.as_mut().unwrap().activity_start_s = Some(101.5);
+        settle(&mut eps, &[with(None, 0.9), late], &c);
+        assert_eq!(kinds(&eps), vec![EpisodeKind::Movement; 2]);
         // Two muscles of one leg are not two legs: still a cramp, but not
         // localised to one muscle, so flagged.
         let mut eps = vec![
@@ -430,6 +462,7 @@ mod tests {
             accel: None,
             tonic_index: Some(0.1),
             motion_ratio: Some(3.0),
+            activity_start_s: None,
         };
         settle(&mut eps, &[Some(ev)], &c);
         assert_eq!(eps[0].kind, EpisodeKind::Sustained);
