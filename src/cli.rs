@@ -297,7 +297,8 @@ enum Command {
     /// evaluation.csv/json against the nights' truth files); the leaderboard
     /// is printed and written to OUT/leaderboard.csv. Speed is seconds of
     /// recording processed per second of wall time (all channels of a night
-    /// count once), on the threads given.
+    /// count once), on the threads given. Nights with a family (`simulate
+    /// --family`) also get each detector's table per family, with the worst.
     BenchDetectors {
         /// Folder of nights with <night>.truth.csv files (or EDF+ annotations).
         #[arg(long, value_name = "DIR")]
@@ -335,6 +336,10 @@ enum Command {
     /// per-night correlations, counts the reported cramps over truth
     /// `movement` and `clipping` stretches (target 0), and writes
     /// PRED/evaluation.csv, PRED/evaluation_nights.csv and PRED/evaluation.json.
+    /// When nights carry a family (<night>.sim.json beside the truth, from
+    /// `simulate --family`), also prints the figures per family with the
+    /// worst family per kind and the body movements reported as cramp, and
+    /// writes PRED/families.csv.
     Evaluate {
         #[arg(long, value_name = "PATH")]
         truth: PathBuf,
@@ -725,6 +730,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             let base = load_config(config.as_deref())?;
             let mut rows = Vec::new();
+            let mut by_family = Vec::new();
             for name in &detectors {
                 let mut cfg = base.clone();
                 cfg.detector.name = name.trim().to_string();
@@ -756,9 +762,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     signal_s,
                     wall_s,
                 ));
+                if !e.families.is_empty() {
+                    by_family.push((cfg.detector.name.clone(), e));
+                }
             }
             let table = eval::leaderboard_markdown(&rows);
             out!("{table}");
+            for (name, e) in &by_family {
+                out!(
+                    "\n{name} by family:\n{}",
+                    eval::families::families_markdown(&e.families, &e.worst_families)
+                );
+            }
             crampscan::summary::write_atomic(
                 &out.join("leaderboard.csv"),
                 eval::leaderboard_csv(&rows).as_bytes(),
@@ -822,6 +837,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     c.kind,
                     c.n_cramps,
                     c.n_stretches
+                );
+            }
+            if !e.families.is_empty() {
+                out!(
+                    "\nper family:\n{}",
+                    eval::families::families_markdown(&e.families, &e.worst_families)
                 );
             }
             e.write(&pred)?;

@@ -8,6 +8,9 @@ use serde::Serialize;
 use crate::config::AnnotationConfig;
 use crate::error::{Error, Result};
 
+pub mod families;
+pub use families::{FamilyMetrics, WorstFamily};
+
 /// IoU a detection must reach to match an annotation (issue 4 default).
 pub const IOU_MIN: f64 = 0.2;
 
@@ -196,6 +199,13 @@ pub struct Evaluation {
     pub lm_index_r: Option<f64>,
     /// Reported cramps over truth body movements and clipping stretches.
     pub cramps_over: Vec<CrampsOver>,
+    /// Per simulated family, when the nights carry one (`<night>.sim.json`;
+    /// issue 15); empty otherwise, and then left out of the JSON.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<FamilyMetrics>,
+    /// The worst family per kind (see [`families::worst_families`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub worst_families: Vec<WorstFamily>,
 }
 
 /// Evaluates `pred` against `truth` night by night; `hours` gives each
@@ -261,6 +271,8 @@ pub fn evaluate(
         cramp_count_r,
         lm_index_r,
         cramps_over: cramps_over(truth, pred),
+        families: Vec::new(),
+        worst_families: Vec::new(),
     }
 }
 
@@ -585,13 +597,26 @@ pub fn evaluate_paths(
             }
         }
     }
-    Ok(evaluate(&truth_events, &pred_events, iou_min, &hours))
+    let mut e = evaluate(&truth_events, &pred_events, iou_min, &hours);
+    let fams = families::read_families(truth)?;
+    if !fams.is_empty() {
+        e.families = families::family_metrics(&truth_events, &pred_events, iou_min, &fams);
+        e.worst_families = families::worst_families(&e.families);
+    }
+    Ok(e)
 }
 
 impl Evaluation {
-    /// Writes `evaluation.csv` (per kind), `evaluation_nights.csv` and
-    /// `evaluation.json` (everything) into `dir`.
+    /// Writes `evaluation.csv` (per kind), `evaluation_nights.csv`,
+    /// `evaluation.json` (everything) and, when the nights carry families,
+    /// `families.csv` into `dir`.
     pub fn write(&self, dir: &Path) -> Result<()> {
+        if !self.families.is_empty() {
+            crate::summary::write_atomic(
+                &dir.join("families.csv"),
+                families::families_csv(&self.families, &self.worst_families).as_bytes(),
+            )?;
+        }
         crate::summary::write_atomic(&dir.join("evaluation.csv"), self.kinds_csv().as_bytes())?;
         crate::summary::write_atomic(
             &dir.join("evaluation_nights.csv"),

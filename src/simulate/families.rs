@@ -37,8 +37,11 @@ pub const PARTIAL_SHARE: (f64, f64) = (0.2, 0.4);
 /// Movement level of a moving accelerometer, g above gravity (turning over
 /// in bed moves the ankle by tenths of a g).
 pub const MOVE_LEVEL_G: (f64, f64) = (0.15, 0.45);
-/// Share of body movements that carry electrode-motion artifact.
+/// Share of body movements drawn with electrode-motion artifact, and the
+/// chance of each leg of such a movement to carry it (randomised on and
+/// off, never a fixed signature: about 45 % of movements end up with it).
 pub const MOTION_ARTIFACT_FRACTION: f64 = 0.5;
+pub const MOTION_ARTIFACT_LEG_FRACTION: f64 = 0.7;
 /// Electrode-motion artifact amplitude range, µV (tens to hundreds; drawn
 /// log-uniform), and frequency range, Hz (slow: 1–10 Hz, below the EMG band).
 pub const MOTION_ARTIFACT_UV: (f64, f64) = (20.0, 300.0);
@@ -50,8 +53,13 @@ pub const CRAMP_STRETCH_UV: (f64, f64) = (25.0, 250.0);
 /// from the gastrocnemius is low-passed by the tissue it crosses, so its
 /// power sits lower than a shin muscle's (80 Hz, see `EMG_PEAK_HZ`).
 pub const CALF_PEAK_HZ: f64 = 55.0;
-/// Accelerometer jitter during a cramp, g RMS (the leg is held, not moved).
+/// Accelerometer jitter during a cramp, g RMS (the leg is held, not moved),
+/// and the share of `cramp-stretch` cramps that have it.
 pub const CRAMP_JITTER_G: (f64, f64) = (0.005, 0.03);
+pub const CRAMP_JITTER_FRACTION: f64 = 0.7;
+/// Share of `cramp-stretch` cramps on a calf muscle (the rest on the shin):
+/// nocturnal cramps are mostly calf cramps, PSG electrodes sit on the shin.
+pub const CALF_FRACTION: f64 = 0.5;
 /// Mains amplitude range of `hum-switch`, µV (issue 15: 3–15 µV).
 pub const HUM_SWITCH_UV: (f64, f64) = (3.0, 15.0);
 /// Posture changes per hour in `posture` (many, without EMG).
@@ -417,7 +425,7 @@ impl FamilyNight {
                 amp_uv: self.rng.random_range(30.0..150.0),
                 dips: Vec::new(),
             });
-            if with_artifact && self.rng.random_bool(0.7) {
+            if with_artifact && self.rng.random_bool(MOTION_ARTIFACT_LEG_FRACTION) {
                 let len = self.rng.random_range(1.0..(b - a).clamp(1.5, 10.0));
                 let t0 = a + self.rng.random_range(0.0..(b - a - len).max(1e-6));
                 self.artifacts.push(MotionArtifact {
@@ -486,10 +494,10 @@ impl FamilyNight {
             }
             let (s, e, c) = (events[i].start_s, events[i].end_s, events[i].channel);
             events[i].amp_uv = log_uniform(&mut self.rng, CRAMP_STRETCH_UV);
-            if self.rng.random_bool(0.5) {
+            if self.rng.random_bool(CALF_FRACTION) {
                 self.calf.push((c, s));
             }
-            if self.rng.random_bool(0.7) {
+            if self.rng.random_bool(CRAMP_JITTER_FRACTION) {
                 let rng = &mut self.rng;
                 self.accel.push(AccelStretch {
                     start_s: s,
