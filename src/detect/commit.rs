@@ -5,6 +5,11 @@
 //! a night whose whole-night decision differs again, with that decision
 //! fixed ([`super::ChannelAnalyzer::committed_mains`]), so results never
 //! depend on it.
+//!
+//! The early decision uses the whole-night statistic on the segments seen
+//! so far: the average spectrum of the quietest quarter of the 1 s
+//! segments ([`crate::dsp::mains::QUIET_SHARE`]), so activity in the first
+//! minutes hides hum from it no more than from the night's decision.
 
 use super::MainsPlan;
 use crate::dsp::mains::{self, MainsEstimator};
