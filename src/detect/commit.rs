@@ -24,7 +24,7 @@ pub enum Commitment {
     /// The estimator sees every sample until `after_n` of them give it
     /// enough segments to decide.
     Pending {
-        estimator: MainsEstimator,
+        estimator: Box<MainsEstimator>,
         seen_n: usize,
         after_n: usize,
         detect_ratio: f64,
@@ -38,7 +38,7 @@ impl Commitment {
         match plan {
             MainsPlan::Fixed(m) => Commitment::Committed(m),
             MainsPlan::Auto => Commitment::Pending {
-                estimator: MainsEstimator::new(fs_hz, plans),
+                estimator: Box::new(MainsEstimator::new(fs_hz, plans)),
                 seen_n: 0,
                 after_n: (MAINS_COMMIT_S * fs_hz).round() as usize,
                 detect_ratio,
