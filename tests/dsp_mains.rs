@@ -78,9 +78,9 @@ fn busy_csv_night(dir: &std::path::Path, fs_hz: f64, mains_hz: Option<f64>) -> N
             1 => &[1],
             _ => &[0, 1],
         };
-        for i in (t * fs_hz) as usize..((t + len) * fs_hz) as usize {
+        for v in &mut level[(t * fs_hz) as usize..((t + len) * fs_hz) as usize] {
             for &l in legs {
-                level[i][l] = 40.0;
+                v[l] = 40.0;
             }
         }
         t += rng.random_range(10.0..25.0);
