@@ -123,7 +123,8 @@ enum Command {
         #[arg(long, value_name = "KINDS", default_value = "cramp")]
         closeups: String,
         /// Leg-movement scoring rules (overrides the config): wasm2016
-        /// (Ferri et al. 2016) or aasm (5-90 s intervals, 10 s maximum).
+        /// (Ferri et al. 2016) or aasm (5-90 s intervals, 10 s maximum,
+        /// LMs on the two legs with onsets < 5 s apart counted as one).
         #[arg(long, value_name = "RULES")]
         rules: Option<String>,
         /// Hypnogram for indices per hour of sleep: an EDF+ file with

@@ -125,6 +125,11 @@ pub const MORPHOLOGY_MIN_ABOVE_UV: f64 = 2.0;
 pub const AASM_PLM_MIN_INTERVAL_S: f64 = 5.0;
 /// AASM scoring manual: longest LM, bilateral or not, s.
 pub const AASM_LM_MAX_S: f64 = 10.0;
+/// AASM bilateral rule as NSRR's scorers applied it (CHAT scoring manual
+/// §6.8.4): LMs on the two legs whose onsets are less than this apart
+/// count as one leg movement, s. WASM 2016 uses the 0.5 s end-to-onset gap
+/// ([`BILATERAL_GAP_S`]) instead.
+pub const AASM_BILATERAL_ONSET_S: f64 = 5.0;
 /// Intermovement-interval histogram bin width, s (Ferri et al. 2006 plot IMIs
 /// in 2 s bins up to 90 s).
 pub const IMI_BIN_S: f64 = 2.0;
@@ -435,7 +440,8 @@ pub struct ScoringConfig {
 pub enum RuleSet {
     /// WASM 2016 (Ferri et al., Sleep Med 2016): the `[scoring]` values.
     Wasm2016,
-    /// AASM: 5–90 s intervals and a 10 s maximum also for bilateral LMs.
+    /// AASM: 5–90 s intervals, a 10 s maximum also for bilateral LMs, and
+    /// LMs on the two legs with onsets less than 5 s apart counted as one.
     Aasm,
 }
 
@@ -452,7 +458,13 @@ impl RuleSet {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlmParams {
     pub rules: RuleSet,
+    /// WASM: an LM starting less than this after the group's end (or
+    /// inside it) joins the group, s.
     pub bilateral_gap_s: f64,
+    /// AASM: an LM starting less than this after the onset of a part on
+    /// the other leg joins its group (overlapping LMs join too), s; `None`
+    /// under WASM, which uses `bilateral_gap_s`.
+    pub bilateral_onset_s: Option<f64>,
     pub bilateral_max_parts: usize,
     /// Longest candidate LM on one leg, s.
     pub lm_max_s: f64,
@@ -480,13 +492,15 @@ impl ScoringConfig {
 
 impl Config {
     /// PLM parameters: the `[scoring]` and `[episodes]` values, with the
-    /// AASM interval floor and 10 s maximum when `rules = "aasm"`.
+    /// AASM interval floor, 10 s maximum and 5 s onset rule for the two
+    /// legs when `rules = "aasm"`.
     pub fn plm_params(&self) -> Result<PlmParams> {
         let s = &self.scoring;
         let rules = s.rule_set()?;
         let mut p = PlmParams {
             rules,
             bilateral_gap_s: s.bilateral_gap_s,
+            bilateral_onset_s: None,
             bilateral_max_parts: s.bilateral_max_parts,
             lm_max_s: self.episodes.lm_max_s,
             bilateral_max_s: s.bilateral_max_s,
@@ -499,6 +513,7 @@ impl Config {
             p.plm_min_interval_s = AASM_PLM_MIN_INTERVAL_S;
             p.lm_max_s = AASM_LM_MAX_S;
             p.bilateral_max_s = AASM_LM_MAX_S;
+            p.bilateral_onset_s = Some(AASM_BILATERAL_ONSET_S);
         }
         Ok(p)
     }
@@ -763,7 +778,7 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     ),
     (
         "scoring.rules",
-        "Leg-movement rule set: wasm2016 (Ferri et al. 2016) or aasm (5-90 s intervals, 10 s maximum).",
+        "Leg-movement rule set: wasm2016 (Ferri et al. 2016) or aasm (5-90 s intervals, 10 s maximum, legs' onsets < 5 s apart are one LM).",
     ),
     (
         "scoring.bilateral_max_parts",

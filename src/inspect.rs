@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::config::Config;
-use crate::dsp::mains::{self, MainsEstimator};
+use crate::dsp::mains::{self, MainsEstimator, MainsRatios};
 use crate::dsp::PlanCache;
 use crate::error::Result;
 use crate::io::{self, BLOCK_FRAMES};
@@ -25,6 +25,10 @@ pub struct Inspection {
     pub groups: Vec<InspectedGroup>,
     /// Mains frequency found on the EMG channels, Hz.
     pub mains_hz: Option<u32>,
+    /// The EMG channels' mains figures the decision came from.
+    pub mains_ratios: Vec<MainsRatios>,
+    /// The ratio the decision needs (`detector.mains_detect_ratio`).
+    pub mains_detect_ratio: f64,
 }
 
 /// Reads `path` once, gathering quality figures.
@@ -72,10 +76,35 @@ pub fn inspect(path: &Path, cfg: &Config) -> Result<Inspection> {
     Ok(Inspection {
         groups,
         mains_hz: mains::decide(&ratios, cfg.detector.mains_detect_ratio),
+        mains_ratios: ratios,
+        mains_detect_ratio: cfg.detector.mains_detect_ratio,
     })
 }
 
 impl Inspection {
+    /// The mains decision with the figures it came from: the EMG channels'
+    /// mean peak ratios over the quietest 1 s segments.
+    fn mains_line(&self) -> String {
+        let found = self
+            .mains_hz
+            .map(|m| format!("{m} Hz"))
+            .unwrap_or_else(|| "none found".into());
+        let r = &self.mains_ratios;
+        if r.is_empty() {
+            return found;
+        }
+        let n = r.len() as f64;
+        let mean = |f: fn(&MainsRatios) -> f64| r.iter().map(f).sum::<f64>() / n;
+        format!(
+            "{found} (peak ratio {:.1} at 50 Hz, {:.1} at 60 Hz, needs {}; average spectrum of the quietest {} of {} 1 s segments)",
+            mean(|x| x.r50),
+            mean(|x| x.r60),
+            self.mains_detect_ratio,
+            r.iter().map(|x| x.segments_used).sum::<u32>(),
+            r.iter().map(|x| x.segments).sum::<u32>(),
+        )
+    }
+
     /// A human-readable report.
     pub fn render(&self) -> String {
         let mut s = String::new();
@@ -101,13 +130,7 @@ impl Inspection {
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string())
                 .unwrap_or_else(|| "unknown".into())
         );
-        let _ = writeln!(
-            s,
-            "mains       {}",
-            self.mains_hz
-                .map(|m| format!("{m} Hz"))
-                .unwrap_or_else(|| "none found".into())
-        );
+        let _ = writeln!(s, "mains       {}", self.mains_line());
         let _ = writeln!(s);
         let _ = writeln!(
             s,

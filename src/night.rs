@@ -48,9 +48,17 @@ pub struct ChannelReport {
     pub band_hz: Option<(f64, f64)>,
     /// Median resting baseline over the night, µV.
     pub baseline_median_uv: Option<f64>,
-    /// Mains peak ratios (power at 50/60 Hz over its neighbourhood).
+    /// Mains peak ratios (power at 50/60 Hz over its neighbourhood) of the
+    /// average spectrum of the quietest 1 s segments
+    /// ([`crate::dsp::mains`]).
     pub mains_ratio_50: Option<f64>,
     pub mains_ratio_60: Option<f64>,
+    /// Segments the mains ratios come from (the quietest), and segments
+    /// analysed.
+    #[serde(default)]
+    pub mains_segments_used: Option<u32>,
+    #[serde(default)]
+    pub mains_segments: Option<u32>,
 }
 
 /// Per-night figures for `nights.csv`.
@@ -621,11 +629,15 @@ pub fn process_night_with(
                 baseline_median_uv: None,
                 mains_ratio_50: None,
                 mains_ratio_60: None,
+                mains_segments_used: None,
+                mains_segments: None,
             };
             if let Some(mut e) = emg {
                 if let Some(r) = e.mains.ratios() {
                     report.mains_ratio_50 = Some(round(r.r50, 2));
                     report.mains_ratio_60 = Some(round(r.r60, 2));
+                    report.mains_segments_used = Some(r.segments_used);
+                    report.mains_segments = Some(r.segments);
                 }
                 let mut outcome = e.stream.finish(e.analyzer.finish(mains_hz), &bad);
                 let rest = std::mem::take(&mut outcome.groups);

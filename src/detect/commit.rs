@@ -5,6 +5,11 @@
 //! a night whose whole-night decision differs again, with that decision
 //! fixed ([`super::ChannelAnalyzer::committed_mains`]), so results never
 //! depend on it.
+//!
+//! The early decision uses the whole-night statistic on the segments seen
+//! so far: the average spectrum of the quietest quarter of the 1 s
+//! segments ([`crate::dsp::mains::QUIET_SHARE`]), so activity in the first
+//! minutes hides hum from it no more than from the night's decision.
 
 use super::MainsPlan;
 use crate::dsp::mains::{self, MainsEstimator};
@@ -19,7 +24,7 @@ pub enum Commitment {
     /// The estimator sees every sample until `after_n` of them give it
     /// enough segments to decide.
     Pending {
-        estimator: MainsEstimator,
+        estimator: Box<MainsEstimator>,
         seen_n: usize,
         after_n: usize,
         detect_ratio: f64,
@@ -33,7 +38,7 @@ impl Commitment {
         match plan {
             MainsPlan::Fixed(m) => Commitment::Committed(m),
             MainsPlan::Auto => Commitment::Pending {
-                estimator: MainsEstimator::new(fs_hz, plans),
+                estimator: Box::new(MainsEstimator::new(fs_hz, plans)),
                 seen_n: 0,
                 after_n: (MAINS_COMMIT_S * fs_hz).round() as usize,
                 detect_ratio,

@@ -14,7 +14,10 @@
 //!    may start the next series.
 //!
 //! The AASM variant changes the interval floor to 5 s and the bilateral
-//! maximum to 10 s ([`crate::config::Config::plm_params`]).
+//! maximum to 10 s, and combines the legs by onsets: LMs on the two legs
+//! whose onsets are less than 5 s apart are one leg movement, as NSRR's
+//! scorers applied the AASM rule (CHAT manual §6.8.4); overlapping LMs are
+//! one movement under both rule sets ([`crate::config::Config::plm_params`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -122,8 +125,30 @@ struct Group<'a> {
     start_s: f64,
     end_s: f64,
     legs: Vec<&'a str>,
+    /// Latest onset of a part per leg, s (same order as `legs`).
+    last_onset_s: Vec<f64>,
     parts: usize,
     all_lm: bool,
+}
+
+impl Group<'_> {
+    /// Whether an episode on `leg` starting at `start_s` joins the group:
+    /// WASM, less than the gap after its end (or inside it); AASM, inside
+    /// it or less than `bilateral_onset_s` after the onset of a part on
+    /// another leg.
+    fn takes(&self, leg: &str, start_s: f64, p: &PlmParams) -> bool {
+        match p.bilateral_onset_s {
+            None => start_s - self.end_s < p.bilateral_gap_s,
+            Some(onset_s) => {
+                start_s < self.end_s
+                    || self
+                        .legs
+                        .iter()
+                        .zip(&self.last_onset_s)
+                        .any(|(&l, &t)| l != leg && start_s - t < onset_s)
+            }
+        }
+    }
 }
 
 /// Combines episodes across legs, picks the candidate LMs and finds PLM
@@ -138,17 +163,20 @@ pub fn score(episodes: &[Episode], p: &PlmParams) -> LmFigures {
             .total_cmp(&b.start_s)
             .then(a.channel.cmp(&b.channel))
     });
-    // Bilateral combining: an episode starting less than the gap after the
-    // group's end (or inside it) joins the group.
+    // Bilateral combining ([`Group::takes`]).
     let mut groups: Vec<Group> = Vec::new();
     for e in eps {
         let is_lm = e.kind == EpisodeKind::Lm;
         let leg = leg_key(e);
         if let Some(g) = groups.last_mut() {
-            if e.start_s - g.end_s < p.bilateral_gap_s {
+            if g.takes(leg, e.start_s, p) {
                 g.end_s = g.end_s.max(e.end_s);
-                if !g.legs.contains(&leg) {
-                    g.legs.push(leg);
+                match g.legs.iter().position(|&l| l == leg) {
+                    Some(k) => g.last_onset_s[k] = e.start_s,
+                    None => {
+                        g.legs.push(leg);
+                        g.last_onset_s.push(e.start_s);
+                    }
                 }
                 g.parts += 1;
                 g.all_lm &= is_lm;
@@ -159,6 +187,7 @@ pub fn score(episodes: &[Episode], p: &PlmParams) -> LmFigures {
             start_s: e.start_s,
             end_s: e.end_s,
             legs: vec![leg],
+            last_onset_s: vec![e.start_s],
             parts: 1,
             all_lm: is_lm,
         });
@@ -371,9 +400,15 @@ mod tests {
         assert_eq!((f.movements[0].channels, f.movements[0].parts), (2, 2));
         assert!(f.movements[0].candidate, "13 s bilateral is a candidate");
         assert_eq!(f.n_lm, 3);
-        // Under AASM the 13 s bilateral LM is too long.
+        // Under AASM the legs combine by onsets (< 5 s apart): the first
+        // pair's onsets are 8.4 s apart, two LMs of 8 and 4.6 s; the second
+        // pair's 1.6 s apart, one bilateral LM.
         let f = score(&eps, &params("aasm"));
-        assert_eq!(f.n_lm, 2);
+        assert_eq!((f.movements.len(), f.n_lm), (3, 3));
+        assert_eq!(f.movements[2].channels, 2);
+        // A 13 s bilateral LM (onsets 4 s apart) is too long under AASM.
+        let f = score(&[lm("l", 10.0, 18.0), lm("r", 14.0, 23.0)], &params("aasm"));
+        assert_eq!((f.movements.len(), f.n_lm), (1, 0));
         // A bilateral LM longer than 15 s is no candidate under WASM either.
         let f = run(&[lm("l", 10.0, 18.0), lm("r", 18.4, 25.1)]);
         assert_eq!((f.movements.len(), f.n_lm), (1, 0));
@@ -447,6 +482,57 @@ mod tests {
         assert!(morphology_ok(&a, &base, 0.1, 0.5, 2.0));
         // 1.9 µV above throughout fails.
         assert!(!morphology_ok(&[4.9; 20], &base, 0.1, 0.5, 2.0));
+    }
+
+    /// AASM (CHAT manual §6.8.4): onsets on the two legs 4.9 s apart are
+    /// one leg movement, 5.1 s apart two; WASM's 0.5 s end-to-onset gap
+    /// keeps both pairs apart (gaps of 3.9 and 4.1 s).
+    #[test]
+    fn aasm_combines_the_legs_by_onsets_less_than_5_s_apart() {
+        let pair = |lag_s: f64| vec![lm("l", 10.0, 11.0), lm("r", 10.0 + lag_s, 11.0 + lag_s)];
+        let f = score(&pair(4.9), &params("aasm"));
+        assert_eq!(f.movements.len(), 1);
+        let m = &f.movements[0];
+        assert_eq!((m.channels, m.parts, m.candidate), (2, 2, true));
+        assert!((m.start_s - 10.0).abs() < 1e-12 && (m.end_s - 15.9).abs() < 1e-9);
+        let f = score(&pair(5.1), &params("aasm"));
+        assert_eq!((f.movements.len(), f.n_lm), (2, 2));
+        assert!(f.movements.iter().all(|m| m.channels == 1));
+        for lag in [4.9, 5.1] {
+            assert_eq!(run(&pair(lag)).movements.len(), 2, "WASM, lag {lag} s");
+        }
+        // Same leg 4.9 s apart: not bilateral, two movements under AASM.
+        let f = score(&[lm("l", 10.0, 11.0), lm("l", 14.9, 15.9)], &params("aasm"));
+        assert_eq!(f.movements.len(), 2);
+        // Overlapping LMs on the two legs are one movement even with
+        // onsets 6 s apart.
+        let f = score(&[lm("l", 10.0, 17.0), lm("r", 16.0, 17.5)], &params("aasm"));
+        assert_eq!((f.movements.len(), f.movements[0].channels), (1, 2));
+    }
+
+    /// The onset rule on PLM counting: left-leg LMs every 20 s, each
+    /// followed by a right-leg LM 4.9 s later, are 4 bilateral LMs in one
+    /// series under AASM; 5.1 s later, 8 LMs whose 5.1 s and 14.9 s
+    /// intervals all lie in AASM's 5–90 s range, one series of 8. WASM
+    /// (gap 3.9 or 4.1 s, interval floor 10 s) breaks the series at every
+    /// short interval: no PLM.
+    #[test]
+    fn aasm_onset_rule_changes_plm_counts() {
+        let night = |lag_s: f64| {
+            let mut eps = Vec::new();
+            for k in 0..4 {
+                let t = 100.0 + 20.0 * k as f64;
+                eps.push(lm("l", t, t + 1.0));
+                eps.push(lm("r", t + lag_s, t + lag_s + 1.0));
+            }
+            eps
+        };
+        let f = score(&night(4.9), &params("aasm"));
+        assert_eq!((f.n_lm, f.n_plm, f.n_plm_series), (4, 4, 1));
+        let f = score(&night(5.1), &params("aasm"));
+        assert_eq!((f.n_lm, f.n_plm, f.n_plm_series), (8, 8, 1));
+        let f = run(&night(4.9));
+        assert_eq!((f.n_lm, f.n_plm), (8, 0));
     }
 
     #[test]
