@@ -420,9 +420,11 @@ mod tests {
         restore: bool,
         rejection: bool,
     ) -> f32 {
-        let mut cfg = DetectorConfig::default();
-        cfg.mains_restore = restore;
-        cfg.transient_rejection = rejection;
+        let cfg = DetectorConfig {
+            mains_restore: restore,
+            transient_rejection: rejection,
+            ..Default::default()
+        };
         let det = FftBand::new(cfg, PlanCache::new());
         let mut a = det.analyzer(fs, MainsPlan::Fixed(mains)).unwrap();
         for c in x.chunks(4096) {
