@@ -22,6 +22,11 @@ pub const NYQUIST_MARGIN_HZ: f64 = 10.0;
 /// main lobe of a 0.25 s window is ±2 bins = ±8 Hz, and its first side lobe
 /// (−31 dB) sits 2.5 bins out, so one more 4 Hz bin goes on each side.
 pub const MAINS_EXCLUSION_HZ: f64 = 12.0;
+/// Whether the power of the bins left out around mains is put back,
+/// interpolated from the clean bins either side (`dsp::band`): WASM's µV
+/// levels are amplitudes of the whole leg EMG, and leaving 14 of the 33
+/// bins of 20–150 Hz out read bursts at 0.69–0.77 of it (issue 15).
+pub const MAINS_RESTORE: bool = true;
 /// Ratio (power at the mains frequency over its neighbourhood median) above
 /// which mains interference is declared present (about 8 dB).
 pub const MAINS_DETECT_RATIO: f64 = 6.0;
@@ -371,6 +376,7 @@ pub struct DetectorConfig {
     /// `auto`, `50`, `60` or `none`.
     pub mains: String,
     pub mains_exclusion_hz: f64,
+    pub mains_restore: bool,
     pub mains_detect_ratio: f64,
     pub transient_rejection: bool,
     pub robust_segment_s: f64,
@@ -539,6 +545,7 @@ impl Default for DetectorConfig {
             nyquist_margin_hz: NYQUIST_MARGIN_HZ,
             mains: "auto".into(),
             mains_exclusion_hz: MAINS_EXCLUSION_HZ,
+            mains_restore: MAINS_RESTORE,
             mains_detect_ratio: MAINS_DETECT_RATIO,
             transient_rejection: TRANSIENT_REJECTION,
             robust_segment_s: ROBUST_SEGMENT_S,
@@ -647,6 +654,10 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     (
         "detector.mains_exclusion_hz",
         "Half-width of the band left out around each mains harmonic, Hz.",
+    ),
+    (
+        "detector.mains_restore",
+        "Put the left-out mains bins' power back, interpolated from the clean bins either side.",
     ),
     (
         "detector.mains_detect_ratio",

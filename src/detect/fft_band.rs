@@ -63,7 +63,13 @@ impl FftBand {
             )));
         }
         let window = hann_periodic(win_n);
-        let layout = BandLayout::new(fs_hz, &window, low, high, self.cfg.mains_exclusion_hz);
+        let layout = BandLayout::new(
+            fs_hz,
+            &window,
+            (low, high),
+            self.cfg.mains_exclusion_hz,
+            self.cfg.mains_restore,
+        );
         if layout.is_empty() {
             return Err(Error::Config(format!(
                 "no FFT bin of a {} s window falls inside {low}–{high} Hz",
@@ -366,6 +372,140 @@ mod tests {
         }
     }
 
+    /// Gaussian noise of RMS `rms_uv` band-limited to `band_hz` (an exact
+    /// brick wall in a 2^k-point spectrum), `seconds` long at `fs`.
+    pub(crate) fn band_noise(
+        fs: f64,
+        band_hz: (f64, f64),
+        rms_uv: f64,
+        seconds: f64,
+        seed: u64,
+    ) -> Vec<f32> {
+        let n = (seconds * fs) as usize;
+        let mut planner = realfft::RealFftPlanner::<f64>::new();
+        let inv = planner.plan_fft_inverse(n);
+        let mut spec = inv.make_input_vec();
+        let mut state = seed;
+        let mut uni = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        for (k, c) in spec.iter_mut().enumerate() {
+            let f = k as f64 * fs / n as f64;
+            if f >= band_hz.0 && f <= band_hz.1 {
+                // Box–Muller: a complex Gaussian of random phase.
+                let r = (-2.0 * uni().ln()).sqrt();
+                let th = 2.0 * std::f64::consts::PI * uni();
+                *c = Complex::new(r * th.cos(), r * th.sin());
+            }
+        }
+        let mut x = inv.make_output_vec();
+        inv.process(&mut spec, &mut x).expect("sized by the plan");
+        let ms = x.iter().map(|v| v * v).sum::<f64>() / n as f64;
+        let k = rms_uv / ms.sqrt();
+        x.iter().map(|v| (v * k) as f32).collect()
+    }
+
+    /// RMS over all windows of the activity of `x`, µV.
+    fn read_rms(x: &[f32], fs: f64, mains: Option<u32>, restore: bool) -> f32 {
+        read_rms_with(x, fs, mains, restore, true)
+    }
+
+    fn read_rms_with(
+        x: &[f32],
+        fs: f64,
+        mains: Option<u32>,
+        restore: bool,
+        rejection: bool,
+    ) -> f32 {
+        let cfg = DetectorConfig {
+            mains_restore: restore,
+            transient_rejection: rejection,
+            ..Default::default()
+        };
+        let det = FftBand::new(cfg, PlanCache::new());
+        let mut a = det.analyzer(fs, MainsPlan::Fixed(mains)).unwrap();
+        for c in x.chunks(4096) {
+            a.push(c);
+        }
+        let s = a.finish(mains);
+        let v = &s.activity_uv[10..];
+        (v.iter().map(|a| a * a).sum::<f32>() / v.len() as f32).sqrt()
+    }
+
+    /// Calibration of the band measure (issue 15): band-limited Gaussian
+    /// noise of 20 µV RMS in 20–150 Hz (capped like the band) reads 20 µV
+    /// at every rate and mains setting, with and without 100 µV of hum at
+    /// the mains frequency; the same hum alone reads near 0. Run with
+    /// `--nocapture` for the figures.
+    #[test]
+    fn band_limited_noise_reads_its_rms() {
+        for fs in [200.0, 256.0, 500.0, 1000.0] {
+            let band = effective_band(&DetectorConfig::default(), fs).unwrap();
+            let noise = band_noise(fs, band, 20.0, 60.0, 7 + fs as u64);
+            for mains in [None, Some(50), Some(60)] {
+                let hum = |i: usize| match mains {
+                    Some(f) => {
+                        100.0 * (2.0 * std::f64::consts::PI * f as f64 * i as f64 / fs + 0.4).sin()
+                    }
+                    None => 0.0,
+                };
+                let with_hum: Vec<f32> = noise
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| v + hum(i) as f32)
+                    .collect();
+                let hum_only: Vec<f32> = (0..noise.len()).map(|i| hum(i) as f32).collect();
+                let plain = read_rms(&noise, fs, mains, true);
+                let hummed = read_rms(&with_hum, fs, mains, true);
+                let alone = read_rms(&hum_only, fs, mains, true);
+                let old = read_rms(&noise, fs, mains, false);
+                let norej = read_rms_with(&noise, fs, mains, true, false);
+                let hum_norej = read_rms_with(&with_hum, fs, mains, true, false);
+                eprintln!(
+                    "fs={fs} mains={mains:?}: noise {plain:.2} with hum {hummed:.2} hum alone {alone:.2} (left out, not restored: {old:.2}; no rejection {norej:.2} / {hum_norej:.2})"
+                );
+                // The band measure itself: within 2 %.
+                assert!((norej - 20.0).abs() < 0.4, "fs={fs} {mains:?}: {norej}");
+                assert!(
+                    (hum_norej - 20.0).abs() < 0.4,
+                    "fs={fs} {mains:?}: {hum_norej}"
+                );
+                // The transient rejection's share is capped at 1, so on
+                // stationary noise it averages about 0.91 in power: the
+                // analyzer reads 4-5 % low, within 6 %.
+                assert!((plain - 20.0).abs() < 1.2, "fs={fs} {mains:?}: {plain}");
+                assert!(
+                    (hummed - 20.0).abs() < 1.2,
+                    "fs={fs} {mains:?} hum: {hummed}"
+                );
+                // Leaving out without restoring read 0.74-0.84 of it.
+                if mains.is_some() {
+                    assert!(old < 0.86 * plain, "fs={fs} {mains:?}: {old}");
+                }
+                // The hum's Hann leakage into the clean bins 3.5 bins away
+                // (50 Hz falls between bins), interpolated into the gap:
+                // under 2 % of its amplitude.
+                assert!(alone < 2.0, "fs={fs} {mains:?} hum alone: {alone}");
+            }
+        }
+    }
+
+    #[test]
+    fn sine_reads_a_over_root_two_for_every_mains_setting() {
+        for mains in [None, Some(50), Some(60)] {
+            for fs in [1000.0, 256.0, 200.0] {
+                let s = run(fs, 80.0, 50.0, mains);
+                let expect = 50.0 / 2f32.sqrt();
+                for v in &s.activity_uv {
+                    assert!((v - expect).abs() / expect < 0.02, "fs={fs} {mains:?}: {v}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn an_electrode_offset_is_no_motion() {
         let det = FftBand::new(DetectorConfig::default(), PlanCache::new());
@@ -381,9 +521,11 @@ mod tests {
 
     #[test]
     fn mains_sine_reads_near_zero() {
+        // 50 Hz falls between 4 Hz bins: its Hann leakage 3.5 bins out is
+        // interpolated into the left-out gap (0.69 µV of 50 µV).
         let s = run(1000.0, 50.0, 50.0, Some(50));
         let max = s.activity_uv.iter().cloned().fold(0f32, f32::max);
-        assert!(max < 0.5, "50 Hz leaked {max} µV");
+        assert!(max < 1.0, "50 Hz leaked {max} µV");
         let s = run(1000.0, 60.0, 50.0, Some(60));
         let max = s.activity_uv.iter().cloned().fold(0f32, f32::max);
         assert!(max < 0.5, "60 Hz leaked {max} µV");
