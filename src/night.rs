@@ -347,11 +347,11 @@ fn classify_groups(
     cfg: &Config,
     out: &mut Vec<(Episode, Option<LongEvidence>)>,
 ) {
-    let c = &cfg.cramp;
-    let long_s = c.body_movement_accel_min_s.min(c.body_movement_min_s);
+    let long_s = longact::long_min_s(&cfg.cramp);
     for g in &groups {
         for e in classify_group(name, g, accel, cfg) {
-            let ev = (e.duration_s() >= long_s).then(|| long_evidence(g, &e, accel));
+            let ev = (e.duration_s() >= long_s)
+                .then(|| long_evidence(g, &e, accel, cfg.cramp.bridge_gap_s));
             out.push((e, ev));
         }
     }

@@ -164,53 +164,34 @@ pub fn families_csv(fams: &[FamilyMetrics], worst: &[WorstFamily]) -> String {
             .unwrap_or_default()
     };
     let find = |name: &str| fams.iter().find(|f| f.family == name);
+    // One row: the lead cell (family or `worst`), the kind's figures
+    // (empty without any), the body-movement columns and `worst_of`.
+    let row = |lead: &str, f: &FamilyMetrics, kind: &str, k: Option<&KindMetrics>, of: &str| {
+        let figures = k.map_or_else(
+            || ",,,,,".to_string(),
+            |k| {
+                format!(
+                    "{},{},{},{:.3},{:.3},{:.3}",
+                    k.n_truth, k.n_pred, k.tp, k.precision, k.recall, k.f1
+                )
+            },
+        );
+        format!(
+            "{lead},{},{kind},{figures},{},{},{},{of}\n",
+            f.n_nights,
+            f.body_movements,
+            f.body_movements_as_cramp,
+            share(f)
+        )
+    };
     for f in fams {
         for k in &f.kinds {
-            t.push_str(&format!(
-                "{},{},{},{},{},{},{:.3},{:.3},{:.3},{},{},{},\n",
-                f.family,
-                f.n_nights,
-                k.kind,
-                k.n_truth,
-                k.n_pred,
-                k.tp,
-                k.precision,
-                k.recall,
-                k.f1,
-                f.body_movements,
-                f.body_movements_as_cramp,
-                share(f)
-            ));
+            t.push_str(&row(&f.family, f, &k.kind, Some(k), ""));
         }
     }
     for w in worst {
         let Some(f) = find(&w.family) else { continue };
-        match f.kind(&w.kind) {
-            Some(k) => t.push_str(&format!(
-                "worst,{},{},{},{},{},{:.3},{:.3},{:.3},{},{},{},{}\n",
-                f.n_nights,
-                k.kind,
-                k.n_truth,
-                k.n_pred,
-                k.tp,
-                k.precision,
-                k.recall,
-                k.f1,
-                f.body_movements,
-                f.body_movements_as_cramp,
-                share(f),
-                f.family
-            )),
-            None => t.push_str(&format!(
-                "worst,{},{},,,,,,,{},{},{},{}\n",
-                f.n_nights,
-                w.kind,
-                f.body_movements,
-                f.body_movements_as_cramp,
-                share(f),
-                f.family
-            )),
-        }
+        t.push_str(&row("worst", f, &w.kind, f.kind(&w.kind), &f.family));
     }
     t
 }

@@ -202,11 +202,10 @@ fn windows_under(series: &ActivitySeries, t0: f64, t1: f64) -> (usize, usize) {
 /// start of the joined stretch (spans bridged by `bridge_gap_s`) holding
 /// `k`. A cramp's onset moves to where its activity holds the onset level;
 /// the legs' synchrony is judged from where the activity began.
-fn activity_start(group: &SpanGroup, k: usize) -> Option<usize> {
+fn activity_start(group: &SpanGroup, k: usize, bridge_gap_s: f64) -> Option<usize> {
     let spans = &group.spans;
     let mut i = spans.iter().position(|&(a, b)| a <= k && k < b)?;
-    let hop = group.series.hop_s;
-    let bridge = (crate::config::CRAMP_BRIDGE_GAP_S / hop).round() as usize;
+    let bridge = (bridge_gap_s / group.series.hop_s).round() as usize;
     while i > 0 && spans[i].0 - spans[i - 1].1 <= bridge {
         i -= 1;
     }
@@ -215,13 +214,15 @@ fn activity_start(group: &SpanGroup, k: usize) -> Option<usize> {
 
 /// What the night-level long-activity decision ([`longact`]) reads of
 /// episode `e` of `group`: the tonic index of its activity above resting,
-/// and the accelerometer values under it.
+/// its motion-artifact ratio, where its activity began (spans joined over
+/// gaps up to `bridge_gap_s`, s), and the accelerometer values under it.
 ///
 /// [`longact`]: super::longact
 pub fn long_evidence(
     group: &SpanGroup,
     e: &Episode,
     accel: Option<&AccelSeries>,
+    bridge_gap_s: f64,
 ) -> super::longact::LongEvidence {
     let s = &group.series;
     let (a, b) = windows_under(s, e.start_s, e.end_s);
@@ -246,7 +247,7 @@ pub fn long_evidence(
         accel: accel.map(|x| x.cut(e.start_s, e.end_s)),
         tonic_index,
         motion_ratio,
-        activity_start_s: activity_start(group, a).map(|k| s.time_s(k)),
+        activity_start_s: activity_start(group, a, bridge_gap_s).map(|k| s.time_s(k)),
     }
 }
 

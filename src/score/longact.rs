@@ -80,16 +80,24 @@ impl LongEvidence {
     }
 }
 
+/// Shortest episode the decision looks at, s: the shorter of the two body
+/// movement lengths (with and without accelerometer support).
+pub fn long_min_s(c: &CrampConfig) -> f64 {
+    c.body_movement_accel_min_s.min(c.body_movement_min_s)
+}
+
+/// Time `a` and `b` share, s (negative when apart).
+fn overlap_s(a: &Episode, b: &Episode) -> f64 {
+    a.end_s.min(b.end_s) - a.start_s.max(b.start_s)
+}
+
 /// Whether two episodes on different legs start together: the onsets of
 /// their activity (`onset_a`, `onset_b`, s) within `sync_onset_s`, and the
 /// episodes overlapping for at least half of the shorter one.
 fn synchronous(a: &Episode, b: &Episode, (onset_a, onset_b): (f64, f64), c: &CrampConfig) -> bool {
-    if leg_key(a) == leg_key(b) {
-        return false;
-    }
-    let overlap = a.end_s.min(b.end_s) - a.start_s.max(b.start_s);
-    (onset_a - onset_b).abs() <= c.sync_onset_s
-        && overlap >= 0.5 * a.duration_s().min(b.duration_s())
+    leg_key(a) != leg_key(b)
+        && (onset_a - onset_b).abs() <= c.sync_onset_s
+        && overlap_s(a, b) >= 0.5 * a.duration_s().min(b.duration_s())
 }
 
 /// Where each episode's activity began, s.
@@ -116,8 +124,7 @@ fn synchronous_groups(episodes: &[Episode], onsets: &[f64], c: &CrampConfig) -> 
         }
         i
     }
-    let eligible =
-        |e: &Episode| e.duration_s() >= c.body_movement_accel_min_s.min(c.body_movement_min_s);
+    let eligible = |e: &Episode| e.duration_s() >= long_min_s(c);
     // Episodes are sorted by onset, and an activity onset lies at most a
     // cramp's onset hold and build-up before it: look that far ahead.
     let reach = c.sync_onset_s + c.buildup_max_s;
@@ -230,12 +237,11 @@ fn settle_group(
 fn spread_on_leg(episodes: &[Episode], i: usize, c: &CrampConfig) -> bool {
     let a = &episodes[i];
     episodes.iter().enumerate().any(|(j, b)| {
-        let overlap = a.end_s.min(b.end_s) - a.start_s.max(b.start_s);
         j != i
             && b.channel != a.channel
             && leg_key(a) == leg_key(b)
             && (a.start_s - b.start_s).abs() <= c.sync_onset_s
-            && overlap >= 0.5 * a.duration_s().min(b.duration_s())
+            && overlap_s(a, b) >= 0.5 * a.duration_s().min(b.duration_s())
     })
 }
 
@@ -245,12 +251,11 @@ fn spread_on_leg(episodes: &[Episode], i: usize, c: &CrampConfig) -> bool {
 fn shared_offset(episodes: &[Episode], i: usize, c: &CrampConfig) -> bool {
     let a = &episodes[i];
     episodes.iter().enumerate().any(|(j, b)| {
-        let overlap = a.end_s.min(b.end_s) - a.start_s.max(b.start_s);
         j != i
             && leg_key(a) != leg_key(b)
             && b.duration_s() >= c.body_movement_accel_min_s
             && (a.end_s - b.end_s).abs() <= c.sync_onset_s
-            && overlap >= 0.5 * b.duration_s()
+            && overlap_s(a, b) >= 0.5 * b.duration_s()
     })
 }
 
