@@ -26,7 +26,11 @@ pub const MAINS_EXCLUSION_HZ: f64 = 12.0;
 /// interpolated from the clean bins either side (`dsp::band`): WASM's µV
 /// levels are amplitudes of the whole leg EMG, and leaving 14 of the 33
 /// bins of 20–150 Hz out read bursts at 0.69–0.77 of it (issue 15).
-pub const MAINS_RESTORE: bool = true;
+/// Off by default for now: on, the simulated PSG nights at 200 Hz (band
+/// 20–90 Hz, the 50 Hz bins in its middle) lost LM precision from 0.99 to
+/// 0.80 (`tests/psg_hard.rs`), heartbeat and hum energy being put back with
+/// the EMG's. Calibrated and tested; the default waits for that fix.
+pub const MAINS_RESTORE: bool = false;
 /// Ratio (power at the mains frequency over its neighbourhood median) above
 /// which mains interference is declared present (about 8 dB).
 pub const MAINS_DETECT_RATIO: f64 = 6.0;
