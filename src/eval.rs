@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::config::AnnotationConfig;
 use crate::error::{Error, Result};
 
+pub mod bench;
 pub mod families;
 pub use families::{FamilyMetrics, WorstFamily};
 

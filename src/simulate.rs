@@ -272,6 +272,55 @@ impl SimOptions {
     }
 }
 
+impl SimOptions {
+    /// Refuses options the simulator cannot honour, naming the flag.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
+        if !(self.hours > 0.0 && self.hours.is_finite()) {
+            return bad(format!(
+                "--hours is {}; expected a duration > 0",
+                self.hours
+            ));
+        }
+        if !(self.emg_fs_hz >= 100.0 && self.acc_fs_hz >= 10.0) {
+            return bad("simulated EMG needs at least 100 Hz and accelerometer 10 Hz".into());
+        }
+        if let Some(m) = self.mains_hz {
+            if m != 50.0 && m != 60.0 {
+                return bad(format!("--mains is {m}; expected 50, 60 or 0"));
+            }
+        }
+        let r = &self.realism;
+        for (x, what) in [
+            (self.mains_uv, "mains-uv"),
+            (self.ecg_uv, "ecg-uv"),
+            (self.cramps_per_h, "cramps-per-h"),
+            (r.wander_uv, "wander-uv"),
+            (r.pops_per_h, "pops-per-h"),
+            (r.motion_per_h, "motion-per-h"),
+            (r.gain_drift, "gain-drift"),
+            (r.noisy_channel_uv, "noisy-channel-uv"),
+            (r.weak_lm_fraction, "weak-lm-fraction"),
+            (r.posture_per_h, "posture-per-h"),
+            (r.bilateral_lm_fraction, "bilateral-lm-fraction"),
+            (r.body_movements_per_h, "body-movements-per-h"),
+            (r.clipping_per_h, "clipping-per-h"),
+            (r.buildup_fraction, "buildup-fraction"),
+        ] {
+            if !(x.is_finite() && x >= 0.0) {
+                return bad(format!("--{what} is {x}; expected a number >= 0"));
+            }
+        }
+        if r.weak_lm_fraction > 1.0 || r.gain_drift >= 1.0 {
+            return bad("--weak-lm-fraction must be at most 1 and --gain-drift below 1".into());
+        }
+        if r.bilateral_lm_fraction > 1.0 || r.buildup_fraction > 1.0 {
+            return bad("--bilateral-lm-fraction and --buildup-fraction must be at most 1".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
@@ -1150,17 +1199,7 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
 
 /// Writes the nights; returns the truth file of each.
 pub fn simulate(opts: &SimOptions) -> Result<Vec<PathBuf>> {
-    if !(opts.hours > 0.0 && opts.hours.is_finite()) {
-        return Err(Error::Config(format!(
-            "--hours is {}; expected a duration > 0",
-            opts.hours
-        )));
-    }
-    if opts.emg_fs_hz < 100.0 || opts.acc_fs_hz < 10.0 {
-        return Err(Error::Config(
-            "simulated EMG needs at least 100 Hz and accelerometer 10 Hz".into(),
-        ));
-    }
+    opts.validate()?;
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| Error::output(&opts.out_dir, e))?;
     let mut truths = Vec::new();
     for k in 0..opts.nights {
