@@ -352,9 +352,9 @@ impl ScanOptions {
 
 /// The hypnogram of a night: from `--hypnogram` (a file, or a folder
 /// searched for the night's sidecar names), else a sidecar next to the
-/// night's first file ([`crate::score::hypnogram::find_sidecar`]).
+/// night's first file ([`crate::io::hypnogram::find_sidecar`]).
 fn hypnogram_for(job: &NightJob, given: Option<&Path>) -> Result<Option<PathBuf>> {
-    use crate::score::hypnogram::find_sidecar;
+    use crate::io::hypnogram::find_sidecar;
     match given {
         Some(p) if p.is_file() => Ok(Some(p.to_path_buf())),
         Some(p) if p.is_dir() => Ok(find_sidecar(p, &job.input.id)),

@@ -2,7 +2,106 @@
 //! negative values set to zero; van Hees et al. 2013), averaged over each
 //! hop, in g.
 
-use crate::score::classify::AccelSeries;
+/// Accelerometer movement series of the night, or the part of it kept.
+#[derive(Debug, Clone)]
+pub struct AccelSeries {
+    /// Spacing, s; value `k` covers `[k, k+1) * hop_s`.
+    pub hop_s: f64,
+    /// Night index of the first value held: 0 for the whole series, more
+    /// once the stream has dropped values no episode can need.
+    pub first_index: usize,
+    pub enmo_g: Vec<f32>,
+}
+
+impl AccelSeries {
+    /// A whole night's series.
+    pub fn whole(hop_s: f64, enmo_g: Vec<f32>) -> AccelSeries {
+        AccelSeries {
+            hop_s,
+            first_index: 0,
+            enmo_g,
+        }
+    }
+
+    /// Night indices `[a, b)` of the values over `[t0, t1]`, clamped to the
+    /// values held.
+    fn bounds(&self, t0: f64, t1: f64) -> (usize, usize) {
+        let end = self.first_index + self.enmo_g.len();
+        let a = ((t0.max(0.0) / self.hop_s).floor() as usize).min(end);
+        let b = ((t1.max(0.0) / self.hop_s).ceil() as usize).clamp(a, end);
+        debug_assert!(
+            a >= self.first_index || a == b,
+            "ENMO before {} s was dropped",
+            self.first_index as f64 * self.hop_s
+        );
+        let a = a.max(self.first_index);
+        (a, b.max(a))
+    }
+
+    fn range(&self, t0: f64, t1: f64) -> &[f32] {
+        let (a, b) = self.bounds(t0, t1);
+        &self.enmo_g[a - self.first_index..b - self.first_index]
+    }
+
+    /// The values over `[t0, t1]` as a series of their own: every query
+    /// within `[t0, t1]` answers as on `self`.
+    pub fn cut(&self, t0: f64, t1: f64) -> AccelSeries {
+        let (a, _) = self.bounds(t0, t1);
+        AccelSeries {
+            hop_s: self.hop_s,
+            first_index: a,
+            enmo_g: self.range(t0, t1).to_vec(),
+        }
+    }
+
+    /// Time up to which values are known, s.
+    pub fn covered_s(&self) -> f64 {
+        (self.first_index + self.enmo_g.len()) as f64 * self.hop_s
+    }
+
+    /// Drops the values before night index `k`.
+    pub fn drop_before(&mut self, k: usize) {
+        let n = k.saturating_sub(self.first_index).min(self.enmo_g.len());
+        self.enmo_g.drain(..n);
+        self.first_index += n;
+    }
+
+    /// Mean ENMO over `[t0, t1]`, g; `None` without finite data there.
+    pub fn mean(&self, t0: f64, t1: f64) -> Option<f64> {
+        let (s, n) = self
+            .range(t0, t1)
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((0.0, 0usize), |(s, n), &v| (s + v as f64, n + 1));
+        (n > 0).then(|| s / n as f64)
+    }
+
+    /// Share of the finite ENMO values over `[t0, t1]` at or above `g`;
+    /// 0 without data there.
+    pub fn fraction_at_least(&self, t0: f64, t1: f64, g: f64) -> f64 {
+        let (hit, n) = self
+            .range(t0, t1)
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((0usize, 0usize), |(h, n), &v| {
+                (h + (v as f64 >= g) as usize, n + 1)
+            });
+        if n == 0 {
+            0.0
+        } else {
+            hit as f64 / n as f64
+        }
+    }
+
+    /// Largest ENMO over `[t0, t1]`, g.
+    pub fn max(&self, t0: f64, t1: f64) -> Option<f64> {
+        self.range(t0, t1)
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|&v| v as f64)
+            .reduce(f64::max)
+    }
+}
 
 /// Streaming ENMO of three axes, averaged over hops of `hop_n` samples.
 pub struct EnmoAnalyzer {

@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod edf;
 pub mod edf_write;
+pub mod hypnogram;
 pub mod select;
 pub mod sidecar;
 pub mod wav;
@@ -42,7 +43,7 @@ pub fn is_recording(path: &Path) -> bool {
         return false;
     }
     // Hypnograms are read with their night, not as nights of their own.
-    if crate::score::hypnogram::is_hypnogram(path) {
+    if hypnogram::is_hypnogram(path) {
         return false;
     }
     // Output tables of an earlier run found inside an input folder.
