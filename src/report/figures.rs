@@ -14,7 +14,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::closeup::{Closeup, Spectrogram};
-use crate::night::NightTraces;
+use crate::dsp::enmo::AccelSeries;
+use crate::night::{EmgTrace, NightTraces};
 use crate::score::plm::Movement;
 use crate::score::{Episode, EpisodeKind};
 
@@ -390,8 +391,70 @@ pub fn overview_height_px(n_emg: usize, has_accel: bool) -> u32 {
         + if has_accel { ENMO_PANEL_HEIGHT_PX } else { 0 }
 }
 
-/// Draws the overview onto `root` (of size [`OVERVIEW_WIDTH_PX`] ×
-/// [`overview_height_px`]).
+/// The time axis a figure's panels share.
+struct Frame {
+    x_range: (f64, f64),
+    ticks: Vec<f64>,
+    step_s: f64,
+    start: Option<NaiveDateTime>,
+    /// Plot columns, px (one envelope value each).
+    columns: usize,
+}
+
+impl Frame {
+    fn new(start: Option<NaiveDateTime>, x_range: (f64, f64), width_px: u32) -> Frame {
+        let (ticks, step_s) = time_ticks(start, x_range.0, x_range.1, 12);
+        Frame {
+            x_range,
+            ticks,
+            step_s,
+            start,
+            columns: (width_px - Y_LABEL_AREA_PX - RIGHT_MARGIN_PX) as usize,
+        }
+    }
+
+    fn axis(&self) -> TimeAxis {
+        TimeAxis {
+            lo: self.x_range.0,
+            hi: self.x_range.1,
+            ticks: self.ticks.clone(),
+        }
+    }
+
+    fn tick(&self, t: &f64) -> String {
+        tick_label(self.start, *t, self.step_s)
+    }
+
+    fn desc(&self) -> String {
+        time_axis_label(self.start, self.step_s)
+    }
+
+    /// The min–max envelope of samples `v` (first at `t0_s`, `dt_s` apart)
+    /// per plot column.
+    fn envelope(&self, v: &[f32], t0_s: f64, dt_s: f64) -> Vec<(f64, Option<(f32, f32)>)> {
+        envelope(v, t0_s, dt_s, self.x_range.0, self.x_range.1, self.columns)
+    }
+}
+
+/// Draws `paths` as thin lines of `color`.
+fn draw_paths<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<DB, CT>,
+    paths: Vec<Vec<(f64, f64)>>,
+    color: RGBColor,
+) -> Fig<()> {
+    for path in paths {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                path,
+                color.stroke_width(1),
+            )))
+            .map_err(pe)?;
+    }
+    Ok(())
+}
+
+/// Draws one night's overview: a header with the title and legend, one
+/// panel per EMG channel, and the accelerometer panel when there is one.
 pub fn draw_overview<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     ov: &Overview,
@@ -399,6 +462,33 @@ pub fn draw_overview<DB: DrawingBackend>(
     ensure_font();
     root.fill(&WHITE).map_err(pe)?;
     let (header, body) = root.split_vertically(HEADER_HEIGHT_PX);
+    overview_header(&header, ov)?;
+    let frame = Frame::new(
+        ov.start_time,
+        (0.0, ov.duration_s.max(1.0)),
+        OVERVIEW_WIDTH_PX,
+    );
+    let mut layout = OverviewLayout {
+        plot_x_px: (0, 0),
+        x_range_s: frame.x_range,
+        emg_panels: Vec::new(),
+    };
+    let mut rest = body;
+    let n = ov.traces.emg.len();
+    for (k, tr) in ov.traces.emg.iter().enumerate() {
+        let (panel, next) = rest.split_vertically(EMG_PANEL_HEIGHT_PX);
+        rest = next;
+        let last = k + 1 == n && ov.traces.accel.is_none();
+        overview_emg_panel(&panel, ov, tr, &frame, last, &mut layout)?;
+    }
+    if let Some(acc) = &ov.traces.accel {
+        overview_accel_panel(&rest, acc, &frame)?;
+    }
+    root.present().map_err(pe)?;
+    Ok(layout)
+}
+
+fn overview_header<DB: DrawingBackend>(header: &DrawingArea<DB, Shift>, ov: &Overview) -> Fig<()> {
     let title = match ov.start_time {
         Some(t) => format!(
             "{}: {} h from {}",
@@ -423,186 +513,164 @@ pub fn draw_overview<DB: DrawingBackend>(
     if ov.movements.iter().any(|m| m.periodic) {
         legend.push(("PLM series", PLM_RGB, true));
     }
-    draw_legend(&header, 40, &legend)?;
+    draw_legend(header, 40, &legend)
+}
 
-    let x_range = (0.0, ov.duration_s.max(1.0));
-    let (ticks, step) = time_ticks(ov.start_time, x_range.0, x_range.1, 12);
-    let start = ov.start_time;
-    let fmt_x = move |t: &f64| tick_label(start, *t, step);
-    let columns = (OVERVIEW_WIDTH_PX - Y_LABEL_AREA_PX - RIGHT_MARGIN_PX) as usize;
-    let mut layout = OverviewLayout {
-        plot_x_px: (0, 0),
-        x_range_s: x_range,
-        emg_panels: Vec::new(),
+/// Log-scale y range of an EMG panel: decades around the envelope, the
+/// baseline and the onset level.
+fn overview_y_range(
+    env: &[(f64, Option<(f32, f32)>)],
+    base: &[(f64, f64)],
+    th: Thresholds,
+) -> (f64, f64) {
+    let lo_data = base
+        .iter()
+        .map(|b| b.1)
+        .chain(env.iter().filter_map(|e| e.1.map(|m| m.0 as f64)))
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let hi_data = env
+        .iter()
+        .filter_map(|e| e.1.map(|m| m.1 as f64))
+        .chain(base.iter().map(|b| th.onset_uv(b.1)))
+        .fold(0.0, f64::max);
+    let y_lo = decade_floor(if lo_data.is_finite() { lo_data } else { 0.1 }.max(0.01));
+    let y_hi = decade_ceil((hi_data * 1.2).max(y_lo * 10.0));
+    (y_lo, y_hi)
+}
+
+/// One EMG channel's panel: band RMS envelope, episodes, PLM strip,
+/// baseline and thresholds; records its place in `layout`.
+fn overview_emg_panel<DB: DrawingBackend>(
+    panel: &DrawingArea<DB, Shift>,
+    ov: &Overview,
+    tr: &EmgTrace,
+    frame: &Frame,
+    last: bool,
+    layout: &mut OverviewLayout,
+) -> Fig<()> {
+    let (t0, t1) = frame.x_range;
+    let env = frame.envelope(&tr.activity_uv, tr.first_center_s, tr.hop_s);
+    let base = column_means(
+        &tr.baseline_uv,
+        tr.first_center_s,
+        tr.hop_s,
+        t0,
+        t1,
+        frame.columns,
+    );
+    let (y_lo, y_hi) = overview_y_range(&env, &base, ov.thresholds);
+    let mut chart = ChartBuilder::on(panel)
+        .margin_right(RIGHT_MARGIN_PX)
+        .margin_top(8)
+        .x_label_area_size(if last { 44 } else { 22 })
+        .y_label_area_size(Y_LABEL_AREA_PX)
+        .caption(&tr.channel, (FONT, 14))
+        .build_cartesian_2d(frame.axis(), (y_lo..y_hi).log_scale())
+        .map_err(pe)?;
+    let fmt_x = |t: &f64| frame.tick(t);
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(GRID_RGB)
+        .bold_line_style(GRID_RGB)
+        .x_label_formatter(&fmt_x)
+        .y_label_formatter(&y_tick)
+        .y_desc("band RMS (µV, log)")
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13));
+    if last {
+        mesh.x_desc(frame.desc());
+    }
+    mesh.draw().map_err(pe)?;
+    let (px, py) = chart.plotting_area().get_pixel_range();
+    layout.plot_x_px = (px.start, px.end);
+    layout
+        .emg_panels
+        .push((tr.channel.clone(), (py.start, py.end)));
+    let s_per_px = (t1 - t0) / (px.end - px.start).max(1) as f64;
+    // Episodes of this channel, at least one pixel wide so a 1 s LM in
+    // an 8-hour night is still seen.
+    chart
+        .draw_series(
+            ov.episodes
+                .iter()
+                .filter(|e| e.channel == tr.channel)
+                .map(|e| {
+                    let end = e.end_s.max(e.start_s + 1.5 * s_per_px);
+                    Rectangle::new(
+                        [(e.start_s, y_hi), (end, y_lo)],
+                        kind_rgb(e.kind).mix(EPISODE_OPACITY).filled(),
+                    )
+                }),
+        )
+        .map_err(pe)?;
+    // PLM series: a strip along the top of every EMG panel.
+    let strip_lo = y_hi / (y_hi / y_lo).powf(0.04);
+    chart
+        .draw_series(ov.movements.iter().filter(|m| m.periodic).map(|m| {
+            let end = m.end_s.max(m.start_s + 1.5 * s_per_px);
+            Rectangle::new([(m.start_s, y_hi), (end, strip_lo)], PLM_RGB.filled())
+        }))
+        .map_err(pe)?;
+    draw_paths(&mut chart, zigzag(&env, y_lo), TRACE_RGB)?;
+    let line = |f: &dyn Fn(f64) -> f64| -> Vec<(f64, f64)> {
+        base.iter()
+            .map(|&(t, b)| (t, f(b).clamp(y_lo, y_hi)))
+            .collect()
     };
-    let mut rest = body;
-    let n = ov.traces.emg.len();
-    for (k, tr) in ov.traces.emg.iter().enumerate() {
-        let (panel, next) = rest.split_vertically(EMG_PANEL_HEIGHT_PX);
-        rest = next;
-        let env = envelope(
-            &tr.activity_uv,
-            tr.first_center_s,
-            tr.hop_s,
-            x_range.0,
-            x_range.1,
-            columns,
-        );
-        let base = column_means(
-            &tr.baseline_uv,
-            tr.first_center_s,
-            tr.hop_s,
-            x_range.0,
-            x_range.1,
-            columns,
-        );
-        let lo_data = base
-            .iter()
-            .map(|b| b.1)
-            .chain(env.iter().filter_map(|e| e.1.map(|m| m.0 as f64)))
-            .filter(|v| *v > 0.0)
-            .fold(f64::INFINITY, f64::min);
-        let hi_data = env
-            .iter()
-            .filter_map(|e| e.1.map(|m| m.1 as f64))
-            .chain(base.iter().map(|b| ov.thresholds.onset_uv(b.1)))
-            .fold(0.0, f64::max);
-        let y_lo = decade_floor(if lo_data.is_finite() { lo_data } else { 0.1 }.max(0.01));
-        let y_hi = decade_ceil((hi_data * 1.2).max(y_lo * 10.0));
-        let last = k + 1 == n && ov.traces.accel.is_none();
-        let mut chart = ChartBuilder::on(&panel)
-            .margin_right(RIGHT_MARGIN_PX)
-            .margin_top(8)
-            .x_label_area_size(if last { 44 } else { 22 })
-            .y_label_area_size(Y_LABEL_AREA_PX)
-            .caption(&tr.channel, (FONT, 14))
-            .build_cartesian_2d(
-                TimeAxis {
-                    lo: x_range.0,
-                    hi: x_range.1,
-                    ticks: ticks.clone(),
-                },
-                (y_lo..y_hi).log_scale(),
-            )
-            .map_err(pe)?;
-        let mut mesh = chart.configure_mesh();
-        mesh.light_line_style(GRID_RGB)
-            .bold_line_style(GRID_RGB)
-            .x_label_formatter(&fmt_x)
-            .y_label_formatter(&y_tick)
-            .y_desc("band RMS (µV, log)")
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13));
-        if last {
-            mesh.x_desc(time_axis_label(start, step));
-        }
-        mesh.draw().map_err(pe)?;
-        let (px, py) = chart.plotting_area().get_pixel_range();
-        layout.plot_x_px = (px.start, px.end);
-        layout
-            .emg_panels
-            .push((tr.channel.clone(), (py.start, py.end)));
-        let s_per_px = (x_range.1 - x_range.0) / (px.end - px.start).max(1) as f64;
-        // Episodes of this channel, at least one pixel wide so a 1 s LM in
-        // an 8-hour night is still seen.
-        chart
-            .draw_series(
-                ov.episodes
-                    .iter()
-                    .filter(|e| e.channel == tr.channel)
-                    .map(|e| {
-                        let end = e.end_s.max(e.start_s + 1.5 * s_per_px);
-                        Rectangle::new(
-                            [(e.start_s, y_hi), (end, y_lo)],
-                            kind_rgb(e.kind).mix(EPISODE_OPACITY).filled(),
-                        )
-                    }),
-            )
-            .map_err(pe)?;
-        // PLM series: a strip along the top of every EMG panel.
-        let strip_lo = y_hi / (y_hi / y_lo).powf(0.04);
-        chart
-            .draw_series(ov.movements.iter().filter(|m| m.periodic).map(|m| {
-                let end = m.end_s.max(m.start_s + 1.5 * s_per_px);
-                Rectangle::new([(m.start_s, y_hi), (end, strip_lo)], PLM_RGB.filled())
-            }))
-            .map_err(pe)?;
-        for path in zigzag(&env, y_lo) {
+    let th = ov.thresholds;
+    for (pts, color, dashed) in [
+        (line(&|b| b), BASELINE_RGB, false),
+        (line(&|b| th.onset_uv(b)), ONSET_RGB, true),
+        (line(&|b| th.offset_uv(b)), OFFSET_RGB, true),
+    ] {
+        if dashed {
             chart
-                .draw_series(std::iter::once(PathElement::new(
-                    path,
-                    TRACE_RGB.stroke_width(1),
-                )))
+                .draw_series(DashedLineSeries::new(pts, 6, 4, color.stroke_width(2)))
                 .map_err(pe)?;
-        }
-        let line = |f: &dyn Fn(f64) -> f64| -> Vec<(f64, f64)> {
-            base.iter()
-                .map(|&(t, b)| (t, f(b).clamp(y_lo, y_hi)))
-                .collect()
-        };
-        let th = ov.thresholds;
-        for (pts, color, dashed) in [
-            (line(&|b| b), BASELINE_RGB, false),
-            (line(&|b| th.onset_uv(b)), ONSET_RGB, true),
-            (line(&|b| th.offset_uv(b)), OFFSET_RGB, true),
-        ] {
-            if dashed {
-                chart
-                    .draw_series(DashedLineSeries::new(pts, 6, 4, color.stroke_width(2)))
-                    .map_err(pe)?;
-            } else {
-                chart
-                    .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                    .map_err(pe)?;
-            }
-        }
-    }
-    if let Some(acc) = &ov.traces.accel {
-        let env = envelope(&acc.enmo_g, 0.0, acc.hop_s, x_range.0, x_range.1, columns);
-        let hi = env
-            .iter()
-            .filter_map(|e| e.1.map(|m| m.1 as f64))
-            .fold(0.0, f64::max);
-        let y_hi = nice_ceil((hi * 1.1).max(0.01));
-        let mut chart = ChartBuilder::on(&rest)
-            .margin_right(RIGHT_MARGIN_PX)
-            .margin_top(8)
-            .x_label_area_size(44)
-            .y_label_area_size(Y_LABEL_AREA_PX)
-            .caption("accelerometer movement", (FONT, 14))
-            .build_cartesian_2d(
-                TimeAxis {
-                    lo: x_range.0,
-                    hi: x_range.1,
-                    ticks: ticks.clone(),
-                },
-                0.0..y_hi,
-            )
-            .map_err(pe)?;
-        chart
-            .configure_mesh()
-            .light_line_style(GRID_RGB)
-            .bold_line_style(GRID_RGB)
-            .x_label_formatter(&fmt_x)
-            .y_label_formatter(&y_tick)
-            .y_labels(4)
-            .x_desc(time_axis_label(start, step))
-            .y_desc("ENMO (g)")
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .draw()
-            .map_err(pe)?;
-        for path in zigzag(&env, 0.0) {
+        } else {
             chart
-                .draw_series(std::iter::once(PathElement::new(
-                    path,
-                    TRACE_RGB.stroke_width(1),
-                )))
+                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                 .map_err(pe)?;
         }
     }
-    root.present().map_err(pe)?;
-    Ok(layout)
+    Ok(())
+}
+
+/// The accelerometer movement (ENMO) panel at the bottom.
+fn overview_accel_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    acc: &AccelSeries,
+    frame: &Frame,
+) -> Fig<()> {
+    let env = frame.envelope(&acc.enmo_g, 0.0, acc.hop_s);
+    let hi = env
+        .iter()
+        .filter_map(|e| e.1.map(|m| m.1 as f64))
+        .fold(0.0, f64::max);
+    let y_hi = nice_ceil((hi * 1.1).max(0.01));
+    let mut chart = ChartBuilder::on(area)
+        .margin_right(RIGHT_MARGIN_PX)
+        .margin_top(8)
+        .x_label_area_size(44)
+        .y_label_area_size(Y_LABEL_AREA_PX)
+        .caption("accelerometer movement", (FONT, 14))
+        .build_cartesian_2d(frame.axis(), 0.0..y_hi)
+        .map_err(pe)?;
+    let fmt_x = |t: &f64| frame.tick(t);
+    chart
+        .configure_mesh()
+        .light_line_style(GRID_RGB)
+        .bold_line_style(GRID_RGB)
+        .x_label_formatter(&fmt_x)
+        .y_label_formatter(&y_tick)
+        .y_labels(4)
+        .x_desc(frame.desc())
+        .y_desc("ENMO (g)")
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .draw()
+        .map_err(pe)?;
+    draw_paths(&mut chart, zigzag(&env, 0.0), TRACE_RGB)
 }
 
 /// The smallest 1, 2 or 5 times a power of ten at or above `x`.
@@ -636,11 +704,10 @@ pub const fn closeup_height_px() -> u32 {
     HEADER_HEIGHT_PX + 3 * CLOSEUP_PANEL_HEIGHT_PX
 }
 
-/// Draws a close-up onto `root`. When `draw_cells` is false the
-/// spectrogram's cells are left out and the plot area that they would fill
-/// is returned (`(x0, y0, x1, y1)`, px), so the SVG writer can place the
-/// spectrogram there as one embedded image instead of thousands of
-/// rectangles.
+/// Draws one episode's close-up: a header, the raw EMG, its spectrogram
+/// and the accelerometer axes. Returns the spectrogram's plot area
+/// `(x0, y0, x1, y1)` in pixels, where a raster backend paints its cells
+/// (`draw_cells` false) instead of drawing them as rectangles.
 pub fn draw_closeup<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     f: &CloseupFigure,
@@ -648,9 +715,28 @@ pub fn draw_closeup<DB: DrawingBackend>(
 ) -> Fig<(i32, i32, i32, i32)> {
     ensure_font();
     root.fill(&WHITE).map_err(pe)?;
-    let e = f.episode;
-    let d = f.data;
+    let (e, d) = (f.episode, f.data);
     let (header, body) = root.split_vertically(HEADER_HEIGHT_PX);
+    closeup_header(&header, f)?;
+    let frame = Frame::new(
+        f.start_time,
+        (d.t0_s, d.t1_s.max(d.t0_s + 1.0)),
+        CLOSEUP_WIDTH_PX,
+    );
+    let (p1, rest) = body.split_vertically(CLOSEUP_PANEL_HEIGHT_PX);
+    let (p2, p3) = rest.split_vertically(CLOSEUP_PANEL_HEIGHT_PX);
+    closeup_emg_panel(&p1, e, d, &frame)?;
+    let cells = closeup_spectrogram_panel(&p2, e, f.spectrogram, &frame, draw_cells)?;
+    closeup_accel_panel(&p3, e, d, &frame)?;
+    root.present().map_err(pe)?;
+    Ok(cells)
+}
+
+fn closeup_header<DB: DrawingBackend>(
+    header: &DrawingArea<DB, Shift>,
+    f: &CloseupFigure,
+) -> Fig<()> {
+    let e = f.episode;
     let when = match f.start_time {
         Some(_) => crate::summary::clock(f.start_time, e.start_s)
             .replace('T', " ")
@@ -674,51 +760,41 @@ pub fn draw_closeup<DB: DrawingBackend>(
         .draw_text(&title, &(FONT, 16).into_font().color(&BLACK), (12, 6))
         .map_err(pe)?;
     draw_legend(
-        &header,
+        header,
         40,
         &[
             ("raw EMG (min-max per pixel)", TRACE_RGB, false),
             (e.kind.as_str(), kind_rgb(e.kind), true),
         ],
-    )?;
-    let x_range = (d.t0_s, d.t1_s.max(d.t0_s + 1.0));
-    let (ticks, step) = time_ticks(f.start_time, x_range.0, x_range.1, 12);
-    let start = f.start_time;
-    let fmt_x = move |t: &f64| tick_label(start, *t, step);
-    let columns = (CLOSEUP_WIDTH_PX - Y_LABEL_AREA_PX - RIGHT_MARGIN_PX) as usize;
-    let shade = kind_rgb(e.kind).mix(EPISODE_OPACITY).filled();
-    let (p1, rest) = body.split_vertically(CLOSEUP_PANEL_HEIGHT_PX);
-    let (p2, p3) = rest.split_vertically(CLOSEUP_PANEL_HEIGHT_PX);
+    )
+}
 
-    // Raw EMG.
-    let env = envelope(
-        &d.emg_uv,
-        d.emg_t0_s,
-        1.0 / d.emg_fs_hz,
-        x_range.0,
-        x_range.1,
-        columns,
-    );
+/// The episode's kind shade.
+fn shade(e: &Episode) -> ShapeStyle {
+    kind_rgb(e.kind).mix(EPISODE_OPACITY).filled()
+}
+
+fn closeup_emg_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    e: &Episode,
+    d: &Closeup,
+    frame: &Frame,
+) -> Fig<()> {
+    let env = frame.envelope(&d.emg_uv, d.emg_t0_s, 1.0 / d.emg_fs_hz);
     let amp = env
         .iter()
         .filter_map(|e| e.1.map(|m| (m.0 as f64).abs().max((m.1 as f64).abs())))
         .fold(0.0, f64::max);
     let y = nice_ceil((amp * 1.05).max(1.0));
-    let mut chart = ChartBuilder::on(&p1)
+    let mut chart = ChartBuilder::on(area)
         .margin_right(RIGHT_MARGIN_PX)
         .margin_top(8)
         .x_label_area_size(22)
         .y_label_area_size(Y_LABEL_AREA_PX)
         .caption(format!("raw EMG, {}", e.channel), (FONT, 14))
-        .build_cartesian_2d(
-            TimeAxis {
-                lo: x_range.0,
-                hi: x_range.1,
-                ticks: ticks.clone(),
-            },
-            -y..y,
-        )
+        .build_cartesian_2d(frame.axis(), -y..y)
         .map_err(pe)?;
+    let fmt_x = |t: &f64| frame.tick(t);
     chart
         .configure_mesh()
         .light_line_style(GRID_RGB)
@@ -734,22 +810,22 @@ pub fn draw_closeup<DB: DrawingBackend>(
     chart
         .draw_series(std::iter::once(Rectangle::new(
             [(e.start_s, y), (e.end_s, -y)],
-            shade,
+            shade(e),
         )))
         .map_err(pe)?;
-    for path in zigzag(&env, f64::NEG_INFINITY) {
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                path,
-                TRACE_RGB.stroke_width(1),
-            )))
-            .map_err(pe)?;
-    }
+    draw_paths(&mut chart, zigzag(&env, f64::NEG_INFINITY), TRACE_RGB)
+}
 
-    // Spectrogram.
-    let sp = f.spectrogram;
+/// The spectrogram panel; returns its plot area in pixels.
+fn closeup_spectrogram_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    e: &Episode,
+    sp: &Spectrogram,
+    frame: &Frame,
+    draw_cells: bool,
+) -> Fig<(i32, i32, i32, i32)> {
     let f_hi = sp.max_hz.max(1.0);
-    let mut chart = ChartBuilder::on(&p2)
+    let mut chart = ChartBuilder::on(area)
         .margin_right(RIGHT_MARGIN_PX)
         .margin_top(8)
         .x_label_area_size(22)
@@ -762,14 +838,7 @@ pub fn draw_closeup<DB: DrawingBackend>(
             ),
             (FONT, 14),
         )
-        .build_cartesian_2d(
-            TimeAxis {
-                lo: x_range.0,
-                hi: x_range.1,
-                ticks: ticks.clone(),
-            },
-            0.0..f_hi,
-        )
+        .build_cartesian_2d(frame.axis(), 0.0..f_hi)
         .map_err(pe)?;
     if draw_cells {
         let df = sp.max_hz / sp.n_bins.max(1) as f64;
@@ -786,6 +855,7 @@ pub fn draw_closeup<DB: DrawingBackend>(
             }))
             .map_err(pe)?;
     }
+    let fmt_x = |t: &f64| frame.tick(t);
     chart
         .configure_mesh()
         .disable_mesh()
@@ -807,31 +877,30 @@ pub fn draw_closeup<DB: DrawingBackend>(
             .map_err(pe)?;
     }
     let (sx, sy) = chart.plotting_area().get_pixel_range();
-    let cells = (sx.start, sy.start, sx.end, sy.end);
+    Ok((sx.start, sy.start, sx.end, sy.end))
+}
 
-    // Accelerometer.
-    let mut chart = ChartBuilder::on(&p3)
+fn closeup_accel_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    e: &Episode,
+    d: &Closeup,
+    frame: &Frame,
+) -> Fig<()> {
+    let caption = if d.accel.is_some() {
+        "accelerometer, three axes"
+    } else {
+        "accelerometer: none in this night"
+    };
+    let r = accel_range(d);
+    let mut chart = ChartBuilder::on(area)
         .margin_right(RIGHT_MARGIN_PX)
         .margin_top(8)
         .x_label_area_size(44)
         .y_label_area_size(Y_LABEL_AREA_PX)
-        .caption(
-            if d.accel.is_some() {
-                "accelerometer, three axes"
-            } else {
-                "accelerometer: none in this night"
-            },
-            (FONT, 14),
-        )
-        .build_cartesian_2d(
-            TimeAxis {
-                lo: x_range.0,
-                hi: x_range.1,
-                ticks,
-            },
-            accel_range(d),
-        )
+        .caption(caption, (FONT, 14))
+        .build_cartesian_2d(frame.axis(), r.clone())
         .map_err(pe)?;
+    let fmt_x = |t: &f64| frame.tick(t);
     chart
         .configure_mesh()
         .light_line_style(GRID_RGB)
@@ -839,34 +908,25 @@ pub fn draw_closeup<DB: DrawingBackend>(
         .x_label_formatter(&fmt_x)
         .y_label_formatter(&y_tick)
         .y_labels(5)
-        .x_desc(time_axis_label(start, step))
+        .x_desc(frame.desc())
         .y_desc("acceleration (g)")
         .label_style((FONT, 12))
         .axis_desc_style((FONT, 13))
         .draw()
         .map_err(pe)?;
-    let r = accel_range(d);
     chart
         .draw_series(std::iter::once(Rectangle::new(
             [(e.start_s, r.end), (e.end_s, r.start)],
-            shade,
+            shade(e),
         )))
         .map_err(pe)?;
     if let Some(a) = &d.accel {
         for (axis, color) in a.axes_g.iter().zip([LM_RGB, SUSTAINED_RGB, BASELINE_RGB]) {
-            let env = envelope(axis, a.t0_s, 1.0 / a.fs_hz, x_range.0, x_range.1, columns);
-            for path in zigzag(&env, f64::NEG_INFINITY) {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        path,
-                        color.stroke_width(1),
-                    )))
-                    .map_err(pe)?;
-            }
+            let env = frame.envelope(axis, a.t0_s, 1.0 / a.fs_hz);
+            draw_paths(&mut chart, zigzag(&env, f64::NEG_INFINITY), color)?;
         }
     }
-    root.present().map_err(pe)?;
-    Ok(cells)
+    Ok(())
 }
 
 fn accel_range(d: &Closeup) -> std::ops::Range<f64> {

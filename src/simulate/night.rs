@@ -394,8 +394,8 @@ impl EmgGen {
             .iter()
             .take_while(|e| e.start_s <= t);
         for ev in under_way.filter(|e| e.channel == c) {
-            let is_calf = ev.kind == EpisodeKind::Cramp
-                && family.is_some_and(|f| f.is_calf(c, ev.start_s));
+            let is_calf =
+                ev.kind == EpisodeKind::Cramp && family.is_some_and(|f| f.is_calf(c, ev.start_s));
             if is_calf {
                 calf_amp += ev.amp_uv * envelope(ev, t);
             } else {
