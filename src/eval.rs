@@ -127,7 +127,9 @@ pub struct KindMetrics {
     pub n_truth: usize,
     pub n_pred: usize,
     pub tp: usize,
-    pub precision: f64,
+    /// `None` (empty in the tables) when nothing of this kind was reported
+    /// though the truth has some: precision is then undefined, not 1.
+    pub precision: Option<f64>,
     pub recall: f64,
     pub f1: f64,
     /// Median |onset error| of matched pairs, s.
@@ -207,6 +209,10 @@ pub struct Evaluation {
     /// The worst family per kind (see [`families::worst_families`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub worst_families: Vec<WorstFamily>,
+    /// Truth nights that the prediction folder did not scan, left out of
+    /// every figure (`evaluate` warns about them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unscanned_nights: Vec<String>,
 }
 
 /// Evaluates `pred` against `truth` night by night; `hours` gives each
@@ -274,6 +280,7 @@ pub fn evaluate(
         cramps_over: cramps_over(truth, pred),
         families: Vec::new(),
         worst_families: Vec::new(),
+        unscanned_nights: Vec::new(),
     }
 }
 
@@ -286,12 +293,12 @@ impl Evaluation {
         let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
         for k in &self.kinds {
             t.push_str(&format!(
-                "{},{},{},{},{:.3},{:.3},{:.3},{},{},{},{}\n",
+                "{},{},{},{},{},{:.3},{:.3},{},{},{},{}\n",
                 k.kind,
                 k.n_truth,
                 k.n_pred,
                 k.tp,
-                k.precision,
+                f(k.precision),
                 k.recall,
                 k.f1,
                 f(k.onset_median_s),
@@ -337,7 +344,9 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 /// Metrics per kind over all nights. With no truth and no detections a
-/// kind scores precision = recall = F1 = 1 (nothing to find, nothing false).
+/// kind scores precision = recall = F1 = 1 (nothing to find, nothing false);
+/// with truth and no detections precision is undefined (`None`) and recall
+/// and F1 are 0.
 pub fn metrics(truth: &[Event], pred: &[Event], iou_min: f64) -> Vec<KindMetrics> {
     let matches = match_events(truth, pred, iou_min);
     let mut kinds: Vec<String> = truth
@@ -366,10 +375,11 @@ pub fn metrics(truth: &[Event], pred: &[Event], iou_min: f64) -> Vec<KindMetrics
                     a as f64 / b as f64
                 }
             };
-            let precision = ratio(tp, n_pred);
+            let precision = (n_pred > 0 || n_truth == 0).then(|| ratio(tp, n_pred));
             let recall = ratio(tp, n_truth);
-            let f1 = if precision + recall > 0.0 {
-                2.0 * precision * recall / (precision + recall)
+            let p = precision.unwrap_or(0.0);
+            let f1 = if p + recall > 0.0 {
+                2.0 * p * recall / (p + recall)
             } else {
                 0.0
             };
@@ -572,39 +582,87 @@ pub fn evaluate_paths(
     for f in &files {
         truth_events.extend(read_truth_file(f, &cfg.annotations)?);
     }
+    let hours = scanned_hours(pred)?;
+    let (truth_events, unscanned) = scanned_only(truth_events, &hours, pred)?;
     let nights: std::collections::BTreeSet<String> =
         truth_events.iter().map(|e| e.night.clone()).collect();
     let pred_events: Vec<Event> = read_events(&pred.join("episodes.csv"), None)?
         .into_iter()
         .filter(|e| nights.contains(&e.night))
         .collect();
-    let mut hours = std::collections::BTreeMap::new();
-    let nights_csv = pred.join("nights.csv");
-    if nights_csv.exists() {
-        let mut rdr = csv::Reader::from_path(&nights_csv)
-            .map_err(|e| Error::input(&nights_csv, e.to_string()))?;
-        let h = rdr
-            .headers()
-            .map_err(|e| Error::input(&nights_csv, e.to_string()))?
-            .clone();
-        let ni = h.iter().position(|c| c == "night");
-        let hi = h.iter().position(|c| c == "analyzed_h");
-        if let (Some(ni), Some(hi)) = (ni, hi) {
-            for rec in rdr.records() {
-                let rec = rec.map_err(|e| Error::input(&nights_csv, e.to_string()))?;
-                if let Some(v) = rec.get(hi).and_then(|v| v.trim().parse::<f64>().ok()) {
-                    hours.insert(rec.get(ni).unwrap_or("").to_string(), v);
-                }
-            }
-        }
-    }
     let mut e = evaluate(&truth_events, &pred_events, iou_min, &hours);
+    e.unscanned_nights = unscanned;
     let fams = families::read_families(truth)?;
     if !fams.is_empty() {
         e.families = families::family_metrics(&truth_events, &pred_events, iou_min, &fams);
         e.worst_families = families::worst_families(&e.families);
     }
     Ok(e)
+}
+
+/// Analysed hours of every night `pred/nights.csv` lists (NaN where the
+/// cell is empty): the nights the prediction folder scanned.
+fn scanned_hours(pred: &Path) -> Result<std::collections::BTreeMap<String, f64>> {
+    let nights_csv = pred.join("nights.csv");
+    if !nights_csv.is_file() {
+        return Err(Error::input(
+            &nights_csv,
+            "not found: --pred must be a scan output folder (with nights.csv and episodes.csv)",
+        ));
+    }
+    let bad = |e: csv::Error| Error::input(&nights_csv, e.to_string());
+    let mut rdr = csv::Reader::from_path(&nights_csv).map_err(bad)?;
+    let h = rdr.headers().map_err(bad)?.clone();
+    let ni = h.iter().position(|c| c == "night").ok_or_else(|| {
+        Error::input(
+            &nights_csv,
+            "line 1: no column \"night\"; expected a crampscan nights table",
+        )
+    })?;
+    let hi = h.iter().position(|c| c == "analyzed_h");
+    let mut hours = std::collections::BTreeMap::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(bad)?;
+        let v = hi
+            .and_then(|hi| rec.get(hi))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(f64::NAN);
+        hours.insert(rec.get(ni).unwrap_or("").to_string(), v);
+    }
+    Ok(hours)
+}
+
+/// The truth events of scanned nights, and the truth nights not scanned.
+/// None scanned is an error: every figure would be meaningless.
+fn scanned_only(
+    truth: Vec<Event>,
+    scanned: &std::collections::BTreeMap<String, f64>,
+    pred: &Path,
+) -> Result<(Vec<Event>, Vec<String>)> {
+    let mut unscanned: Vec<String> = truth
+        .iter()
+        .filter(|e| !scanned.contains_key(&e.night))
+        .map(|e| e.night.clone())
+        .collect();
+    unscanned.sort();
+    unscanned.dedup();
+    let kept: Vec<Event> = truth
+        .into_iter()
+        .filter(|e| scanned.contains_key(&e.night))
+        .collect();
+    if kept.is_empty() && !unscanned.is_empty() {
+        let shown: Vec<&str> = unscanned.iter().take(5).map(String::as_str).collect();
+        return Err(Error::input(
+            &pred.join("nights.csv"),
+            format!(
+                "none of the {} truth nights ({}{}) was scanned here; check that --truth and --pred are the same nights",
+                unscanned.len(),
+                shown.join(", "),
+                if unscanned.len() > 5 { ", …" } else { "" }
+            ),
+        ));
+    }
+    Ok((kept, unscanned))
 }
 
 impl Evaluation {
@@ -659,7 +717,7 @@ impl LeaderRow {
             self.detector.clone(),
             f(c.map(|m| m.f1)),
             f(c.and_then(|m| m.onset_median_s)),
-            f(l.map(|m| m.precision)),
+            f(l.and_then(|m| m.precision)),
             f(l.map(|m| m.recall)),
             f(l.map(|m| m.f1)),
             f(l.and_then(|m| m.onset_median_s)),
@@ -785,7 +843,10 @@ mod tests {
     fn perfect_split_and_empty_cases() {
         let truth = vec![ev("lm", 10.0, 12.0), ev("lm", 30.0, 34.0)];
         let m = metrics(&truth, &truth, 0.2);
-        assert_eq!((m[0].precision, m[0].recall, m[0].f1), (1.0, 1.0, 1.0));
+        assert_eq!(
+            (m[0].precision, m[0].recall, m[0].f1),
+            (Some(1.0), 1.0, 1.0)
+        );
         assert_eq!(m[0].onset_median_s, Some(0.0));
         // A split detection: two halves of the second event; one matches.
         let pred = vec![
@@ -795,13 +856,13 @@ mod tests {
         ];
         let m = metrics(&truth, &pred, 0.2);
         assert_eq!(m[0].tp, 2);
-        assert!((m[0].precision - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m[0].precision.unwrap() - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(m[0].recall, 1.0);
         // No detections; no truth.
         let m = metrics(&truth, &[], 0.2);
-        assert_eq!((m[0].recall, m[0].f1), (0.0, 0.0));
+        assert_eq!((m[0].precision, m[0].recall, m[0].f1), (None, 0.0, 0.0));
         let m = metrics(&[], &truth, 0.2);
-        assert_eq!(m[0].precision, 0.0);
+        assert_eq!(m[0].precision, Some(0.0));
         assert!(metrics(&[], &[], 0.2).is_empty());
     }
 
@@ -817,7 +878,7 @@ mod tests {
         assert_eq!((m[0].0, m[0].1), (0, 0));
         assert!((m[0].2 - 0.4).abs() < 1e-12);
         let k = &metrics(&truth, &pred, 0.2)[0];
-        assert_eq!((k.tp, k.precision, k.recall), (1, 1.0, 0.5));
+        assert_eq!((k.tp, k.precision, k.recall), (1, Some(1.0), 0.5));
         assert!((k.f1 - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(k.onset_median_s, Some(0.0));
         assert_eq!(k.offset_median_s, Some(3.0));

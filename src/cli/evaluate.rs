@@ -30,6 +30,14 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<u8> {
     check_iou(a.iou)?;
     let cfg = load_config(a.config.as_deref())?;
     let e = eval::evaluate_paths(&a.truth, &a.pred, a.iou, &cfg)?;
+    if !e.unscanned_nights.is_empty() {
+        eprintln!(
+            "crampscan: warning: {} truth nights were not scanned in {} and are left out: {}",
+            e.unscanned_nights.len(),
+            a.pred.display(),
+            e.unscanned_nights.join(", ")
+        );
+    }
     out!("{}", e.kinds_csv());
     outln!(
         "nights: {}; per-night correlation (Pearson r): cramp count {}, LM index {}",

@@ -170,9 +170,10 @@ pub fn families_csv(fams: &[FamilyMetrics], worst: &[WorstFamily]) -> String {
         let figures = k.map_or_else(
             || ",,,,,".to_string(),
             |k| {
+                let p = k.precision.map(|p| format!("{p:.3}")).unwrap_or_default();
                 format!(
-                    "{},{},{},{:.3},{:.3},{:.3}",
-                    k.n_truth, k.n_pred, k.tp, k.precision, k.recall, k.f1
+                    "{},{},{},{p},{:.3},{:.3}",
+                    k.n_truth, k.n_pred, k.tp, k.recall, k.f1
                 )
             },
         );
@@ -202,8 +203,11 @@ pub fn families_csv(fams: &[FamilyMetrics], worst: &[WorstFamily]) -> String {
 pub fn families_markdown(fams: &[FamilyMetrics], worst: &[WorstFamily]) -> String {
     let cell = |f: &FamilyMetrics, k: &str| match f.kind(k) {
         Some(m) if m.n_truth > 0 || m.n_pred > 0 => format!(
-            "{:.3} ({:.2}/{:.2}, n={})",
-            m.f1, m.precision, m.recall, m.n_truth
+            "{:.3} ({}/{:.2}, n={})",
+            m.f1,
+            m.precision.map_or("n/a".to_string(), |p| format!("{p:.2}")),
+            m.recall,
+            m.n_truth
         ),
         _ => "–".to_string(),
     };
