@@ -62,6 +62,7 @@ fn peak_hz(x: &[f64], fs: f64) -> f64 {
 }
 
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn edf_test_generator_sines_latin1_unit_and_annotations() {
     let Some(d) = shared_data() else { return };
     let p = d.join("wfdb-python/test_generator_2.edf");
@@ -107,6 +108,7 @@ fn edf_test_generator_sines_latin1_unit_and_annotations() {
 }
 
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn edf_annotation_only_file_gives_onsets_and_texts() {
     let Some(d) = shared_data() else { return };
     let f = EdfFile::open(&d.join("wfdb-python/test_edfann.edf")).unwrap();
@@ -130,6 +132,7 @@ fn edf_annotation_only_file_gives_onsets_and_texts() {
 }
 
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn sleep_edf_header_matches_edfio_and_bdf_equals_edf() {
     let Some(d) = shared_data() else { return };
     let dir = d.join("edfio-sleep-edf");
@@ -202,6 +205,7 @@ fn sleep_edf_header_matches_edfio_and_bdf_equals_edf() {
 }
 
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn one_hertz_sleep_edf_wav_is_refused_by_name() {
     let Some(d) = shared_data() else { return };
     let p = d.join("wfdb-python/SC4001E0-PSG.wav");
@@ -225,6 +229,7 @@ fn staged(src: &Path, name: &str, tsv: Option<&str>) -> (tempfile::TempDir, Path
 }
 
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn axivity_wav_reads_the_frames_present_and_scales_by_eight() {
     let Some(d) = shared_data() else { return };
     let g = 8.0 / 32768.0;
@@ -255,6 +260,7 @@ fn axivity_wav_reads_the_frames_present_and_scales_by_eight() {
 }
 
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn axivity_wav_without_sidecar_takes_channels_scale_and_start_from_its_info_comment() {
     let Some(d) = shared_data() else { return };
     let path = d.join("ggir-axivity/ax3test.wav");
@@ -289,6 +295,7 @@ fn axivity_wav_without_sidecar_takes_channels_scale_and_start_from_its_info_comm
 }
 
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn axivity_headerless_csvs_give_100_hz_and_start() {
     let Some(d) = shared_data() else { return };
     let cfg = with_channels(&["col2", "col3", "col4"]);
@@ -313,6 +320,7 @@ fn axivity_headerless_csvs_give_100_hz_and_start() {
 }
 
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn biosppy_text_files_rate_from_comment_and_labels() {
     let Some(d) = shared_data() else { return };
     let acc = read_all(&d.join("biosppy/acc.txt"), &Config::default());
@@ -349,6 +357,7 @@ fn biosppy_text_files_rate_from_comment_and_labels() {
 }
 
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn emgdb_text_is_active_throughout_and_damaged_copy_names_line_639() {
     let Some(d) = shared_data() else { return };
     let tsv = "name\ttype\tunits\tsampling_frequency\tgain\toffset\ncol2\tEMG\tmV\t\t1\t0\n";
@@ -391,6 +400,7 @@ fn emgdb_text_is_active_throughout_and_damaged_copy_names_line_639() {
 }
 
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn gait_calf_and_tibialis_channels_are_picked_and_burst() {
     let Some(d) = shared_data() else { return };
     let cfg = with_channels(&["TA", "GM", "GL", "SO"]);
@@ -476,6 +486,7 @@ fn between_beats_reference() -> Vec<(String, f64, f64, f64)> {
 /// where it is strong (over 30 µV, well above the 18 µV onset over the
 /// capped 10 µV baseline) lie inside an episode of their channel.
 #[test]
+#[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn ecg_contaminated_emg_heartbeats_are_not_leg_movements() {
     let Some(d) = shared_data() else { return };
     let eps = ecg_recording_episodes(&d);

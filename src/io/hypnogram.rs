@@ -231,6 +231,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
     fn sleep_edf_hypnogram_reads_its_stages() {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/edfio-sleep-edf");
