@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Leaderboard of the three detectors on 20 hard simulated nights (1 h each,
-# seeds fixed by --seed 2026), as shown in the README ("Comparing detectors").
+# seeds fixed by --seed 2026), as shown in the README ("Detectors on 20 hard nights" under "Validation and its limits").
 # Usage: scripts/bench_hard.sh [WORKDIR]   (default /tmp/crampscan-hard)
 set -euo pipefail
 cd "$(dirname "$0")/.."

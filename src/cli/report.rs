@@ -16,7 +16,7 @@ pub struct ReportArgs {
     #[arg(value_name = "OUT")]
     pub out: PathBuf,
     /// Episode kinds that get a close-up figure: a comma-separated list
-    /// of cramp, lm, sustained, or all.
+    /// of cramp, lm, sustained, movement, or all.
     #[arg(long, value_name = "KINDS", default_value = "cramp")]
     pub closeups: String,
     /// Worker threads (default: all cores). Figures do not depend on it.

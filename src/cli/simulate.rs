@@ -109,7 +109,7 @@ pub struct SimulateArgs {
     /// its rails, truth kind `clipping` (psg 3).
     #[arg(long)]
     pub clipping_per_h: Option<f64>,
-    /// Share of cramps preceded by a 20–40 s build-up rising from 3 to 6
+    /// Share of cramps preceded by a 20–40 s build-up rising from 3 to 5
     /// µV above resting without movement, 0–1 (psg 0.5).
     #[arg(long)]
     pub buildup_fraction: Option<f64>,
