@@ -55,7 +55,7 @@ const EXIT_SOME_FAILED: u8 = 3;
 measures muscle activity in 0.25 s windows with an FFT band-power detector, finds contraction \
 episodes with the WASM leg-movement hysteresis, classifies them as cramp, lm (leg movement) or \
 sustained, and writes per-episode and per-night tables for a statistics package.",
-    after_help = "EXIT STATUS:\n  0  every night was processed\n  1  fatal error (bad config, output folder not writable)\n  2  usage error\n  3  the run finished but some nights failed (listed in OUT/errors.csv)\n\nEXAMPLES:\n  crampscan scan data/ -o out\n  crampscan simulate -o sim --nights 3 --hours 1 --format wav\n  crampscan evaluate --truth sim --pred out\n  crampscan inspect data/csvnight01_emg.csv\n  crampscan scan data/ -o out --plots   (then open out/report/index.html)"
+    after_help = "EXIT STATUS:\n  0  every night was processed\n  1  fatal error (bad config, output folder not writable)\n  2  usage error\n  3  the run finished but some nights failed (listed in OUT/errors.csv)\n\nEXAMPLES:\n  crampscan scan data/ -o out\n  crampscan simulate -o sim --nights 3 --hours 1 --format wav\n  crampscan scan sim -o sim-out\n  crampscan evaluate --truth sim --pred sim-out\n  crampscan inspect data/csvnight01_emg.csv\n  crampscan scan data/ -o out --plots   (then open out/report/index.html)"
 )]
 struct Cli {
     #[command(subcommand)]
