@@ -424,7 +424,7 @@ impl ChannelQuality {
 fn is_whole(v: f32) -> bool {
     const BIG: f32 = 8_388_608.0;
     let a = v.abs();
-    !(a < BIG) || (a + BIG) - BIG == a
+    a >= BIG || (a + BIG) - BIG == a
 }
 
 fn round_to(x: f64, decimals: i32) -> f64 {
@@ -547,7 +547,7 @@ impl RestCounts {
                 0.0
             }
         };
-        let level = |p| self.activity_percentile_uv(p).map(|v| sig3(v));
+        let level = |p| self.activity_percentile_uv(p).map(sig3);
         RestFigures {
             analysed_s: round_to(self.valid_windows as f64 * hop_s, 3),
             above_offset_fraction: share(self.above_offset),
