@@ -675,7 +675,7 @@ fn unit_finding(
         let mid = 2f64.powf(q.mean_value.abs().log2().round());
         let centred = if (q.mean_value.abs() / mid - 1.0).abs() < 0.1 {
             format!(
-                " (an ADC of {} bits is centred at {mid})",
+                " (a {}-bit ADC is centred at {mid})",
                 mid.log2().round() as i32 + 1
             )
         } else {
@@ -882,5 +882,127 @@ mod tests {
             sa.contains(&(3000, 3200)) && sa.contains(&(7000, 7005)),
             "{sa:?}"
         );
+    }
+    /// Gaussian-ish noise on `step` quantisation, from a fixed seed.
+    fn quantised_noise(n: usize, sd: f64, step: f64, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        let mut u = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                // Sum of 12 uniforms: SD 1.
+                let g: f64 = (0..12).map(|_| u()).sum::<f64>() - 6.0;
+                ((g * sd / step).round() * step) as f32
+            })
+            .collect()
+    }
+
+    fn quality_of(x: &[f32], fs_hz: f64, piece: usize) -> ChannelQuality {
+        let mut q = QualityTracker::new(fs_hz, &QualityConfig::default());
+        for c in x.chunks(piece) {
+            q.push(c);
+        }
+        q.finish()
+    }
+
+    /// Known answers of the repeat patterns: a sample held 2, 3 or 4
+    /// times gives fs/2, fs/3, fs/4; one in every 5 repeated (a 200 Hz
+    /// signal padded to 250 Hz) gives 4/5 of the rate; noise at two ADC
+    /// counts and at 0.25 counts, and a signal that only steps every few
+    /// samples at random, give none. Pieces of any length give the same.
+    #[test]
+    fn repeat_patterns_give_the_rate_before_upsampling() {
+        let base = quantised_noise(40_000, 2.0, 1.0, 3);
+        for k in 2..=4usize {
+            let held: Vec<f32> = base
+                .iter()
+                .flat_map(|&v| std::iter::repeat_n(v, k))
+                .collect();
+            for piece in [1, 7, 4096, held.len()] {
+                let q = quality_of(&held, 1000.0, piece);
+                assert_eq!(
+                    q.apparent_fs_hz,
+                    Some(round_to(1000.0 / k as f64, 3)),
+                    "k {k} piece {piece}"
+                );
+            }
+        }
+        let padded: Vec<f32> = base
+            .chunks(4)
+            .flat_map(|c| c.iter().copied().chain(std::iter::once(c[c.len() - 1])))
+            .collect();
+        let q = quality_of(&padded, 250.0, 4096);
+        assert_eq!(q.apparent_fs_hz, Some(200.0));
+        assert!((q.repeat_fraction - 0.2 - 0.8 * 0.14).abs() < 0.02, "{q:?}");
+        for (sd, step) in [(2.0, 1.0), (0.25, 1.0), (3.0, 0.001)] {
+            let x = quantised_noise(100_000, sd, step, 5);
+            let q = quality_of(&x, 1000.0, 4096);
+            assert_eq!(q.apparent_fs_hz, None, "sd {sd} step {step}: {q:?}");
+        }
+        // Held for 1 to 4 samples at random: repeats, but in no pattern.
+        let mut state = 11u64;
+        let random_hold: Vec<f32> = base
+            .iter()
+            .flat_map(|&v| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                std::iter::repeat_n(v, 1 + (state >> 62) as usize)
+            })
+            .collect();
+        let q = quality_of(&random_hold, 1000.0, 4096);
+        assert_eq!(q.apparent_fs_hz, None, "{q:?}");
+        assert!(q.repeat_fraction > 0.5, "{q:?}");
+    }
+
+    #[test]
+    fn whole_numbers_mean_and_spread_are_measured() {
+        let counts: Vec<f32> = quantised_noise(50_000, 3.0, 1.0, 9)
+            .iter()
+            .map(|v| v + 2048.0)
+            .collect();
+        let q = quality_of(&counts, 1000.0, 333);
+        assert!(q.integer_samples);
+        assert!((q.mean_value - 2048.0).abs() < 0.05, "{q:?}");
+        assert!((q.sd_value - 3.0).abs() < 0.1, "{q:?}");
+        let mut uv = counts.clone();
+        uv[20_000] += 0.5;
+        uv[30_000] = f32::NAN;
+        let q = quality_of(&uv, 1000.0, 333);
+        assert!(!q.integer_samples);
+        assert_eq!(q.nonfinite_samples, 1);
+        assert!(is_whole(-3.0) && is_whole(1e9) && !is_whole(2.5) && !is_whole(-0.001));
+    }
+
+    /// The rest counts of a series with known shares: baseline 2 µV, a
+    /// third of the windows 3 µV above it (over the 2 µV offset level),
+    /// 4 in 30 at 11 µV with the baseline at its cap, percentiles to the
+    /// histogram's 12 %.
+    #[test]
+    fn rest_counts_give_the_shares_and_levels() {
+        let cfg = crate::config::DetectorConfig::default();
+        let mut r = RestCounts::new(&cfg);
+        for i in 0..3000 {
+            let (a, b) = match i % 30 {
+                0..=9 => (5.0, 2.0),
+                10..=13 => (11.0, cfg.baseline_cap_uv as f32),
+                _ => (2.0, 2.0),
+            };
+            r.window(a, b);
+        }
+        r.window(f32::NAN, 2.0);
+        r.episode(300);
+        let f = r.figures(0.1);
+        assert_eq!(f.analysed_s, 300.0);
+        assert!((f.above_offset_fraction - 1.0 / 3.0).abs() < 1e-3, "{f:?}");
+        assert_eq!(f.baseline_at_cap_fraction, 0.1333);
+        assert_eq!(f.episode_fraction, 0.1);
+        let near = |got: Option<f64>, want: f64| (got.unwrap() / want - 1.0).abs() < 0.07;
+        assert!(near(f.activity_p10_uv, 2.0), "{f:?}");
+        assert!(near(f.activity_p50_uv, 2.0), "{f:?}");
+        assert!(near(f.activity_p90_uv, 11.0), "{f:?}");
+        assert_eq!(RestCounts::new(&cfg).activity_percentile_uv(50.0), None);
     }
 }

@@ -216,7 +216,7 @@ fn raw_adc_counts_with_an_offset_get_the_unit_warning() {
     let w = warning(&n, "raw ADC counts").expect("counts warning");
     eprintln!("{w}");
     assert!(
-        w.contains("12 bits is centred at 2048") && w.contains("sidecar"),
+        w.contains("12-bit ADC is centred at 2048") && w.contains("sidecar"),
         "{w}"
     );
     let q = &n.channels[0].quality;
