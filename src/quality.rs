@@ -90,6 +90,80 @@ pub struct ChannelQuality {
     pub sd_value: f64,
 }
 
+/// What one vectorised pass over a block finds: the finite extremes and
+/// count, the sums about `shift`, and (when `WHOLE`) whether a finite
+/// sample is not a whole number.
+struct SamplePass {
+    lo: f32,
+    hi: f32,
+    finite: usize,
+    sum: f64,
+    sum_sq: f64,
+    fractional: bool,
+}
+
+impl SamplePass {
+    fn over<const WHOLE: bool>(x: &[f32], shift: f32) -> Self {
+        // Extremes in a branch-free pass the compiler vectorises; the samples
+        // sitting at an extreme are counted only when the chunk reaches it.
+        const LANES: usize = 8;
+        // Sums in f32 lanes over stretches short enough to keep their
+        // precision (a few parts in 10^5 at worst), then in f64.
+        const STRETCH: usize = 128;
+        let mut lo = [f32::INFINITY; LANES];
+        let mut hi = [f32::NEG_INFINITY; LANES];
+        let mut ok_count = [0u32; LANES];
+        let mut fractional = [false; LANES];
+        let (mut sum, mut sum_sq) = (0f64, 0f64);
+        let mut lane_sum = [0f32; LANES];
+        let mut lane_sq = [0f32; LANES];
+        let chunks = x.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        for (k, c) in chunks.enumerate() {
+            for j in 0..LANES {
+                let v = c[j];
+                // False for NaN and ±inf alike.
+                let ok = v.abs() < f32::INFINITY;
+                lo[j] = if ok && v < lo[j] { v } else { lo[j] };
+                hi[j] = if ok && v > hi[j] { v } else { hi[j] };
+                ok_count[j] += ok as u32;
+                let d = if ok { v - shift } else { 0.0 };
+                lane_sum[j] += d;
+                lane_sq[j] += d * d;
+                if WHOLE {
+                    fractional[j] |= ok & !is_whole(v);
+                }
+            }
+            if k % STRETCH == STRETCH - 1 {
+                sum += lane_sum.iter().map(|&v| v as f64).sum::<f64>();
+                sum_sq += lane_sq.iter().map(|&v| v as f64).sum::<f64>();
+                lane_sum = [0.0; LANES];
+                lane_sq = [0.0; LANES];
+            }
+        }
+        sum += lane_sum.iter().map(|&v| v as f64).sum::<f64>();
+        sum_sq += lane_sq.iter().map(|&v| v as f64).sum::<f64>();
+        let mut p = SamplePass {
+            lo: lo.iter().copied().fold(f32::INFINITY, f32::min),
+            hi: hi.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+            finite: ok_count.iter().map(|&k| k as usize).sum::<usize>(),
+            sum,
+            sum_sq,
+            fractional: fractional.iter().any(|&f| f),
+        };
+        for &v in tail.iter().filter(|v| v.is_finite()) {
+            p.lo = p.lo.min(v);
+            p.hi = p.hi.max(v);
+            p.finite += 1;
+            let d = (v - shift) as f64;
+            p.sum += d;
+            p.sum_sq += d * d;
+            p.fractional |= WHOLE && !is_whole(v);
+        }
+        p
+    }
+}
+
 impl QualityTracker {
     pub fn new(fs_hz: f64, cfg: &QualityConfig) -> QualityTracker {
         QualityTracker {
@@ -122,52 +196,20 @@ impl QualityTracker {
     pub fn push(&mut self, x: &[f32]) {
         let first = self.n;
         self.n += x.len() as u64;
-        // Extremes in a branch-free pass the compiler vectorises; the samples
-        // sitting at an extreme are counted only when the chunk reaches it.
-        const LANES: usize = 8;
-        let mut lo = [f32::INFINITY; LANES];
-        let mut hi = [f32::NEG_INFINITY; LANES];
-        let mut ok_count = [0u32; LANES];
         if self.shift.is_none() {
             self.shift = x.iter().copied().find(|v| v.is_finite());
         }
         let shift = self.shift.unwrap_or(0.0);
-        let mut sum = [0f64; LANES];
-        let mut sum_sq = [0f64; LANES];
-        let mut fractional = [false; LANES];
-        let chunks = x.chunks_exact(LANES);
-        let tail = chunks.remainder();
-        for c in chunks {
-            for j in 0..LANES {
-                let v = c[j];
-                // False for NaN and ±inf alike.
-                let ok = v.abs() < f32::INFINITY;
-                lo[j] = if ok && v < lo[j] { v } else { lo[j] };
-                hi[j] = if ok && v > hi[j] { v } else { hi[j] };
-                ok_count[j] += ok as u32;
-                let d = if ok { (v - shift) as f64 } else { 0.0 };
-                sum[j] += d;
-                sum_sq[j] += d * d;
-                fractional[j] |= ok & !is_whole(v);
-            }
-        }
-        let mut finite = ok_count.iter().map(|&k| k as usize).sum::<usize>();
-        let mut lo = lo.iter().copied().fold(f32::INFINITY, f32::min);
-        let mut hi = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        for &v in tail {
-            if v.is_finite() {
-                lo = lo.min(v);
-                hi = hi.max(v);
-                finite += 1;
-                let d = (v - shift) as f64;
-                sum[0] += d;
-                sum_sq[0] += d * d;
-                fractional[0] |= !is_whole(v);
-            }
-        }
-        self.sum += sum.iter().sum::<f64>();
-        self.sum_sq += sum_sq.iter().sum::<f64>();
-        self.non_integer |= fractional.iter().any(|&f| f);
+        // Once a fraction is seen the whole-number test is done with.
+        let p = if self.non_integer {
+            SamplePass::over::<false>(x, shift)
+        } else {
+            SamplePass::over::<true>(x, shift)
+        };
+        let (lo, hi, finite) = (p.lo, p.hi, p.finite);
+        self.sum += p.sum;
+        self.sum_sq += p.sum_sq;
+        self.non_integer |= p.fractional;
         self.nonfinite += (x.len() - finite) as u64;
         if finite > 0 {
             if hi > self.max {
@@ -424,7 +466,7 @@ impl ChannelQuality {
 fn is_whole(v: f32) -> bool {
     const BIG: f32 = 8_388_608.0;
     let a = v.abs();
-    a >= BIG || (a + BIG) - BIG == a
+    (a >= BIG) | ((a + BIG) - BIG == a)
 }
 
 fn round_to(x: f64, decimals: i32) -> f64 {
