@@ -244,15 +244,15 @@ pub const CLIP_RUN_SAMPLES: u64 = 3;
 /// offset level (resting baseline + the WASM 2 µV offset) beyond which its
 /// rest is not quiet. The baseline is the 10th percentile of band RMS, and at
 /// a quiet rest band RMS stays within the 2 µV offset of it outside
-/// movements; even a night with periodic LMs every 20 s and a few cramps an
-/// hour is active a fifth of the time or less, so half means that
-/// the "rest" itself carries activity (the tonic tibialis
-/// recording: 74 %).
+/// movements. Simulated nights with PLM series, cramps, ECG, weak LMs and
+/// a noisy channel sit at 3–7 % (easy) and 18–29 % (hard, PSG; two 1-hour
+/// nights of each), so half means that the "rest" itself carries activity
+/// (the tonic tibialis recording: 74 %).
 pub const REST_ABOVE_OFFSET_MAX: f64 = 0.5;
 /// Rest not quiet: share of the analysed time inside detected episodes
 /// beyond which the episodes are no longer separate events but merged
-/// activity (the tonic recording: 85 %); the same reasoning as
-/// [`REST_ABOVE_OFFSET_MAX`].
+/// activity (the tonic recording: 85 %; the simulated nights of
+/// [`REST_ABOVE_OFFSET_MAX`]: 4–12 %).
 pub const REST_EPISODE_MAX: f64 = 0.5;
 /// Rest not quiet: share of windows whose resting baseline is pinned at its
 /// cap (`detector.baseline_cap_uv`): the 10th percentile of band RMS over

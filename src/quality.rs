@@ -605,10 +605,15 @@ impl RestCounts {
 
 /// `x` to three significant digits.
 fn sig3(x: f64) -> f64 {
+    sig(x, 3)
+}
+
+/// `x` to `digits` significant digits.
+fn sig(x: f64, digits: i32) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }
-    let d = 2 - x.abs().log10().floor() as i32;
+    let d = digits - 1 - x.abs().log10().floor() as i32;
     round_to(x, d)
 }
 
@@ -728,7 +733,7 @@ fn unit_finding(
              whole number, with mean {} against a spread (SD) of {}{centred}; give the \
              converter's gain ({declared_name} per count) and offset (minus the mid-scale count) \
              in a <stem>_channels.tsv sidecar",
-            sig3(q.mean_value),
+            sig(q.mean_value, 5),
             sig3(q.sd_value),
         ));
     }
