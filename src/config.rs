@@ -246,13 +246,14 @@ pub const CLIP_RUN_SAMPLES: u64 = 3;
 /// a quiet rest band RMS stays within the 2 µV offset of it outside
 /// movements. Simulated nights with PLM series, cramps, ECG, weak LMs and
 /// a noisy channel sit at 3–7 % (easy) and 18–29 % (hard, PSG; two 1-hour
-/// nights of each), so half means that the "rest" itself carries activity
+/// nights of each), family nights with body movements at up to 36 % (README,
+/// "When the rules cannot hold"), so half means that the "rest" itself carries activity
 /// (the tonic tibialis recording: 74 %).
 pub const REST_ABOVE_OFFSET_MAX: f64 = 0.5;
 /// Rest not quiet: share of the analysed time inside detected episodes
 /// beyond which the episodes are no longer separate events but merged
 /// activity (the tonic recording: 85 %; the simulated nights of
-/// [`REST_ABOVE_OFFSET_MAX`]: 4–12 %).
+/// [`REST_ABOVE_OFFSET_MAX`]: 4–22 %).
 pub const REST_EPISODE_MAX: f64 = 0.5;
 /// Rest not quiet: share of windows whose resting baseline is pinned at its
 /// cap (`detector.baseline_cap_uv`): the 10th percentile of band RMS over

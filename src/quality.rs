@@ -666,10 +666,30 @@ pub fn emg_findings(
         out.push(upsampled_finding(channel, fs_hz, rate, q.repeat_fraction));
     }
     out.extend(unit_finding(channel, source_unit, q, rest, cfg));
-    if let Some(r) = rest {
+    // Amplitudes in the wrong unit put the rest anywhere against the µV
+    // levels: the unit warning says why, the rest's would mislead.
+    if let Some(r) = rest.filter(|r| amplitude_off(r, &cfg.quality).is_none()) {
         out.extend(rest_finding(channel, r, cfg));
     }
     out
+}
+
+/// Amplitudes implausible for µV: too small or too large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Off {
+    Small,
+    Large,
+}
+
+/// Whether a channel's band RMS is implausible for µV: 90 % of windows
+/// under `unit_small_uv`, or a resting level (10th percentile) over
+/// `unit_large_uv`.
+fn amplitude_off(r: &RestFigures, qc: &QualityConfig) -> Option<Off> {
+    match (r.activity_p10_uv, r.activity_p90_uv) {
+        (_, Some(p90)) if p90 < qc.unit_small_uv => Some(Off::Small),
+        (Some(p10), _) if p10 > qc.unit_large_uv => Some(Off::Large),
+        _ => None,
+    }
 }
 
 fn pct(x: f64) -> String {
@@ -743,7 +763,8 @@ fn unit_finding(
         else {
             return finding(flag, channel, says);
         };
-        if p90 < qc.unit_small_uv {
+        let off = amplitude_off(r, qc);
+        if off == Some(Off::Small) {
             let fit = [1e3, 1e6].into_iter().find(|f| p50 * f >= qc.unit_small_uv);
             let try_unit = fit.and_then(|f| unit_named(declared * f).map(|u| (f, u)));
             let advice = match try_unit {
@@ -763,17 +784,23 @@ fn unit_finding(
                 cfg.detector.baseline_floor_uv,
                 pct(r.baseline_at_floor_fraction),
             ));
-        } else if p10 > qc.unit_large_uv {
+        } else if off == Some(Off::Large) {
             let fit = [1e-3, 1e-6]
                 .into_iter()
                 .find(|f| p10 * f <= qc.unit_large_uv);
-            let try_unit = fit.and_then(|f| unit_named(declared * f).map(|u| (f, u)));
+            // Nothing smaller than µV is a recording's unit: a µV channel
+            // resting this high is a loose electrode or a wrong gain.
+            let try_unit = fit
+                .filter(|f| declared * f >= 1.0 - 1e-9)
+                .and_then(|f| unit_named(declared * f).map(|u| (f, u)));
             let advice = match try_unit {
                 Some((f, u)) => format!(
                     "read as {u} it would be {} µV: values look like {u}; try unit = {u}",
                     sig3(p10 * f)
                 ),
-                None => "no unit makes it plausible; check the gain".to_string(),
+                None => {
+                    "no unit makes it plausible; check electrode contact and the gain".to_string()
+                }
             };
             says.push(format!(
                 "amplitudes implausibly large for {declared_name}: the resting level (10th \

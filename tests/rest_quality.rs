@@ -197,6 +197,16 @@ fn millivolts_read_as_microvolts_get_the_unit_warning() {
     let n = scan(&right, FS_HZ);
     assert!(n.quality.is_empty(), "{:?}", n.quality);
     assert_eq!(n.episodes.len(), 40);
+    // The other way: µV values declared mV read a thousand times too large.
+    // The unit is the cause, so the rest (above the baseline's cap in every
+    // window) is not flagged besides.
+    let large = dir.path().join("large.csv");
+    write_csv(&large, "emg_l_mv", x.iter().map(|v| format!("{v:.3}")));
+    let n = scan(&large, FS_HZ);
+    assert_eq!(new_flags(&n), ["emg_l_mv:unit_suspect"], "{:?}", n.warnings);
+    let w = warning(&n, "implausibly large for mV").expect("unit warning");
+    eprintln!("{w}");
+    assert!(w.contains("try unit = uV"), "{w}");
 }
 
 #[test]
