@@ -16,7 +16,7 @@ use crate::dsp::mains::{self, MainsEstimator, MainsRatios};
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
 use crate::io::{self, SampleSource, BLOCK_FRAMES};
-use crate::quality::{ChannelQuality, QualityTracker};
+use crate::quality::{self as quality_checks, ChannelQuality, QualityTracker, RestFigures};
 use crate::recording::{Block, ChannelKind, RecordingInfo};
 use crate::score::classify::{classify_group, long_evidence, AccelSeries};
 use crate::score::hypnogram::Hypnogram;
@@ -59,6 +59,12 @@ pub struct ChannelReport {
     pub mains_segments_used: Option<u32>,
     #[serde(default)]
     pub mains_segments: Option<u32>,
+    /// EMG only: how the resting EMG behaved (shares of windows above the
+    /// offset level, inside episodes, with the baseline at its cap or
+    /// floor; activity percentiles), behind the `rest_not_quiet` and
+    /// `unit_suspect` flags.
+    #[serde(default)]
+    pub rest: Option<RestFigures>,
 }
 
 /// Per-night figures for `nights.csv`.
@@ -631,6 +637,7 @@ pub fn process_night_with(
                 mains_ratio_60: None,
                 mains_segments_used: None,
                 mains_segments: None,
+                rest: None,
             };
             if let Some(mut e) = emg {
                 if let Some(r) = e.mains.ratios() {
@@ -645,6 +652,18 @@ pub fn process_night_with(
                 classified.append(&mut e.episodes);
                 report.band_hz = Some(outcome.band_hz);
                 report.baseline_median_uv = outcome.baseline_median_uv.map(|v| round(v as f64, 3));
+                report.rest = Some(outcome.rest.figures(outcome.hop_s));
+                for f in quality_checks::emg_findings(
+                    &ch.name,
+                    &ch.source_unit,
+                    ch.fs_hz,
+                    &report.quality,
+                    report.rest.as_ref(),
+                    cfg,
+                ) {
+                    quality.push(f.flag);
+                    warnings.push(f.warning);
+                }
                 emg_streams.push((ch.name.clone(), outcome));
             }
             channels.push(report);

@@ -399,6 +399,81 @@ fn emgdb_text_is_active_throughout_and_damaged_copy_names_line_639() {
     );
 }
 
+/// Scans `path` (with its sidecar) in-process.
+fn scan_night(path: &Path) -> crampscan::night::NightResult {
+    let cfg = Config::default();
+    let plans = crampscan::dsp::PlanCache::new();
+    let det = crampscan::detect::from_config(&cfg, &plans).unwrap();
+    let input = crampscan::night::NightInput {
+        id: "n".into(),
+        files: vec![path.to_path_buf()],
+    };
+    crampscan::night::process_night(&input, &cfg, det.as_ref(), &plans).unwrap()
+}
+
+/// Issue 15: the needle recording of the tibialis anterior, contracting
+/// throughout, says that the rules cannot hold on it. Read in its unit (mV)
+/// its rest is not quiet: the 10th percentile of its band RMS (about 40 µV)
+/// is above the 10 µV cap, so the baseline sits at the cap in every window.
+/// Read as µV it gave no episode and `ok` before; now its amplitudes are
+/// implausible (band RMS under 0.2 "µV", the baseline at its floor) and the
+/// warning names mV.
+#[test]
+fn emgdb_tonic_tibialis_is_flagged_and_read_as_uv_gets_the_unit_warning() {
+    let Some(d) = shared_data() else { return };
+    let src = d.join("physionet-emgdb/emg_healthy.txt");
+    let tsv = |unit: &str| {
+        format!("name\ttype\tunits\tsampling_frequency\tgain\toffset\ncol2\tEMG\t{unit}\t\t1\t0\n")
+    };
+    let (_t, p) = staged(&src, "emg_healthy.txt", Some(&tsv("mV")));
+    let n = scan_night(&p);
+    assert_eq!(n.quality, ["col2:rest_not_quiet"], "{:?}", n.warnings);
+    let rest = n.channels[0].rest.as_ref().unwrap();
+    assert_eq!(rest.baseline_at_cap_fraction, 1.0, "{rest:?}");
+    let w = n
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("col2: resting EMG is not quiet"))
+        .unwrap();
+    assert!(w.contains("at its 10 µV cap for 100 % of windows"), "{w}");
+    eprintln!("{w}");
+    let (_t2, p) = staged(&src, "emg_healthy.txt", Some(&tsv("uV")));
+    let n = scan_night(&p);
+    assert_eq!(n.quality, ["col2:unit_suspect"], "{:?}", n.warnings);
+    assert!(n.episodes.is_empty());
+    let w = n.warnings.iter().find(|w| w.starts_with("col2: ")).unwrap();
+    assert!(
+        w.contains("implausibly small for uV") && w.contains("try unit = mV"),
+        "{w}"
+    );
+    eprintln!("{w}");
+}
+
+/// Issue 15: BioSPPy's raw 12-bit counts read as µV without their offset
+/// are recognised as counts; with the offset taken off (as in
+/// `biosppy_text_files_rate_from_comment_and_labels`) they are not.
+#[test]
+fn biosppy_counts_read_as_uv_get_the_unit_warning() {
+    let Some(d) = shared_data() else { return };
+    let src = d.join("biosppy/emg.txt");
+    let tsv = |offset: &str| {
+        format!("name\ttype\tunits\tsampling_frequency\tgain\toffset\nEMG\tEMG\tuV\t1000\t1\t{offset}\n")
+    };
+    let (_t, p) = staged(&src, "emg.txt", Some(&tsv("0")));
+    let n = scan_night(&p);
+    assert_eq!(n.quality, ["EMG:unit_suspect"], "{:?}", n.warnings);
+    let w = n
+        .warnings
+        .iter()
+        .find(|w| w.contains("raw ADC counts"))
+        .unwrap();
+    assert!(w.contains("12-bit ADC is centred at 2048"), "{w}");
+    eprintln!("{w}");
+    let (_t2, p) = staged(&src, "emg.txt", Some(&tsv("-2048")));
+    let n = scan_night(&p);
+    assert!(n.quality.is_empty(), "{:?} {:?}", n.quality, n.warnings);
+}
+
 #[test]
 #[cfg_attr(not(shared_data), ignore = "needs ../shared/data")]
 fn gait_calf_and_tibialis_channels_are_picked_and_burst() {

@@ -15,6 +15,7 @@ use super::baseline::{self, BaselineStream};
 use super::hysteresis::Hysteresis;
 use super::{ActivitySeries, WindowSpan};
 use crate::config::Config;
+use crate::quality::RestCounts;
 
 /// Windows that may be dropped from the front before the buffers are
 /// compacted: compacting moves what is kept, so it is done in batches.
@@ -54,6 +55,8 @@ pub struct StreamOutcome {
     pub used_provisional: bool,
     /// The whole activity and baseline series, when asked to keep them.
     pub trace: Option<(Vec<f32>, Vec<f32>)>,
+    /// Per-window counts for the resting-EMG and unit checks.
+    pub rest: RestCounts,
 }
 
 /// Where the bad stretches (sample ranges to leave out) come from.
@@ -108,6 +111,7 @@ pub struct SpanStream {
     groups: Vec<SpanGroup>,
     valid_windows: usize,
     trace_activity: Vec<f32>,
+    rest: RestCounts,
 }
 
 impl SpanStream {
@@ -144,6 +148,7 @@ impl SpanStream {
             groups: Vec::new(),
             valid_windows: 0,
             trace_activity: Vec::new(),
+            rest: RestCounts::new(&cfg.detector),
         }
     }
 
@@ -268,6 +273,7 @@ impl SpanStream {
             groups: self.groups,
             used_provisional: self.used_provisional,
             trace,
+            rest: self.rest,
         }
     }
 
@@ -334,6 +340,7 @@ impl SpanStream {
                 break;
             }
             let k = i - self.offset;
+            self.rest.window(self.activity_uv[k], self.baseline_uv[k]);
             let ended = h.step(self.activity_uv[k], self.baseline_uv[k]);
             if let Some(span) = ended {
                 self.add_span(span);
@@ -351,6 +358,7 @@ impl SpanStream {
     }
 
     fn add_span(&mut self, span: WindowSpan) {
+        self.rest.episode(span.1 - span.0);
         if let Some(&(_, end)) = self.group.last() {
             if span.0 - end > self.bridge {
                 self.close_group();
