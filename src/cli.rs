@@ -530,6 +530,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     "crampscan: see {} for the nights that failed",
                     out.join("errors.csv").display()
                 );
+            }
+            print_warned(&report, &out);
+            if report.n_failed > 0 {
                 Ok(EXIT_SOME_FAILED)
             } else {
                 Ok(EXIT_OK)
@@ -791,6 +794,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 out.display()
             );
             outln!("{}", out.join("nights.csv").display());
+            print_warned(&report, &out);
             Ok(if report.n_failed > 0 {
                 EXIT_SOME_FAILED
             } else {
@@ -850,4 +854,29 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
     }
+}
+
+/// Nights named on stderr, at most, after a run with warnings.
+const WARNED_NIGHTS_LISTED: usize = 10;
+
+/// The run's last lines on stderr: which nights were written with warnings
+/// (`n_warnings` in nights.csv, the warnings in their night document).
+fn print_warned(report: &batch::ScanReport, out: &std::path::Path) {
+    let w = &report.nights_with_warnings;
+    if w.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = w
+        .iter()
+        .take(WARNED_NIGHTS_LISTED)
+        .map(|(n, k)| format!("{n} ({k})"))
+        .collect();
+    let more = w.len().saturating_sub(WARNED_NIGHTS_LISTED);
+    eprintln!(
+        "crampscan: {} nights with warnings: {}{}; see n_warnings in {} and the warnings in nights/<night>.json",
+        w.len(),
+        listed.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() },
+        out.join("nights.csv").display()
+    );
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use csv::ByteRecord;
 
+use super::bounds::MAX_CSV_COLUMNS;
 use super::{checked_unit_scale, kind_from_name, select, sidecar, SampleSource};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -299,6 +300,15 @@ impl CsvSource {
                 })
                 .collect()
         };
+        if names.len() > MAX_CSV_COLUMNS {
+            return Err(Error::input(
+                path,
+                format!(
+                    "line 1: {} columns; expected at most {MAX_CSV_COLUMNS}",
+                    names.len()
+                ),
+            ));
+        }
         if names.iter().all(|n| n.is_empty()) {
             return Err(Error::input(
                 path,
@@ -348,6 +358,7 @@ impl CsvSource {
                 selected_by: why.to_string(),
             });
         }
+        super::bounds::check_channel_count(path, columns.len())?;
         if columns.is_empty() {
             return Err(Error::input(
                 path,

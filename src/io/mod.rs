@@ -1,9 +1,11 @@
 //! Readers. Each opens one file, describes it as a [`RecordingInfo`] and then
 //! delivers its samples block by block, already in physical units.
 
+pub mod bounds;
 pub mod csv;
 pub mod edf;
 pub mod edf_write;
+pub mod parts;
 pub mod select;
 pub mod sidecar;
 pub mod wav;
@@ -75,7 +77,25 @@ pub fn open_table(path: &Path) -> Result<(::csv::Reader<std::fs::File>, ::csv::S
 
 /// Opens a recording by its extension: one source per group of channels
 /// sharing a sample rate (always one for CSV and WAV).
+///
+/// Anything but a regular file is refused before it is opened, and what
+/// each source declares (channel count, sample rates) is checked against
+/// [`bounds`] before any buffer is sized from it.
 pub fn open(path: &Path, cfg: &Config) -> Result<Vec<Box<dyn SampleSource>>> {
+    bounds::check_regular(path)?;
+    let sources = open_unchecked(path, cfg)?;
+    let origin = match sources.first().map(|s| s.info().format) {
+        Some("wav") => "the WAV header",
+        Some("csv") => "the time column, sidecar or --fs",
+        _ => "the header (samples per record / record duration)",
+    };
+    for s in &sources {
+        bounds::check_info(s.info(), origin)?;
+    }
+    Ok(sources)
+}
+
+fn open_unchecked(path: &Path, cfg: &Config) -> Result<Vec<Box<dyn SampleSource>>> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())

@@ -22,6 +22,9 @@ pub struct SidecarChannel {
     pub gain: f64,
     /// Added after the gain, in `units`.
     pub offset: f64,
+    /// Whether the gain was given (a `gain` cell that is not empty or
+    /// `n/a`); integer WAV samples need one.
+    pub gain_given: bool,
 }
 
 /// Everything the sidecar files of one recording say.
@@ -202,13 +205,15 @@ fn read_tsv(path: &Path) -> Result<Vec<SidecarChannel>> {
                 format!("line {lineno}: channel name \"{name}\" appears twice"),
             ));
         }
+        let gain = number(gain_i, "gain")?;
         out.push(SidecarChannel {
             name,
             kind: kind_from_type(fields[type_i]),
             units,
             fs_hz,
-            gain: number(gain_i, "gain")?.unwrap_or(1.0),
+            gain: gain.unwrap_or(1.0),
             offset: number(offset_i, "offset")?.unwrap_or(0.0),
+            gain_given: gain.is_some(),
         });
     }
     if out.is_empty() {
