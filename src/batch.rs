@@ -632,9 +632,7 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
     };
     // A panic left in one night's code must not take the batch down: it
     // becomes that night's error row.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(attempt))
-        .unwrap_or_else(|payload| Err(panic_error(&job.input.id, payload.as_ref())));
-    match result {
+    match guarded(&job.input.id, attempt) {
         Ok((doc, resumed)) => Outcome::Done(Box::new(doc.without_episodes()), resumed),
         Err(e) => {
             // A stale document from an earlier run must not outlive a failure.
@@ -642,6 +640,13 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
             Outcome::Failed(fail(e))
         }
     }
+}
+
+/// Runs one night's work; a panic inside it (a bug, should one remain)
+/// becomes that night's error, so the rest of the batch is still written.
+fn guarded<T>(night: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        .unwrap_or_else(|payload| Err(panic_error(night, payload.as_ref())))
 }
 
 /// A night's panic as an error: the message, and that it is a bug.
@@ -995,6 +1000,21 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_in_a_night_becomes_its_error() {
+        let e = guarded("n7", || -> Result<()> {
+            let v: Vec<u8> = Vec::new();
+            let i = v.len() + 3;
+            let _ = v[i];
+            Ok(())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("n7: internal error"), "{e}");
+        assert!(e.contains("index out of bounds"), "{e}");
+        assert_eq!(guarded("n8", || Ok(5)).unwrap(), 5);
+    }
 
     #[test]
     fn part_suffixes_group_files_into_nights() {

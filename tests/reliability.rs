@@ -72,7 +72,7 @@ fn scan_with(setup: impl FnOnce(&Path), extra: &[&str]) -> Run {
     }
 }
 
-/// Runs crampscan with a 512 MB address-space limit where `prlimit` exists
+/// Runs crampscan with a 1 GB address-space limit where `prlimit` exists
 /// (an allocation sized from a damaged header fails instead of swapping) and
 /// a time limit (`timeout`), so a regression fails rather than hangs.
 fn run_bounded(args: &[&str]) -> std::process::Output {
@@ -86,7 +86,7 @@ fn run_bounded(args: &[&str]) -> std::process::Output {
     if have("prlimit") && have("timeout") {
         // Generous: the bound is against hangs and runaway memory, not speed.
         std::process::Command::new("timeout")
-            .args(["120", "prlimit", "--as=4000000000", "--", exe])
+            .args(["120", "prlimit", "--as=1000000000", "--", exe])
             .args(args)
             .output()
             .unwrap()
