@@ -75,8 +75,11 @@ fn scan_with(setup: impl FnOnce(&Path), extra: &[&str]) -> Run {
 /// Runs crampscan with a 1 GB address-space limit where `prlimit` exists
 /// (an allocation sized from a damaged header fails instead of swapping) and
 /// a time limit (`timeout`), so a regression fails rather than hangs.
+/// `CRAMPSCAN_BIN` names another binary (to see the regressions fail on
+/// an older build).
 fn run_bounded(args: &[&str]) -> std::process::Output {
-    let exe = env!("CARGO_BIN_EXE_crampscan");
+    let exe = std::env::var("CRAMPSCAN_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_crampscan").to_string());
     let have = |tool: &str| {
         std::process::Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
@@ -86,7 +89,7 @@ fn run_bounded(args: &[&str]) -> std::process::Output {
     if have("prlimit") && have("timeout") {
         // Generous: the bound is against hangs and runaway memory, not speed.
         std::process::Command::new("timeout")
-            .args(["120", "prlimit", "--as=1000000000", "--", exe])
+            .args(["60", "prlimit", "--as=1000000000", "--", &exe])
             .args(args)
             .output()
             .unwrap()
