@@ -762,3 +762,43 @@ fn warnings_are_capped_per_file_counted_and_named_on_stderr() {
     );
     assert_eq!(r.night("good01")["n_warnings"], "0");
 }
+
+#[test]
+fn a_csv_line_longer_than_the_cap_is_refused_by_line() {
+    let r = scan_with(
+        |d| {
+            let mut text = String::from("time,emg_left_uv\n0,1\n0.001,2\n");
+            text.push_str(&"9".repeat(1_100_000));
+            text.push('\n');
+            write(d, "longline.csv", &text);
+        },
+        &[],
+    );
+    let e = r.error("longline");
+    assert!(
+        e.contains("longline.csv") && e.contains("line 4: longer than 1048576 bytes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_wav_cut_to_5_percent_is_flagged_and_named_not_ok() {
+    let r = scan_with(
+        |d| {
+            let tmp = tempfile::tempdir().unwrap();
+            sim(tmp.path(), 1, 0.05, Format::Wav, 2, "t");
+            let bytes = std::fs::read(tmp.path().join("t01_emg.wav")).unwrap();
+            std::fs::write(d.join("cut5_emg.wav"), &bytes[..bytes.len() / 20]).unwrap();
+            std::fs::copy(
+                tmp.path().join("t01_emg_channels.tsv"),
+                d.join("cut5_emg_channels.tsv"),
+            )
+            .unwrap();
+        },
+        &[],
+    );
+    let n = r.night("cut5");
+    assert!(n["quality"].contains("cut5_emg.wav:ended_early"), "{n:?}");
+    assert_ne!(n["n_warnings"], "0");
+    assert!(r.stderr.contains("cut5 ("), "{}", r.stderr);
+}

@@ -33,6 +33,13 @@ pub const MAX_CHANNELS_PER_FILE: usize = 256;
 /// Columns (fields per row) of a CSV/TXT recording, at most: channels,
 /// time and ignored columns together. Wider files are not recordings.
 pub const MAX_CSV_COLUMNS: usize = 4096;
+/// Longest CSV/TXT line, bytes: 4096 columns of 256 characters. The csv
+/// reader holds a line whole, so a file without line breaks would be
+/// held whole.
+pub const MAX_CSV_LINE_BYTES: usize = 1 << 20;
+/// Largest sidecar (`_channels.tsv`, `.json`), bytes: a row per channel
+/// of a few dozen bytes; 1 MiB is far above any real one.
+pub const MAX_SIDECAR_BYTES: u64 = 1 << 20;
 /// Longest EDF/BDF data record, s. The spec recommends records of at most
 /// 61 440 bytes and a few seconds; some exporters write the whole
 /// recording as one record, and a recording is at most a day.

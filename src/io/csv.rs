@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use csv::ByteRecord;
 
-use super::bounds::MAX_CSV_COLUMNS;
+use super::bounds::{MAX_CSV_COLUMNS, MAX_CSV_LINE_BYTES};
 use super::{checked_unit_scale, kind_from_name, select, sidecar, SampleSource};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -91,20 +91,67 @@ pub struct Sniff {
 /// The file's bytes as the csv crate should see them: as they are, or, for
 /// whitespace-separated columns, with each run of blanks made one space and
 /// blanks at line ends dropped (aligned columns use several).
+///
+/// Lines longer than [`MAX_CSV_LINE_BYTES`] end the reading with an error
+/// naming the line: a record is held whole, so a file without line breaks
+/// would be held whole.
 fn text_reader(path: &Path, delimiter: u8) -> Result<Box<dyn Read + Send>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     Ok(if delimiter == b' ' {
-        Box::new(SqueezeBlanks {
+        Box::new(LineCap::new(SqueezeBlanks {
             inner: file,
             buf: vec![0; 64 * 1024],
             pos: 0,
             len: 0,
             pending: false,
             line_start: true,
-        })
+        }))
     } else {
-        Box::new(file)
+        Box::new(LineCap::new(file))
     })
+}
+
+/// Passes bytes through, failing once a line exceeds [`MAX_CSV_LINE_BYTES`].
+struct LineCap<R> {
+    inner: R,
+    /// Bytes since the last line break.
+    run: usize,
+    /// 1-based number of the current line.
+    line: u64,
+}
+
+impl<R> LineCap<R> {
+    fn new(inner: R) -> LineCap<R> {
+        LineCap {
+            inner,
+            run: 0,
+            line: 1,
+        }
+    }
+}
+
+impl<R: Read> Read for LineCap<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        for &b in &out[..n] {
+            if b == b'\n' {
+                self.line += 1;
+                self.run = 0;
+            } else {
+                self.run += 1;
+                if self.run > MAX_CSV_LINE_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "line {}: longer than {MAX_CSV_LINE_BYTES} bytes; expected at most that per line (not a text recording?)",
+                            self.line
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Collapses runs of spaces and tabs into one space; drops them at the
@@ -508,6 +555,10 @@ impl CsvSource {
                 Ok(Some(line))
             }
             Err(e) => {
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    // LineCap's message names the line itself.
+                    return Err(Error::input(&self.path, io.to_string()));
+                }
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
                 Err(Error::input(&self.path, format!("line {line}: {e}")))
             }

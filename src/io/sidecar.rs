@@ -65,7 +65,7 @@ pub fn load(path: &Path) -> Result<Sidecar> {
     }
     let json = sibling(path, ".json");
     if json.is_file() {
-        let text = std::fs::read_to_string(&json).map_err(|e| Error::io(&json, e))?;
+        let text = read_small(&json)?;
         let js: JsonSidecar = serde_json::from_str(&text).map_err(|e| {
             Error::input(
                 &json,
@@ -97,6 +97,22 @@ pub fn load(path: &Path) -> Result<Sidecar> {
     Ok(sc)
 }
 
+/// The text of a sidecar no larger than
+/// [`MAX_SIDECAR_BYTES`](super::bounds::MAX_SIDECAR_BYTES).
+fn read_small(path: &Path) -> Result<String> {
+    use super::bounds::MAX_SIDECAR_BYTES;
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    if len > MAX_SIDECAR_BYTES {
+        return Err(Error::input(
+            path,
+            format!("{len} bytes; a sidecar is expected to be at most {MAX_SIDECAR_BYTES} bytes"),
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
 /// Parses ISO 8601 date-times with `T` or space, optional fraction and zone
 /// (the zone is dropped: clock times are reported as recorded).
 pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
@@ -121,7 +137,7 @@ fn kind_from_type(t: &str) -> ChannelKind {
 }
 
 fn read_tsv(path: &Path) -> Result<Vec<SidecarChannel>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = read_small(path)?;
     let mut lines = text
         .lines()
         .enumerate()
