@@ -642,10 +642,17 @@ pub fn process_night_with(
         part_lengths.push((file_name(&info.path), f.frames as f64 / info.fs_hz));
         match (start_time, info.start_time) {
             (None, Some(t)) => start_time = Some(t),
-            (Some(a), Some(b)) if (b - a).num_milliseconds().abs() > 1000 => warnings.push(format!(
-                "{}: starts at {b}, not {a} like the night's first file; files are analysed as if aligned",
-                display(&info.path)
-            )),
+            (Some(a), Some(b)) if (b - a).num_milliseconds().abs() > 1000 => {
+                warnings.push(format!(
+                    "{}: starts at {b}, not {a} like the night's first file; files are analysed as if aligned",
+                    display(&info.path)
+                ));
+                // Results depend on it: the parts' episodes are paired as if aligned.
+                let flag = format!("{}:start_differs", file_name(&info.path));
+                if !quality.contains(&flag) {
+                    quality.push(flag);
+                }
+            }
             _ => {}
         }
         for (k, w) in info.warnings.iter().enumerate() {
@@ -666,6 +673,8 @@ pub fn process_night_with(
                 Some("gaps")
             } else if w.starts_with("the data chunk declares") {
                 Some("ended_early")
+            } else if w.ends_with("no time-keeping annotation; assumed contiguous") {
+                Some("assumed_contiguous")
             } else {
                 None
             };
