@@ -802,3 +802,39 @@ fn a_wav_cut_to_5_percent_is_flagged_and_named_not_ok() {
     assert_ne!(n["n_warnings"], "0");
     assert!(r.stderr.contains("cut5 ("), "{}", r.stderr);
 }
+
+#[test]
+fn a_manifest_that_is_a_device_or_has_an_endless_line_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run_bounded(&[
+        "scan",
+        "--manifest",
+        "/dev/zero",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("/dev/zero") && err.contains("not a regular file"),
+        "{err}"
+    );
+    let m = write(
+        dir.path(),
+        "m.csv",
+        &format!("night,files\nn1,{}\n", "a".repeat(1_100_000)),
+    );
+    let o = run_bounded(&[
+        "scan",
+        "--manifest",
+        m.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("m.csv") && err.contains("line 2: longer than"),
+        "{err}"
+    );
+}

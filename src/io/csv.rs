@@ -112,7 +112,7 @@ fn text_reader(path: &Path, delimiter: u8) -> Result<Box<dyn Read + Send>> {
 }
 
 /// Passes bytes through, failing once a line exceeds [`MAX_CSV_LINE_BYTES`].
-struct LineCap<R> {
+pub struct LineCap<R> {
     inner: R,
     /// Bytes since the last line break.
     run: usize,
@@ -121,7 +121,7 @@ struct LineCap<R> {
 }
 
 impl<R> LineCap<R> {
-    fn new(inner: R) -> LineCap<R> {
+    pub fn new(inner: R) -> LineCap<R> {
         LineCap {
             inner,
             run: 0,

@@ -61,13 +61,20 @@ pub fn is_recording(path: &Path) -> bool {
     matches!(ext.as_deref(), Some(e) if RECORDING_EXTENSIONS.contains(&e))
 }
 
+/// A small table's reader: lines capped at
+/// [`bounds::MAX_CSV_LINE_BYTES`].
+pub type TableReader = ::csv::Reader<csv::LineCap<std::fs::File>>;
+
 /// Opens a small CSV table (manifest, truth, hypnogram): `#` comment lines
-/// and a header row. Returns the reader and the header.
-pub fn open_table(path: &Path) -> Result<(::csv::Reader<std::fs::File>, ::csv::StringRecord)> {
+/// and a header row. Returns the reader and the header. Anything but a
+/// regular file is refused unopened, and a line longer than
+/// [`bounds::MAX_CSV_LINE_BYTES`] is an error naming it.
+pub fn open_table(path: &Path) -> Result<(TableReader, ::csv::StringRecord)> {
+    bounds::check_regular(path)?;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut rdr = ::csv::ReaderBuilder::new()
         .comment(Some(b'#'))
-        .from_path(path)
-        .map_err(|e| Error::input(path, e.to_string()))?;
+        .from_reader(csv::LineCap::new(file));
     let headers = rdr
         .headers()
         .map_err(|e| Error::input(path, e.to_string()))?
