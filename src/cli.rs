@@ -394,9 +394,24 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// Largest config file read, bytes: every setting with its comment is
+/// about 10 kB (`--print-config`).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     match path {
         Some(p) => {
+            // A config is a few kB: a device or FIFO would never end.
+            crampscan::io::bounds::check_regular(p)?;
+            let len = std::fs::metadata(p)
+                .with_context(|| format!("cannot read config {}", p.display()))?
+                .len();
+            if len > MAX_CONFIG_BYTES {
+                bail!(
+                    "config {}: {len} bytes; expected at most {MAX_CONFIG_BYTES}",
+                    p.display()
+                );
+            }
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read config {}", p.display()))?;
             Config::from_toml(&text).with_context(|| format!("in config {}", p.display()))

@@ -426,6 +426,17 @@ fn config_values_have_upper_bounds_named_in_the_message() {
         stderr(&o)
     );
     assert!(stderr(&o).contains("detector.window_s"), "{}", stderr(&o));
+    // A config that is a device is refused unread.
+    let o = run_bounded(&[
+        "scan",
+        dir.path().join("in").to_str().unwrap(),
+        "-o",
+        dir.path().join("out").to_str().unwrap(),
+        "--config",
+        "/dev/zero",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
 }
 
 // ---------------------------------------------------------------- item 2
