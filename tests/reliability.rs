@@ -76,7 +76,7 @@ fn scan_with(setup: impl FnOnce(&Path), extra: &[&str]) -> Run {
 /// (an allocation sized from a damaged header fails instead of swapping) and
 /// a time limit (`timeout`), so a regression fails rather than hangs.
 /// `CRAMPSCAN_BIN` names another binary (to see the regressions fail on
-/// an older build).
+/// an older build); `CRAMPSCAN_AS_LIMIT` another limit in bytes.
 fn run_bounded(args: &[&str]) -> std::process::Output {
     let exe = std::env::var("CRAMPSCAN_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_crampscan").to_string());
@@ -86,10 +86,12 @@ fn run_bounded(args: &[&str]) -> std::process::Output {
             .output()
             .is_ok_and(|o| o.status.success())
     };
+    // CRAMPSCAN_AS_LIMIT (bytes) tightens the limit, to measure.
+    let limit = std::env::var("CRAMPSCAN_AS_LIMIT").unwrap_or_else(|_| "1000000000".into());
     if have("prlimit") && have("timeout") {
         // Generous: the bound is against hangs and runaway memory, not speed.
         std::process::Command::new("timeout")
-            .args(["60", "prlimit", "--as=1000000000", "--", &exe])
+            .args(["60", "prlimit", &format!("--as={limit}"), "--", &exe])
             .args(args)
             .output()
             .unwrap()

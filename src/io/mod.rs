@@ -50,7 +50,7 @@ pub fn is_recording(path: &Path) -> bool {
     // Output tables of an earlier run found inside an input folder.
     if matches!(
         name.as_str(),
-        "episodes.csv" | "nights.csv" | "errors.csv" | "evaluation.csv"
+        "episodes.csv" | "nights.csv" | "errors.csv" | "evaluation.csv" | "cohort.csv"
     ) {
         return false;
     }
