@@ -102,26 +102,98 @@ impl WorkItem {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<NightError>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(NightError {
-                night: night_id(dir),
-                source: dir.display().to_string(),
-                error: format!("{}: cannot list folder: {e}", dir.display()),
-            });
+/// The (device, inode) of a folder, to find folders reached twice through
+/// symbolic links.
+fn dir_key(meta: &std::fs::Metadata) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        (0, 0)
+    }
+}
+
+/// Whether `dir` holds the outputs of a crampscan run (a `run.json` whose
+/// `tool` is `crampscan`): its tables are not nights.
+pub fn is_run_folder(dir: &Path) -> bool {
+    let run = dir.join("run.json");
+    let Ok(meta) = std::fs::metadata(&run) else {
+        return false;
+    };
+    // A run record is a few kB per night; anything else is not one.
+    if !meta.is_file() || meta.len() > 64 << 20 {
+        return false;
+    }
+    std::fs::read(&run)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|v| v.get("tool").and_then(|t| t.as_str()) == Some("crampscan"))
+}
+
+/// What the folder walk keeps: folders seen (by device and inode), folders
+/// to skip (the run's OUT), and where it is (for loop messages).
+struct Walk<'a> {
+    visited: std::collections::BTreeSet<(u64, u64)>,
+    skip: Option<(u64, u64)>,
+    errors: &'a mut Vec<NightError>,
+}
+
+impl Walk<'_> {
+    /// Searches `dir`; `stack` holds the keys of the folders above it.
+    fn dir(&mut self, dir: &Path, stack: &mut Vec<(u64, u64)>, out: &mut Vec<PathBuf>) {
+        let key = match std::fs::metadata(dir) {
+            Ok(m) => dir_key(&m),
+            Err(e) => return self.fail(dir, format!("cannot read folder: {e}")),
+        };
+        if stack.contains(&key) {
+            // Reported once: the folder it leads back to is not walked again.
+            return self.fail(
+                dir,
+                "folder loop: this symbolic link leads back to a folder above it; skipped".into(),
+            );
+        }
+        if !self.visited.insert(key) || Some(key) == self.skip || is_run_folder(dir) {
             return;
         }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            walk(&p, out, errors);
-        } else if io::is_recording(&p) {
-            out.push(p);
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => return self.fail(dir, format!("cannot list folder: {e}")),
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        stack.push(key);
+        for p in paths {
+            // Links are followed; their targets are checked below.
+            let Ok(meta) = std::fs::metadata(&p) else {
+                if io::is_recording(&p) {
+                    self.fail(&p, "cannot read: a broken symbolic link?".into());
+                }
+                continue;
+            };
+            if meta.is_dir() {
+                self.dir(&p, stack, out);
+            } else if io::is_recording(&p) {
+                if meta.is_file() {
+                    out.push(p);
+                } else {
+                    let what = io::bounds::file_type_name(&meta.file_type());
+                    self.fail(&p, format!("is a {what}, not a regular file; skipped"));
+                }
+            }
         }
+        stack.pop();
+    }
+
+    fn fail(&mut self, p: &Path, msg: String) {
+        self.errors.push(NightError {
+            night: night_id(p),
+            source: p.display().to_string(),
+            error: format!("{}: {msg}", p.display()),
+        });
     }
 }
 
@@ -129,19 +201,44 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<NightError>) {
 /// sorted by night id. Paths that do not exist, and files whose night id is
 /// already taken by another folder, are returned as errors.
 pub fn discover(inputs: &[PathBuf]) -> (Vec<NightInput>, Vec<NightError>) {
+    discover_except(inputs, None)
+}
+
+/// [`discover`], never taking anything inside `out_dir` (the run's own
+/// output folder) or inside a folder holding a crampscan `run.json` as
+/// input. Folders are followed through symbolic links once each (by
+/// device and inode); a link back to a folder above is reported once as a
+/// folder loop. Files that are not regular files (FIFOs, devices, sockets)
+/// are reported, never opened.
+pub fn discover_except(
+    inputs: &[PathBuf],
+    out_dir: Option<&Path>,
+) -> (Vec<NightInput>, Vec<NightError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
+    let skip = out_dir
+        .and_then(|o| std::fs::metadata(o).ok())
+        .map(|m| dir_key(&m));
+    let mut walk = Walk {
+        visited: Default::default(),
+        skip,
+        errors: &mut errors,
+    };
     for input in inputs {
         if input.is_dir() {
-            walk(input, &mut files, &mut errors);
-        } else if input.exists() {
-            files.push(input.clone());
+            walk.dir(input, &mut Vec::new(), &mut files);
+        } else if let Ok(meta) = std::fs::metadata(input) {
+            if meta.is_file() {
+                files.push(input.clone());
+            } else {
+                let what = io::bounds::file_type_name(&meta.file_type());
+                walk.fail(
+                    input,
+                    format!("is a {what}, not a regular file; expected a recording or a folder"),
+                );
+            }
         } else {
-            errors.push(NightError {
-                night: night_id(input),
-                source: input.display().to_string(),
-                error: format!("{}: no such file or folder", input.display()),
-            });
+            walk.fail(input, "no such file or folder".into());
         }
     }
     files.sort();
@@ -243,6 +340,15 @@ pub fn read_manifest(path: &Path) -> Result<Vec<NightJob>> {
             .filter(|f| !f.is_empty())
             .map(|f| base.join(f))
             .collect();
+        if files.is_empty() {
+            return Err(Error::input(
+                path,
+                format!(
+                    "line {line}, column {} (files): no file names, only separators; expected file1;file2",
+                    fi + 1
+                ),
+            ));
+        }
         let fs_hz = match field(hi) {
             Some(v) => Some(v.parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0).ok_or_else(|| {
                 Error::input(path, format!("line {line}, column {} (fs_hz): expected a rate in Hz > 0, found \"{v}\"", hi.unwrap_or(0) + 1))
@@ -377,6 +483,8 @@ pub struct ScanReport {
     pub out_dir: PathBuf,
     /// `report/index.html`, when figures were asked for.
     pub report_index: Option<PathBuf>,
+    /// Nights written with warnings, and how many each (night id order).
+    pub nights_with_warnings: Vec<(String, usize)>,
 }
 
 /// `run.json`: how and when the outputs were made.
@@ -410,6 +518,8 @@ pub fn input_records(files: &[PathBuf]) -> Result<Vec<InputRecord>> {
     files
         .iter()
         .map(|p| {
+            // Opening a FIFO blocks and a device never ends: refuse first.
+            io::bounds::check_regular(p)?;
             let mut hasher = blake3::Hasher::new();
             let mut f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
             let size_bytes = std::io::copy(&mut f, &mut hasher).map_err(|e| Error::io(p, e))?;
@@ -466,6 +576,12 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
         // The hypnogram is an input: a changed one makes --resume redo the night.
         let mut input_files = job.input.files.clone();
         input_files.extend(hypnogram.iter().cloned());
+        // Before hashing and reading run side by side: a FIFO or device
+        // would block either, and the same file twice would count twice.
+        io::parts::check_parts(&job.input.id, &job.input.files)?;
+        for f in &input_files {
+            io::bounds::check_regular(f)?;
+        }
         let analyse = || {
             let detector = detect::from_config(&cfg, plans)?;
             let night_opts = NightOptions {
@@ -514,7 +630,9 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
         // fresh run, a resumed run and a merge format the same values.
         Ok((summary::read_night_json(&path)?, false))
     };
-    match attempt() {
+    // A panic left in one night's code must not take the batch down: it
+    // becomes that night's error row.
+    match guarded(&job.input.id, attempt) {
         Ok((doc, resumed)) => Outcome::Done(Box::new(doc.without_episodes()), resumed),
         Err(e) => {
             // A stale document from an earlier run must not outlive a failure.
@@ -522,6 +640,28 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
             Outcome::Failed(fail(e))
         }
     }
+}
+
+/// Runs one night's work; a panic inside it (a bug, should one remain)
+/// becomes that night's error, so the rest of the batch is still written.
+fn guarded<T>(night: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        .unwrap_or_else(|payload| Err(panic_error(night, payload.as_ref())))
+}
+
+/// A night's panic as an error: the message, and that it is a bug.
+fn panic_error(night: &str, payload: &(dyn std::any::Any + Send)) -> Error {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown cause".into());
+    Error::input(
+        Path::new(night),
+        format!(
+            "internal error while processing this night (a crampscan bug, please report it): {msg}"
+        ),
+    )
 }
 
 /// Writes the tables of a set of night documents and errors. The
@@ -566,7 +706,7 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
     let detector_name = detect::from_config(cfg, &plans)?.name().to_string();
     let items: Vec<WorkItem> = match &opts.inputs {
         Inputs::Paths(paths) => {
-            let (nights, errors) = discover(paths);
+            let (nights, errors) = discover_except(paths, Some(&opts.out_dir));
             nights
                 .into_iter()
                 .map(|n| WorkItem::Night(NightJob::plain(n)))
@@ -654,6 +794,7 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         }
     }
     write_tables(&opts.out_dir, &mut docs, &mut errors)?;
+    let nights_with_warnings = warned(&docs);
     let run = RunRecord {
         tool: "crampscan".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -685,7 +826,16 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         n_resumed,
         out_dir: opts.out_dir.clone(),
         report_index,
+        nights_with_warnings,
     })
+}
+
+/// The nights with warnings and their counts (the `n_warnings` column).
+fn warned(docs: &[NightDocument]) -> Vec<(String, usize)> {
+    docs.iter()
+        .filter(|d| d.night.n_warnings > 0)
+        .map(|d| (d.night.night.clone(), d.night.n_warnings))
+        .collect()
 }
 
 /// Carries a night's saved features (`nights/<night>.traces.bin`, written
@@ -843,12 +993,28 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         n_resumed: run.n_resumed,
         out_dir: out_dir.to_path_buf(),
         report_index: None,
+        nights_with_warnings: warned(&docs),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_in_a_night_becomes_its_error() {
+        let e = guarded("n7", || -> Result<()> {
+            let v: Vec<u8> = Vec::new();
+            let i = v.len() + 3;
+            let _ = v[i];
+            Ok(())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("n7: internal error"), "{e}");
+        assert!(e.contains("index out of bounds"), "{e}");
+        assert_eq!(guarded("n8", || Ok(5)).unwrap(), 5);
+    }
 
     #[test]
     fn part_suffixes_group_files_into_nights() {

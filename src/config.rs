@@ -994,6 +994,114 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Lowest EMG sample rate a header may declare, Hz. Surface EMG has its
+/// power between 20 and 250 Hz; below 50 Hz nothing of it is left (the
+/// stricter analysis minimum is `quality.min_emg_fs_hz`, AASM 200 Hz).
+pub const EMG_MIN_FS_HZ: f64 = 50.0;
+/// Highest EMG sample rate, Hz: needle-EMG amplifiers sample at up to
+/// 50 kHz; 100 kHz leaves a factor of two.
+pub const EMG_MAX_FS_HZ: f64 = 100_000.0;
+
+/// Longest analysis window, s: cramp and LM windows are fractions of a
+/// second (DESIGN.md 0.25 s); 10 s keeps one window of a 100 kHz channel
+/// at 4 MB and its spectrum computable every hop.
+pub const MAX_WINDOW_S: f64 = 10.0;
+/// Shortest hop between windows, s: the feature series of a 48-hour night
+/// stays under 20 million windows per channel.
+pub const MIN_HOP_S: f64 = 0.01;
+/// Most robust sub-segments per window (`window_s / robust_segment_s`):
+/// each is a spectrum per hop; the default is 10.
+pub const MAX_ROBUST_SEGMENTS: f64 = 64.0;
+/// Longest span any `_s` setting may give, s: nothing in one night (at
+/// most a day) is longer.
+pub const MAX_SETTING_S: f64 = 86_400.0;
+/// Highest frequency any `_hz` setting may give, Hz: the highest EMG
+/// sample rate accepted ([`EMG_MAX_FS_HZ`]).
+pub const MAX_SETTING_HZ: f64 = EMG_MAX_FS_HZ;
+/// Largest amplitude any `_uv` setting may give, µV: 1 V, a thousand
+/// times the largest surface EMG.
+pub const MAX_SETTING_UV: f64 = 1e6;
+/// Largest acceleration any `_g` setting may give, g: accelerometers worn
+/// in bed have ranges of ±2 to ±16 g.
+pub const MAX_SETTING_G: f64 = 16.0;
+/// Largest value of any other number (ratios, counts, orders), a bound
+/// that no sensible setting reaches and that keeps counts far from overflow.
+pub const MAX_SETTING_OTHER: f64 = 1e6;
+
+/// The largest value `section.key` may take and why.
+fn setting_max(full: &str) -> (f64, &'static str) {
+    if full == "detector.window_s" {
+        return (MAX_WINDOW_S, "MAX_WINDOW_S");
+    }
+    if full == "quality.clip_min_samples" || full == "quality.clip_run_samples" {
+        // Counted in samples: a day at the highest rate.
+        return (
+            MAX_SETTING_S * MAX_SETTING_HZ,
+            "a day of samples at 100 kHz",
+        );
+    }
+    if full.ends_with("_s") {
+        (MAX_SETTING_S, "a day, MAX_SETTING_S")
+    } else if full.ends_with("_hz") {
+        (MAX_SETTING_HZ, "MAX_SETTING_HZ")
+    } else if full.ends_with("_uv") {
+        (MAX_SETTING_UV, "1 V, MAX_SETTING_UV")
+    } else if full.ends_with("_g") {
+        (MAX_SETTING_G, "MAX_SETTING_G")
+    } else {
+        (MAX_SETTING_OTHER, "MAX_SETTING_OTHER")
+    }
+}
+
+impl Config {
+    /// Checks every number of the config against its upper bound
+    /// ([`setting_max`]): a huge value would size buffers or loops
+    /// (`window_s = 1e6` is a 4 GB window at 1 kHz).
+    fn check_upper_bounds(&self) -> Result<()> {
+        let v = serde_json::to_value(self)
+            .map_err(|e| Error::Config(format!("cannot inspect the config: {e}")))?;
+        let Some(sections) = v.as_object() else {
+            return Ok(());
+        };
+        for (section, fields) in sections {
+            let Some(fields) = fields.as_object() else {
+                continue;
+            };
+            for (key, value) in fields {
+                let Some(x) = value.as_f64() else { continue };
+                let full = format!("{section}.{key}");
+                let (max, why) = setting_max(&full);
+                if x > max {
+                    return Err(Error::Config(format!(
+                        "{full} is {x}; expected at most {max} ({why})"
+                    )));
+                }
+            }
+        }
+        let d = &self.detector;
+        if d.hop_s < MIN_HOP_S {
+            return Err(Error::Config(format!(
+                "detector.hop_s is {}; expected at least {MIN_HOP_S} s (MIN_HOP_S)",
+                d.hop_s
+            )));
+        }
+        if d.robust_segment_s * MAX_ROBUST_SEGMENTS < d.window_s {
+            return Err(Error::Config(format!(
+                "detector.robust_segment_s is {}; expected at least detector.window_s / {MAX_ROBUST_SEGMENTS} = {} s (MAX_ROBUST_SEGMENTS)",
+                d.robust_segment_s,
+                d.window_s / MAX_ROBUST_SEGMENTS
+            )));
+        }
+        if self.quality.min_emg_fs_hz < EMG_MIN_FS_HZ {
+            return Err(Error::Config(format!(
+                "quality.min_emg_fs_hz is {}; expected at least {} Hz (below it no EMG is left)",
+                self.quality.min_emg_fs_hz, EMG_MIN_FS_HZ
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Detector names accepted by `detector.name` and `--detector`.
 pub const DETECTORS: &[&str] = &["fft-band", "rms-envelope", "tkeo"];
 
@@ -1258,7 +1366,7 @@ impl Config {
             ));
         }
         self.mains_setting()?;
-        Ok(())
+        self.check_upper_bounds()
     }
 }
 

@@ -27,6 +27,56 @@ use crate::score::{Episode, EpisodeKind};
 /// Spectral features are biased below this rate, Hz (DESIGN.md).
 pub const SPECTRAL_MIN_FS_HZ: f64 = 500.0;
 
+/// Warnings listed per file in the night document; the rest are counted
+/// (`n_warnings`). A damaged file can produce one per record or row.
+pub const MAX_WARNINGS_PER_FILE: usize = 20;
+
+/// A file's name for quality flags (`n1_acc.csv:length_mismatch`).
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Refuses a file whose EMG channels hold less than one analysis window:
+/// an empty EMG channel is not a 0 h night.
+fn check_emg_samples(info: &RecordingInfo, frames: u64, cfg: &Config) -> Result<()> {
+    let need = (cfg.detector.window_s * info.fs_hz).ceil().max(1.0) as u64;
+    match info.channels.iter().find(|c| c.kind == ChannelKind::Emg) {
+        Some(ch) if frames < need => Err(Error::input(
+            &info.path,
+            format!(
+                "EMG channel {}: {frames} samples; expected at least one analysis window ({} s, {need} samples at {} Hz)",
+                ch.name, cfg.detector.window_s, info.fs_hz
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Flags (`<file>:length_mismatch`) and explains every part of the night
+/// shorter than the longest by more than the tolerance of
+/// [`io::parts::lengths_differ`]. `parts` holds (file name, duration s).
+fn flag_part_lengths(
+    parts: &[(String, f64)],
+    quality: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    let longest = parts.iter().map(|p| p.1).fold(0.0, f64::max);
+    let Some(long_name) = parts.iter().find(|p| p.1 == longest).map(|p| p.0.clone()) else {
+        return;
+    };
+    for (name, d) in parts {
+        let flag = format!("{name}:length_mismatch");
+        if io::parts::lengths_differ(*d, longest) && !quality.contains(&flag) {
+            warnings.push(format!(
+                "{name}: {d:.3} s long, the night's longest part ({long_name}) {longest:.3} s; it is missing for the rest of the night"
+            ));
+            quality.push(flag);
+        }
+    }
+}
+
 /// The files of one night.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct NightInput {
@@ -120,8 +170,13 @@ pub struct NightResult {
     pub channels: Vec<ChannelReport>,
     /// Quality flags (also in `nights.csv`); empty when all is well.
     pub quality: Vec<String>,
-    /// Reader and analysis notes that did not stop the night.
+    /// Reader and analysis notes that did not stop the night, at most
+    /// [`MAX_WARNINGS_PER_FILE`] per file (then a line counting the rest).
     pub warnings: Vec<String>,
+    /// Warnings in all, the unlisted ones included (`nights.csv`
+    /// `n_warnings`).
+    #[serde(default)]
+    pub n_warnings: usize,
     pub episodes: Vec<Episode>,
     pub leg_movements: LmFigures,
     pub summary: NightSummary,
@@ -465,6 +520,11 @@ pub fn process_night_with(
     plans: &PlanCache,
     opts: NightOptions,
 ) -> Result<NightResult> {
+    io::parts::check_parts(&input.id, &input.files)?;
+    let first_file = input
+        .files
+        .first()
+        .map_or(std::path::Path::new(&input.id), |p| p);
     let sources = open_sources(input, cfg)?;
     let mut warnings = Vec::new();
     // Every name given with --channels must exist in one of the night's files.
@@ -477,7 +537,7 @@ pub fn process_night_with(
         });
         if !found {
             return Err(Error::input(
-                &input.files[0],
+                first_file,
                 format!(
                     "channel \"{name}\" given with --channels is not in this night's files; channels found: {}",
                     sources
@@ -513,10 +573,11 @@ pub fn process_night_with(
                 ));
             }
         }
+        io::bounds::check_min_rate(info)?;
     }
     if !any_emg {
         return Err(Error::input(
-            &input.files[0],
+            first_file,
             "no EMG channel: expected a column named emg_* (or with a _uv/_mv suffix), or a sidecar row with type EMG",
         ));
     }
@@ -577,23 +638,49 @@ pub fn process_night_with(
     let mut emg_streams: Vec<(String, StreamOutcome)> = Vec::new();
     let accel = streamed.accel;
     let mut classified: Vec<(Episode, Option<LongEvidence>)> = Vec::new();
+    // Warnings beyond the per-file cap, counted but not listed.
+    let mut n_unlisted = 0usize;
+    let mut part_lengths: Vec<(String, f64)> = Vec::new();
     for f in streamed.files {
         let info = &f.info;
+        check_emg_samples(info, f.frames, cfg)?;
         duration_s = duration_s.max(f.frames as f64 / info.fs_hz);
+        part_lengths.push((file_name(&info.path), f.frames as f64 / info.fs_hz));
         match (start_time, info.start_time) {
             (None, Some(t)) => start_time = Some(t),
-            (Some(a), Some(b)) if (b - a).num_milliseconds().abs() > 1000 => warnings.push(format!(
-                "{}: starts at {b}, not {a} like the night's first file; files are analysed as if aligned",
-                display(&info.path)
-            )),
+            (Some(a), Some(b)) if (b - a).num_milliseconds().abs() > 1000 => {
+                warnings.push(format!(
+                    "{}: starts at {b}, not {a} like the night's first file; files are analysed as if aligned",
+                    display(&info.path)
+                ));
+                // Results depend on it: the parts' episodes are paired as if aligned.
+                let flag = format!("{}:start_differs", file_name(&info.path));
+                if !quality.contains(&flag) {
+                    quality.push(flag);
+                }
+            }
             _ => {}
         }
-        for w in &info.warnings {
-            warnings.push(format!("{}: {w}", display(&info.path)));
+        for (k, w) in info.warnings.iter().enumerate() {
+            if k < MAX_WARNINGS_PER_FILE {
+                warnings.push(format!("{}: {w}", display(&info.path)));
+            } else if k == MAX_WARNINGS_PER_FILE {
+                let rest = info.warnings.len() - MAX_WARNINGS_PER_FILE;
+                warnings.push(format!(
+                    "{}: {rest} more warnings not listed",
+                    display(&info.path)
+                ));
+                // The line above stands for one of them.
+                n_unlisted += rest - 1;
+            }
             let flag = if w.starts_with("time column") {
                 Some("irregular_time")
             } else if w.starts_with("gap of") {
                 Some("gaps")
+            } else if w.starts_with("the data chunk declares") {
+                Some("ended_early")
+            } else if w.ends_with("no time-keeping annotation; assumed contiguous") {
+                Some("assumed_contiguous")
             } else {
                 None
             };
@@ -670,6 +757,7 @@ pub fn process_night_with(
         }
     }
 
+    flag_part_lengths(&part_lengths, &mut quality, &mut warnings);
     classified.sort_by(|(a, _), (b, _)| {
         a.start_s
             .total_cmp(&b.start_s)
@@ -769,6 +857,7 @@ pub fn process_night_with(
         detector: detector.name().to_string(),
         channels,
         quality,
+        n_warnings: warnings.len() + n_unlisted,
         warnings,
         episodes,
         leg_movements: lm,

@@ -57,6 +57,7 @@ pub const NIGHT_COLUMNS: &[&str] = &[
     "sleep_h",
     "lms_index",
     "plms_index",
+    "n_warnings",
 ];
 
 /// A night that could not be processed.
@@ -185,6 +186,7 @@ pub fn nights_csv(nights: &[NightDocument]) -> Vec<u8> {
             opt(s.sleep_h, 4),
             opt(s.lms_index, 2),
             opt(s.plms_index, 2),
+            n.n_warnings.to_string(),
         ]
     });
     csv_bytes(NIGHT_COLUMNS, rows)

@@ -616,3 +616,30 @@ fn no_episode_starts_at_the_heartbeat_before_the_muscle_activity() {
         assert!(start >= 0.9, "{} starts at {start} s", e["channel"]);
     }
 }
+
+/// The Sleep-EDF folder holds `short_psg.edf` and its BDF conversion
+/// `short_psg.bdf` side by side: scanned as a folder they form one night
+/// (same stem), which is refused as one recording given twice (issue 16)
+/// rather than analysed with every episode counted twice. Before, the
+/// night failed only because no leg EMG is among its signals; the tests
+/// above open each file on its own and are unchanged.
+#[test]
+fn sleep_edf_folder_with_edf_and_bdf_conversion_is_one_recording_twice() {
+    let Some(d) = shared_data() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let o = common::crampscan(&[
+        "scan",
+        d.join("edfio-sleep-edf").to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", common::stderr(&o));
+    let errors = common::read_table(&out.path().join("errors.csv"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["night"], "short_psg");
+    let e = &errors[0]["error"];
+    assert!(
+        e.contains("short_psg.bdf") && e.contains("a conversion of") && e.contains("short_psg.edf"),
+        "{e}"
+    );
+}

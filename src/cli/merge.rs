@@ -6,7 +6,7 @@ use clap::Args;
 
 use crampscan::batch;
 
-use super::{EXIT_OK, EXIT_SOME_FAILED};
+use super::{print_warned, EXIT_OK, EXIT_SOME_FAILED};
 
 // The command's help is the doc comment of `Command::Merge`.
 #[derive(Args)]
@@ -29,6 +29,7 @@ pub fn run(a: MergeArgs) -> anyhow::Result<u8> {
         a.out.display()
     );
     outln!("{}", a.out.join("nights.csv").display());
+    print_warned(&report, &a.out);
     Ok(if report.n_failed > 0 {
         EXIT_SOME_FAILED
     } else {

@@ -149,9 +149,24 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// Largest config file read, bytes: every setting with its comment is
+/// about 10 kB (`--print-config`).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     match path {
         Some(p) => {
+            // A config is a few kB: a device or FIFO would never end.
+            crampscan::io::bounds::check_regular(p)?;
+            let len = std::fs::metadata(p)
+                .with_context(|| format!("cannot read config {}", p.display()))?
+                .len();
+            if len > MAX_CONFIG_BYTES {
+                bail!(
+                    "config {}: {len} bytes; expected at most {MAX_CONFIG_BYTES}",
+                    p.display()
+                );
+            }
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read config {}", p.display()))?;
             Config::from_toml(&text).with_context(|| format!("in config {}", p.display()))
@@ -178,6 +193,31 @@ fn parse_kinds(list: &str) -> anyhow::Result<Vec<EpisodeKind>> {
         }
     }
     Ok(kinds)
+}
+
+/// Nights named on stderr, at most, after a run with warnings.
+const WARNED_NIGHTS_LISTED: usize = 10;
+
+/// The run's last lines on stderr: which nights were written with warnings
+/// (`n_warnings` in nights.csv, the warnings in their night document).
+fn print_warned(report: &crampscan::batch::ScanReport, out: &Path) {
+    let w = &report.nights_with_warnings;
+    if w.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = w
+        .iter()
+        .take(WARNED_NIGHTS_LISTED)
+        .map(|(n, k)| format!("{n} ({k})"))
+        .collect();
+    let more = w.len().saturating_sub(WARNED_NIGHTS_LISTED);
+    eprintln!(
+        "crampscan: {} nights with warnings: {}{}; see n_warnings in {} and the warnings in nights/<night>.json",
+        w.len(),
+        listed.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() },
+        out.join("nights.csv").display()
+    );
 }
 
 /// Refuses `--threads 0`.

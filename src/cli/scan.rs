@@ -8,7 +8,7 @@ use clap::Args;
 
 use crampscan::batch::{self, ScanOptions};
 
-use super::{load_config, parse_kinds, EXIT_OK, EXIT_SOME_FAILED};
+use super::{load_config, parse_kinds, print_warned, EXIT_OK, EXIT_SOME_FAILED};
 
 // The command's help is the doc comment of `Command::Scan`.
 #[derive(Args)]
@@ -145,8 +145,11 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
             "crampscan: see {} for the nights that failed",
             out.join("errors.csv").display()
         );
-        Ok(EXIT_SOME_FAILED)
-    } else {
-        Ok(EXIT_OK)
     }
+    print_warned(&report, &out);
+    Ok(if report.n_failed > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    })
 }

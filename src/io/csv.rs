@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use csv::ByteRecord;
 
+use super::bounds::{MAX_CSV_COLUMNS, MAX_CSV_LINE_BYTES};
 use super::{checked_unit_scale, kind_from_name, select, sidecar, SampleSource};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -90,20 +91,91 @@ pub struct Sniff {
 /// The file's bytes as the csv crate should see them: as they are, or, for
 /// whitespace-separated columns, with each run of blanks made one space and
 /// blanks at line ends dropped (aligned columns use several).
+///
+/// Lines longer than [`MAX_CSV_LINE_BYTES`] end the reading with an error
+/// naming the line: a record is held whole, so a file without line breaks
+/// would be held whole.
 fn text_reader(path: &Path, delimiter: u8) -> Result<Box<dyn Read + Send>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     Ok(if delimiter == b' ' {
-        Box::new(SqueezeBlanks {
+        Box::new(LineCap::new(SqueezeBlanks {
             inner: file,
             buf: vec![0; 64 * 1024],
             pos: 0,
             len: 0,
             pending: false,
             line_start: true,
-        })
+        }))
     } else {
-        Box::new(file)
+        Box::new(LineCap::new(file))
     })
+}
+
+/// Passes bytes through, failing once a line exceeds [`MAX_CSV_LINE_BYTES`].
+pub struct LineCap<R> {
+    inner: R,
+    /// Bytes since the last line break.
+    run: usize,
+    /// 1-based number of the current line.
+    line: u64,
+}
+
+impl<R> LineCap<R> {
+    pub fn new(inner: R) -> LineCap<R> {
+        LineCap {
+            inner,
+            run: 0,
+            line: 1,
+        }
+    }
+}
+
+impl<R> LineCap<R> {
+    fn too_long(&self) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "line {}: longer than {MAX_CSV_LINE_BYTES} bytes; expected at most that per line (not a text recording?)",
+                self.line
+            ),
+        )
+    }
+}
+
+impl<R: Read> Read for LineCap<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        let chunk = &out[..n];
+        // Whole-chunk scans (vectorised) rather than a branch per byte:
+        // this sits on the hot path of every CSV night.
+        match chunk.iter().position(|&b| b == b'\n') {
+            None => {
+                self.run += n;
+                if self.run > MAX_CSV_LINE_BYTES {
+                    return Err(self.too_long());
+                }
+            }
+            Some(first) => {
+                if self.run + first > MAX_CSV_LINE_BYTES {
+                    return Err(self.too_long());
+                }
+                if n > MAX_CSV_LINE_BYTES {
+                    // A chunk larger than the cap may hide a long line inside.
+                    for line in chunk[first + 1..].split(|&b| b == b'\n') {
+                        self.line += 1;
+                        if line.len() > MAX_CSV_LINE_BYTES {
+                            return Err(self.too_long());
+                        }
+                    }
+                } else {
+                    self.line += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+                }
+                let last = chunk.iter().rposition(|&b| b == b'\n').unwrap_or(first);
+                self.run = n - last - 1;
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Collapses runs of spaces and tabs into one space; drops them at the
@@ -299,6 +371,15 @@ impl CsvSource {
                 })
                 .collect()
         };
+        if names.len() > MAX_CSV_COLUMNS {
+            return Err(Error::input(
+                path,
+                format!(
+                    "line 1: {} columns; expected at most {MAX_CSV_COLUMNS}",
+                    names.len()
+                ),
+            ));
+        }
         if names.iter().all(|n| n.is_empty()) {
             return Err(Error::input(
                 path,
@@ -348,6 +429,7 @@ impl CsvSource {
                 selected_by: why.to_string(),
             });
         }
+        super::bounds::check_channel_count(path, columns.len())?;
         if columns.is_empty() {
             return Err(Error::input(
                 path,
@@ -497,6 +579,10 @@ impl CsvSource {
                 Ok(Some(line))
             }
             Err(e) => {
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    // LineCap's message names the line itself.
+                    return Err(Error::input(&self.path, io.to_string()));
+                }
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
                 Err(Error::input(&self.path, format!("line {line}: {e}")))
             }
@@ -677,6 +763,28 @@ mod tests {
         let data = read_all(&mut src).unwrap();
         assert_eq!(data[0], vec![1.0, 2.0, -1.0, 0.0, 500.0]);
         assert_eq!(data[1], vec![1.0, 1.0, 0.5, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn line_cap_counts_lines_over_any_chunk_size() {
+        let long = "9".repeat(MAX_CSV_LINE_BYTES + 1);
+        let text = format!("a\nbb\n{long}\nc\n");
+        for chunk in [7, 8192, MAX_CSV_LINE_BYTES + 100, 4 << 20] {
+            let mut r = LineCap::new(text.as_bytes());
+            let mut buf = vec![0u8; chunk];
+            let e = loop {
+                match r.read(&mut buf) {
+                    Ok(0) => panic!("no error with chunks of {chunk}"),
+                    Ok(_) => {}
+                    Err(e) => break e.to_string(),
+                }
+            };
+            assert!(e.starts_with("line 3: longer than"), "{chunk}: {e}");
+        }
+        let mut r = LineCap::new("x\ny\nz".as_bytes());
+        let mut sink = Vec::new();
+        std::io::copy(&mut r, &mut sink).unwrap();
+        assert_eq!(r.line, 3);
     }
 
     #[test]

@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 
+use super::bounds::{
+    BDF_DIGITAL_RANGE, EDF_DIGITAL_RANGE, EDF_MAX_RECORD_S, EDF_MAX_TOTAL_GAP_S, OTHER_MAX_FS_HZ,
+};
 use super::select::{classify, Selection};
 use super::SampleSource;
 use crate::config::Config;
@@ -170,9 +173,9 @@ pub fn parse_header(path: &Path, bytes: &[u8], warnings: &mut Vec<String>) -> Re
             bytes.len()
         )));
     }
-    if record_s < 0.0 {
+    if !(0.0..=EDF_MAX_RECORD_S).contains(&record_s) {
         return Err(err(format!(
-            "header bytes 244-251 (record duration): {record_s} s; expected a duration >= 0"
+            "header bytes 244-251 (record duration): {record_s} s; expected 0 to {EDF_MAX_RECORD_S} s"
         )));
     }
     let reserved = field(192, 236);
@@ -250,8 +253,31 @@ pub fn parse_header(path: &Path, bytes: &[u8], warnings: &mut Vec<String>) -> Re
             )));
         }
         let is_annotation = label == "EDF Annotations" || label == "BDF Annotations";
+        if spr == 0.0 && !is_annotation {
+            // Dropping a signal's samples shifts every later signal's bytes.
+            return Err(err(format!(
+                "signal {} (\"{label}\"): samples per record 0; expected at least 1 for a data signal",
+                i + 1
+            )));
+        }
         let dmin = snum(5, i)?;
         let dmax = snum(6, i)?;
+        let (lo, hi) = if bdf {
+            BDF_DIGITAL_RANGE
+        } else {
+            EDF_DIGITAL_RANGE
+        };
+        for (k, v) in [(5, dmin), (6, dmax)] {
+            if !(lo as f64..=hi as f64).contains(&v) || v.fract() != 0.0 {
+                return Err(err(format!(
+                    "signal {} (\"{label}\"): {} \"{}\"; expected a whole number from {lo} to {hi} ({}-bit samples)",
+                    i + 1,
+                    NAMES[k],
+                    sfield(k, i),
+                    if bdf { 24 } else { 16 }
+                )));
+            }
+        }
         signals.push(EdfSignal {
             transducer: sfield(1, i),
             unit: sfield(2, i),
@@ -430,6 +456,15 @@ impl EdfFile {
                 "every signal has 0 samples per record; expected at least one sample",
             ));
         }
+        if rb > data_len && data_len > 0 {
+            return Err(Error::input(
+                path,
+                format!(
+                    "samples per record: a data record of {rb} bytes (the signals' samples per record × {} bytes) is longer than the file's {data_len} bytes of data",
+                    header.bytes_per_sample()
+                ),
+            ));
+        }
         let full = data_len / rb;
         let rest = data_len % rb;
         let n_records = if header.declared_records < 0 || (header.declared_records == 0 && full > 0)
@@ -456,6 +491,14 @@ impl EdfFile {
                     ),
                 ));
             }
+            if full > n && n > 0 {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "samples per record: the header declares {n} data records of {rb} bytes but the file holds {full} whole records of that size; the signals' samples per record do not fit the file length"
+                    ),
+                ));
+            }
             if full > n || rest > 0 {
                 warnings.push(format!(
                     "{} bytes after the {n} declared data records were ignored",
@@ -473,6 +516,21 @@ impl EdfFile {
                     header.record_s
                 ),
             ));
+        }
+        for (i, s) in header.signals.iter().enumerate() {
+            let fs_hz = s.fs_hz(header.record_s);
+            if !s.is_annotation && n_records > 0 && fs_hz > OTHER_MAX_FS_HZ {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "signal {} (\"{}\"): {} samples per record of {} s is {fs_hz} Hz; expected at most {OTHER_MAX_FS_HZ} Hz (header bytes 244-251, record duration, or the samples per record is damaged)",
+                        i + 1,
+                        s.label,
+                        s.samples_per_record,
+                        header.record_s
+                    ),
+                ));
+            }
         }
         let mut record_start_s: Vec<f64> =
             (0..n_records).map(|i| i as f64 * header.record_s).collect();
@@ -661,7 +719,26 @@ impl EdfFile {
         if !skipped.is_empty() {
             warnings.push(format!("signals not used: {}", skipped.join(", ")));
         }
+        if self.n_records == 0 {
+            return Err(Error::input(
+                &path,
+                "no data records: the file holds no samples; expected at least one data record",
+            ));
+        }
         let gaps = self.gaps();
+        let mut total_gap_s = 0.0;
+        for (r, g) in &gaps {
+            total_gap_s += g;
+            if total_gap_s > EDF_MAX_TOTAL_GAP_S {
+                return Err(Error::input(
+                    &path,
+                    format!(
+                        "data record {}: the EDF+D time keeping puts {total_gap_s:.0} s of gaps before it; expected at most {EDF_MAX_TOTAL_GAP_S} s of gaps in all (the record onsets are damaged)",
+                        r + 1
+                    ),
+                ));
+            }
+        }
         for (r, g) in &gaps {
             warnings.push(format!(
                 "gap of {g:.3} s before data record {} (t = {:.3} s): delivered as missing samples, no episode spans it",

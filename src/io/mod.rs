@@ -1,10 +1,12 @@
 //! Readers. Each opens one file, describes it as a [`RecordingInfo`] and then
 //! delivers its samples block by block, already in physical units.
 
+pub mod bounds;
 pub mod csv;
 pub mod edf;
 pub mod edf_write;
 pub mod hypnogram;
+pub mod parts;
 pub mod select;
 pub mod sidecar;
 pub mod wav;
@@ -49,7 +51,7 @@ pub fn is_recording(path: &Path) -> bool {
     // Output tables of an earlier run found inside an input folder.
     if matches!(
         name.as_str(),
-        "episodes.csv" | "nights.csv" | "errors.csv" | "evaluation.csv"
+        "episodes.csv" | "nights.csv" | "errors.csv" | "evaluation.csv" | "cohort.csv"
     ) {
         return false;
     }
@@ -60,13 +62,20 @@ pub fn is_recording(path: &Path) -> bool {
     matches!(ext.as_deref(), Some(e) if RECORDING_EXTENSIONS.contains(&e))
 }
 
+/// A small table's reader: lines capped at
+/// [`bounds::MAX_CSV_LINE_BYTES`].
+pub type TableReader = ::csv::Reader<csv::LineCap<std::fs::File>>;
+
 /// Opens a small CSV table (manifest, truth, hypnogram): `#` comment lines
-/// and a header row. Returns the reader and the header.
-pub fn open_table(path: &Path) -> Result<(::csv::Reader<std::fs::File>, ::csv::StringRecord)> {
+/// and a header row. Returns the reader and the header. Anything but a
+/// regular file is refused unopened, and a line longer than
+/// [`bounds::MAX_CSV_LINE_BYTES`] is an error naming it.
+pub fn open_table(path: &Path) -> Result<(TableReader, ::csv::StringRecord)> {
+    bounds::check_regular(path)?;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut rdr = ::csv::ReaderBuilder::new()
         .comment(Some(b'#'))
-        .from_path(path)
-        .map_err(|e| Error::input(path, e.to_string()))?;
+        .from_reader(csv::LineCap::new(file));
     let headers = rdr
         .headers()
         .map_err(|e| Error::input(path, e.to_string()))?
@@ -76,7 +85,25 @@ pub fn open_table(path: &Path) -> Result<(::csv::Reader<std::fs::File>, ::csv::S
 
 /// Opens a recording by its extension: one source per group of channels
 /// sharing a sample rate (always one for CSV and WAV).
+///
+/// Anything but a regular file is refused before it is opened, and what
+/// each source declares (channel count, sample rates) is checked against
+/// [`bounds`] before any buffer is sized from it.
 pub fn open(path: &Path, cfg: &Config) -> Result<Vec<Box<dyn SampleSource>>> {
+    bounds::check_regular(path)?;
+    let sources = open_unchecked(path, cfg)?;
+    let origin = match sources.first().map(|s| s.info().format) {
+        Some("wav") => "the WAV header",
+        Some("csv") => "the time column, sidecar or --fs",
+        _ => "the header (samples per record / record duration)",
+    };
+    for s in &sources {
+        bounds::check_info(s.info(), origin)?;
+    }
+    Ok(sources)
+}
+
+fn open_unchecked(path: &Path, cfg: &Config) -> Result<Vec<Box<dyn SampleSource>>> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())

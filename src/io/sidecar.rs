@@ -22,6 +22,9 @@ pub struct SidecarChannel {
     pub gain: f64,
     /// Added after the gain, in `units`.
     pub offset: f64,
+    /// Whether the gain was given (a `gain` cell that is not empty or
+    /// `n/a`); integer WAV samples need one.
+    pub gain_given: bool,
 }
 
 /// Everything the sidecar files of one recording say.
@@ -62,7 +65,7 @@ pub fn load(path: &Path) -> Result<Sidecar> {
     }
     let json = sibling(path, ".json");
     if json.is_file() {
-        let text = std::fs::read_to_string(&json).map_err(|e| Error::io(&json, e))?;
+        let text = read_small(&json)?;
         let js: JsonSidecar = serde_json::from_str(&text).map_err(|e| {
             Error::input(
                 &json,
@@ -94,6 +97,22 @@ pub fn load(path: &Path) -> Result<Sidecar> {
     Ok(sc)
 }
 
+/// The text of a sidecar no larger than
+/// [`MAX_SIDECAR_BYTES`](super::bounds::MAX_SIDECAR_BYTES).
+fn read_small(path: &Path) -> Result<String> {
+    use super::bounds::MAX_SIDECAR_BYTES;
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    if len > MAX_SIDECAR_BYTES {
+        return Err(Error::input(
+            path,
+            format!("{len} bytes; a sidecar is expected to be at most {MAX_SIDECAR_BYTES} bytes"),
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
 /// Parses ISO 8601 date-times with `T` or space, optional fraction and zone
 /// (the zone is dropped: clock times are reported as recorded).
 pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
@@ -118,7 +137,7 @@ fn kind_from_type(t: &str) -> ChannelKind {
 }
 
 fn read_tsv(path: &Path) -> Result<Vec<SidecarChannel>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = read_small(path)?;
     let mut lines = text
         .lines()
         .enumerate()
@@ -202,13 +221,15 @@ fn read_tsv(path: &Path) -> Result<Vec<SidecarChannel>> {
                 format!("line {lineno}: channel name \"{name}\" appears twice"),
             ));
         }
+        let gain = number(gain_i, "gain")?;
         out.push(SidecarChannel {
             name,
             kind: kind_from_type(fields[type_i]),
             units,
             fs_hz,
-            gain: number(gain_i, "gain")?.unwrap_or(1.0),
+            gain: gain.unwrap_or(1.0),
             offset: number(offset_i, "offset")?.unwrap_or(0.0),
+            gain_given: gain.is_some(),
         });
     }
     if out.is_empty() {

@@ -124,6 +124,16 @@ impl WavSource {
                     ));
                 }
             }
+            if !float && !c.gain_given && c.kind != ChannelKind::Other {
+                return Err(Error::input(
+                    &tsv,
+                    format!(
+                        "channel {}: gain is empty or n/a; integer WAV samples are counts, so a gain in {} per count is needed (column gain)",
+                        c.name,
+                        if c.units.is_empty() { c.kind.unit() } else { c.units.as_str() }
+                    ),
+                ));
+            }
             let unit_factor = checked_unit_scale(&tsv, &c.name, c.kind, &c.units)?;
             scale.push((c.gain * unit_factor, c.offset * unit_factor));
             // Channels left out by --channels are still read (samples are
@@ -334,6 +344,7 @@ fn axivity_channels(
                         fs_hz: None,
                         gain: g / full_scale,
                         offset: 0.0,
+                        gain_given: true,
                     }
                 }
                 _ => sidecar::SidecarChannel {
@@ -343,6 +354,7 @@ fn axivity_channels(
                     fs_hz: None,
                     gain: 1.0,
                     offset: 0.0,
+                    gain_given: true,
                 },
             }
         })
