@@ -13,7 +13,7 @@ use super::plm::morphology_ok;
 use super::{Episode, EpisodeKind};
 use crate::config::Config;
 use crate::detect::hysteresis::min_windows;
-use crate::detect::refine::refine_span;
+use crate::detect::refine::{refine_span, MIN_DURATION_TOLERANCE_S};
 use crate::detect::stream::SpanGroup;
 use crate::detect::{ActivitySeries, WindowSpan};
 use crate::dsp::stats::{median, percentile_in_place};
@@ -160,7 +160,7 @@ fn timed_spans(ch: &ChannelDetection, cfg: &Config) -> Vec<Timed> {
         let t = match refine_span(ch.series, ch.baseline_uv, span, cfg) {
             Some((a, b)) => {
                 let a = out.last().map_or(a, |p| a.max(p.end_s));
-                if b - a < cfg.episodes.min_duration_s - 1e-9 {
+                if b - a < cfg.episodes.min_duration_s - MIN_DURATION_TOLERANCE_S {
                     continue;
                 }
                 (a, b)
