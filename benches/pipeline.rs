@@ -124,6 +124,9 @@ fn detect_and_score(c: &mut Criterion) {
         motion_uv: vec![0.5; n],
         activity_uv,
         band_hz: (20.0, 150.0),
+        fine_per_window: 0,
+        fine_power_uv2: Vec::new(),
+        fine_scale: Vec::new(),
     };
     let cfg = Config::default();
     let params = cfg.plm_params().unwrap();

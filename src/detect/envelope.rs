@@ -178,6 +178,9 @@ impl EnvelopeAnalyzer {
             median_freq_hz: vec![f32::NAN; n],
             motion_uv: self.motion_uv.drain(..n).collect(),
             band_hz: self.band_hz,
+            fine_per_window: 0,
+            fine_power_uv2: Vec::new(),
+            fine_scale: Vec::new(),
         };
         self.drained += n;
         piece

@@ -7,6 +7,7 @@ use realfft::num_complex::Complex;
 use realfft::RealToComplex;
 
 use super::commit::Commitment;
+use super::refine::FINE_CELL_S;
 use super::timedomain::{
     noise_median_over_mean, robust_share, segment_mean, share_of_segments, variant, FilterBank,
 };
@@ -111,8 +112,17 @@ impl FftBand {
         } else {
             None
         };
+        // Fine cells only where the transient rejection filters the signal.
+        let fine_per_window = if robust.is_some() {
+            ((hop_n as f64 / fs_hz / FINE_CELL_S).round() as usize).clamp(1, hop_n)
+        } else {
+            0
+        };
         Ok(FftBandAnalyzer {
             robust,
+            fine_per_window,
+            fine_power_uv2: Vec::new(),
+            fine_scale: Vec::new(),
             fs_hz,
             win_n,
             hop_n,
@@ -155,6 +165,12 @@ struct Robust {
 
 pub struct FftBandAnalyzer {
     robust: Option<Robust>,
+    /// Fine cells per window (0 without transient rejection).
+    fine_per_window: usize,
+    /// Fine cells not yet handed out, µV² (see [`ActivitySeries::fine_power_uv2`]).
+    fine_power_uv2: Vec<f32>,
+    /// Fine scale per window not yet handed out (see [`ActivitySeries::fine_scale`]).
+    fine_scale: Vec<f32>,
     fs_hz: f64,
     win_n: usize,
     hop_n: usize,
@@ -188,6 +204,9 @@ impl FftBandAnalyzer {
             median_freq_hz: std::mem::take(&mut self.median_freq_hz),
             motion_uv: std::mem::take(&mut self.motion_uv),
             band_hz: self.band_hz,
+            fine_per_window: self.fine_per_window,
+            fine_power_uv2: std::mem::take(&mut self.fine_power_uv2),
+            fine_scale: std::mem::take(&mut self.fine_scale),
         };
         self.drained += piece.activity_uv.len();
         piece
@@ -204,6 +223,11 @@ impl FftBandAnalyzer {
             *dst = x * w;
         }
         if !finite {
+            let n = self.fine_power_uv2.len() + self.fine_per_window;
+            self.fine_power_uv2.resize(n, f32::NAN);
+            if self.robust.is_some() {
+                self.fine_scale.push(f32::NAN);
+            }
             return (f32::NAN, f32::NAN, f32::NAN);
         }
         // Lengths come from the plan itself, so processing cannot fail.
@@ -234,11 +258,19 @@ impl FftBandAnalyzer {
             }
             None => 1.0,
         };
-        (
-            (band_mean_square(&parts, mains_hz) * share).sqrt(),
-            median_hz,
-            motion_uv,
-        )
+        let band_ms = band_mean_square(&parts, mains_hz);
+        if let Some(r) = &self.robust {
+            let scale = push_fine_cells(
+                &r.squares[start..start + self.win_n],
+                &r.weights,
+                band_ms,
+                self.hop_n,
+                self.fine_per_window,
+                &mut self.fine_power_uv2,
+            );
+            self.fine_scale.push(scale);
+        }
+        ((band_ms * share).sqrt(), median_hz, motion_uv)
     }
 
     /// Filters the samples from `pending[from..]` for transient rejection,
@@ -281,6 +313,43 @@ impl FftBandAnalyzer {
             }
         }
     }
+}
+
+/// Largest fine scale (band measure over filtered power): the band measure
+/// leaves mains bins out, so the factor is about 0.55–1; a window whose
+/// filtered power is tiny against its spectrum (a filter restart) gets no
+/// more than this.
+const FINE_SCALE_MAX: f32 = 2.0;
+/// Fine scale of a window whose filtered power is 0 (a flat stretch).
+const FINE_SCALE_FLAT: f32 = 1.0;
+
+/// Appends the `k` fine cells of one window, the mean squares of the
+/// filtered `squares` over the hop around the window's centre cut into `k`
+/// parts of whole samples, and returns the window's fine scale: its band
+/// mean square over its Hann-weighted filtered power (`weights`: Hann
+/// squared, mean 1).
+fn push_fine_cells(
+    squares: &[f32],
+    weights: &[f32],
+    band_ms: f32,
+    hop_n: usize,
+    k: usize,
+    out: &mut Vec<f32>,
+) -> f32 {
+    let win_n = squares.len();
+    let power = squares.iter().zip(weights).map(|(s, w)| s * w).sum::<f32>() / win_n as f32;
+    let scale = if power > 0.0 {
+        (band_ms / power).min(FINE_SCALE_MAX)
+    } else {
+        FINE_SCALE_FLAT
+    };
+    let c0 = (win_n - hop_n) / 2;
+    for j in 0..k {
+        let (a, b) = (c0 + j * hop_n / k, c0 + (j + 1) * hop_n / k);
+        let ms = squares[a..b].iter().sum::<f32>() / (b - a) as f32;
+        out.push(ms);
+    }
+    scale
 }
 
 impl ChannelAnalyzer for FftBandAnalyzer {

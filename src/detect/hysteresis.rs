@@ -18,8 +18,10 @@ fn excess(activity: f32, baseline: f32, relative: bool) -> f32 {
 
 /// Episodes `[start, end)` in window indices; `end` is the first window of
 /// the quiet stretch that ended the episode. Windows with NaN activity end
-/// an episode and never start one. Episodes shorter than the minimum
-/// duration are dropped.
+/// an episode and never start one. Episodes more than
+/// [`SLACK_WINDOWS`](super::refine::SLACK_WINDOWS) windows shorter than
+/// the minimum duration are dropped; the others are judged on their
+/// refined duration by the classification ([`min_windows`] without one).
 pub fn hysteresis(
     activity_uv: &[f32],
     baseline_uv: &[f32],
@@ -35,6 +37,12 @@ pub fn hysteresis(
     spans
 }
 
+/// The minimum episode duration in windows of `hop_s`: spans of fewer are
+/// dropped when their timing cannot be refined.
+pub fn min_windows(hop_s: f64, cfg: &Config) -> usize {
+    ((cfg.episodes.min_duration_s / hop_s - 1e-9).ceil() as usize).max(1)
+}
+
 /// The hysteresis rule as a state machine fed one window at a time.
 #[derive(Debug, Clone)]
 pub struct Hysteresis {
@@ -42,7 +50,8 @@ pub struct Hysteresis {
     onset: f32,
     offset: f32,
     hold: usize,
-    min_windows: usize,
+    /// Shortest span kept, windows: the minimum less the refinement slack.
+    keep_windows: usize,
     /// Index of the next window.
     i: usize,
     start: Option<usize>,
@@ -63,7 +72,9 @@ impl Hysteresis {
             onset,
             offset,
             hold: ((d.offset_hold_s / hop_s).round() as usize).max(1),
-            min_windows: ((cfg.episodes.min_duration_s / hop_s - 1e-9).ceil() as usize).max(1),
+            keep_windows: min_windows(hop_s, cfg)
+                .saturating_sub(super::refine::SLACK_WINDOWS)
+                .max(1),
             i: 0,
             start: None,
             quiet_from: None,
@@ -81,7 +92,7 @@ impl Hysteresis {
     }
 
     fn close(&self, s: usize, e: usize) -> Option<WindowSpan> {
-        (e - s >= self.min_windows).then_some((s, e))
+        (e - s >= self.keep_windows).then_some((s, e))
     }
 
     /// Feeds the next window's activity and baseline, µV; returns the
@@ -162,10 +173,13 @@ mod tests {
     #[test]
     fn short_bursts_are_dropped_and_nan_ends_an_episode() {
         let mut a = vec![2.0f32; 60];
-        for v in &mut a[10..14] {
-            *v = 40.0; // 0.4 s < 0.5 s
+        for v in &mut a[10..11] {
+            *v = 40.0; // 0.1 s: too short even for refinement
         }
         assert_eq!(spans(&a), vec![]);
+        // 0.2 s is kept for refinement, which judges its true length.
+        a[11] = 40.0;
+        assert_eq!(spans(&a), vec![(10, 12)]);
         let mut a = vec![2.0f32; 60];
         for v in &mut a[10..40] {
             *v = 40.0;

@@ -10,6 +10,7 @@ pub mod commit;
 pub mod envelope;
 pub mod fft_band;
 pub mod hysteresis;
+pub mod refine;
 pub mod stream;
 pub mod timedomain;
 
@@ -42,6 +43,20 @@ pub struct ActivitySeries {
     pub motion_uv: Vec<f32>,
     /// The band actually analysed, Hz.
     pub band_hz: (f64, f64),
+    /// Fine cells per window: the hop around each window's centre cut into
+    /// this many cells of about [`refine::FINE_CELL_S`]; 0 when the
+    /// detector has no fine envelope (then onsets stay on the window grid).
+    pub fine_per_window: usize,
+    /// Mean square of the band-passed, narrow-notched signal per fine cell,
+    /// µV², window `i`'s cells at `i * fine_per_window..`; NaN where the
+    /// window is. See [`refine`].
+    pub fine_power_uv2: Vec<f32>,
+    /// Per window with fine cells: the window's band measure (`activity_uv`
+    /// squared, before the transient rejection) over the Hann-weighted
+    /// mean square of the same filtered signal, so that the baseline can be
+    /// read in the fine cells' unit (about 0.55–0.75 with mains bins left
+    /// out, about 1 without); NaN where the window is.
+    pub fine_scale: Vec<f32>,
 }
 
 impl ActivitySeries {
@@ -56,6 +71,23 @@ impl ActivitySeries {
             median_freq_hz: self.median_freq_hz[at..at + len].to_vec(),
             motion_uv: self.motion_uv[at..at + len].to_vec(),
             band_hz: self.band_hz,
+            fine_per_window: self.fine_per_window,
+            fine_power_uv2: self.fine_cells(at, at + len).to_vec(),
+            fine_scale: if self.fine_scale.is_empty() {
+                Vec::new()
+            } else {
+                self.fine_scale[at..at + len].to_vec()
+            },
+        }
+    }
+
+    /// The fine cells of windows `a..b` (empty without a fine envelope).
+    pub fn fine_cells(&self, a: usize, b: usize) -> &[f32] {
+        let k = self.fine_per_window;
+        if self.fine_power_uv2.is_empty() {
+            &[]
+        } else {
+            &self.fine_power_uv2[a * k..b * k]
         }
     }
 

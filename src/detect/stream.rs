@@ -90,6 +90,11 @@ pub struct SpanStream {
     /// Windows received but not yet known to be clear of bad stretches:
     /// activity, median frequency and motion.
     waiting: VecDeque<(f32, f32, f32)>,
+    /// The fine cells of the windows in `waiting`, `fine_per_window` each.
+    waiting_fine: VecDeque<f32>,
+    /// The fine scales of the windows in `waiting` (when they have cells).
+    waiting_scale: VecDeque<f32>,
+    fine_per_window: usize,
     /// Windows released from `waiting`.
     released: usize,
     used_provisional: bool,
@@ -100,12 +105,18 @@ pub struct SpanStream {
     median_freq_hz: Vec<f32>,
     motion_uv: Vec<f32>,
     baseline_uv: Vec<f32>,
+    /// Fine cells of the windows held, from `offset` on.
+    fine_power_uv2: Vec<f32>,
+    fine_scale: Vec<f32>,
     baseline: Option<BaselineStream>,
     hysteresis: Option<Hysteresis>,
     /// Spans further apart than this many windows are not joined.
     bridge: usize,
     /// Look-back of the cramp rule, windows.
     look_back: usize,
+    /// Windows kept either side of a group for refinement
+    /// ([`refine::margin_windows`](super::refine::margin_windows)).
+    margin: usize,
     /// Episodes of the group under way.
     group: Vec<WindowSpan>,
     groups: Vec<SpanGroup>,
@@ -133,6 +144,9 @@ impl SpanStream {
             settled_samples: settled,
             geometry: None,
             waiting: VecDeque::new(),
+            waiting_fine: VecDeque::new(),
+            waiting_scale: VecDeque::new(),
+            fine_per_window: 0,
             released: 0,
             used_provisional: false,
             offset: 0,
@@ -140,10 +154,13 @@ impl SpanStream {
             median_freq_hz: Vec::new(),
             motion_uv: Vec::new(),
             baseline_uv: Vec::new(),
+            fine_power_uv2: Vec::new(),
+            fine_scale: Vec::new(),
             baseline: None,
             hysteresis: None,
             bridge: 0,
             look_back: 0,
+            margin: 0,
             group: Vec::new(),
             groups: Vec::new(),
             valid_windows: 0,
@@ -197,7 +214,14 @@ impl SpanStream {
             let pre = (c.preceding_s / hop).round() as usize;
             let build_up = (c.buildup_max_s / hop).round() as usize;
             self.look_back = pre.max(build_up) + 1;
+            self.margin = super::refine::margin_windows(hop);
+            self.fine_per_window = piece.fine_per_window;
         }
+        // Every piece of a channel comes from one analyzer.
+        debug_assert_eq!(piece.fine_per_window, self.fine_per_window);
+        self.waiting_fine
+            .extend(piece.fine_power_uv2.iter().copied());
+        self.waiting_scale.extend(piece.fine_scale.iter().copied());
         self.geometry = Some((piece.hop_s, piece.first_center_s, piece.band_hz));
         self.waiting.extend(
             piece
@@ -296,6 +320,7 @@ impl SpanStream {
                 break;
             }
             self.waiting.pop_front();
+            let fine = self.waiting_fine.len().min(self.fine_per_window);
             // Stretches wholly before this window are behind every later one.
             while let Some(&(_, b)) = self.bad.front() {
                 if c - half >= b as f64 / self.fs_hz {
@@ -319,6 +344,12 @@ impl SpanStream {
             // Motion is left out with the activity, so a bad stretch does
             // not read as motion.
             self.motion_uv.push(if hit { f32::NAN } else { motion });
+            for v in self.waiting_fine.drain(..fine) {
+                self.fine_power_uv2.push(if hit { f32::NAN } else { v });
+            }
+            if let Some(v) = self.waiting_scale.pop_front() {
+                self.fine_scale.push(if hit { f32::NAN } else { v });
+            }
             if self.keep_trace {
                 self.trace_activity.push(a);
             }
@@ -376,11 +407,27 @@ impl SpanStream {
         let (start, end) = (self.group[0].0, self.group[self.group.len() - 1].1);
         let cramp_long = (end - start) as f64 * hop_s >= self.cfg.cramp.min_duration_s;
         let lo = if cramp_long {
-            start.saturating_sub(self.look_back)
+            start.saturating_sub(self.look_back.max(self.margin))
         } else {
-            start
+            start.saturating_sub(self.margin)
+        }
+        .max(self.offset);
+        let held = self.offset + self.activity_uv.len();
+        let (a, b) = (
+            lo - self.offset,
+            (end + self.margin).min(held) - self.offset,
+        );
+        let k = self.fine_per_window;
+        let fine = if self.fine_power_uv2.is_empty() {
+            Vec::new()
+        } else {
+            self.fine_power_uv2[a * k..b * k].to_vec()
         };
-        let (a, b) = (lo - self.offset, end - self.offset);
+        let scale = if self.fine_scale.is_empty() {
+            Vec::new()
+        } else {
+            self.fine_scale[a..b].to_vec()
+        };
         self.groups.push(SpanGroup {
             series: ActivitySeries {
                 hop_s,
@@ -390,6 +437,9 @@ impl SpanStream {
                 median_freq_hz: self.median_freq_hz[a..b].to_vec(),
                 motion_uv: self.motion_uv[a..b].to_vec(),
                 band_hz,
+                fine_per_window: k,
+                fine_power_uv2: fine,
+                fine_scale: scale,
             },
             baseline_uv: self.baseline_uv[a..b].to_vec(),
             spans: self.group.iter().map(|&(s, e)| (s - lo, e - lo)).collect(),
@@ -410,7 +460,7 @@ impl SpanStream {
             .unwrap_or(h.position());
         let keep_from = baseline
             .earliest_needed()
-            .min(group_from.saturating_sub(self.look_back))
+            .min(group_from.saturating_sub(self.look_back.max(self.margin)))
             .min(h.position());
         let drop = keep_from.saturating_sub(self.offset);
         if drop >= COMPACT_WINDOWS {
@@ -418,6 +468,10 @@ impl SpanStream {
             self.median_freq_hz.drain(..drop);
             self.motion_uv.drain(..drop);
             self.baseline_uv.drain(..drop);
+            if !self.fine_power_uv2.is_empty() {
+                self.fine_power_uv2.drain(..drop * self.fine_per_window);
+                self.fine_scale.drain(..drop);
+            }
             self.offset += drop;
         }
     }
@@ -492,6 +546,14 @@ mod tests {
             first_index: 0,
             median_freq_hz: (0..n).map(|i| 60.0 + (i % 50) as f32).collect(),
             motion_uv: (0..n).map(|i| (i % 7) as f32).collect(),
+            // Ten fine cells per window at the window's power, a little
+            // uneven, so that refinement is at work in the streams too.
+            fine_power_uv2: a
+                .iter()
+                .flat_map(|&v| (0..10).map(move |j| v * v * (0.9 + 0.02 * j as f32)))
+                .collect(),
+            fine_per_window: 10,
+            fine_scale: (0..n).map(|i| 0.6 + 0.1 * (i % 3) as f32).collect(),
             activity_uv: a,
             band_hz: (20.0, 450.0),
         }
@@ -600,6 +662,9 @@ mod tests {
             median_freq_hz: vec![80.0; 100],
             motion_uv: vec![0.5; 100],
             band_hz: (20.0, 150.0),
+            fine_per_window: 0,
+            fine_power_uv2: Vec::new(),
+            fine_scale: Vec::new(),
         };
         // Samples 2000..3000 at 1 kHz: 2.0-3.0 s. Window i spans
         // [i*0.1, i*0.1 + 0.25): windows 18..=29 meet it.

@@ -12,6 +12,8 @@
 use super::plm::morphology_ok;
 use super::{Episode, EpisodeKind};
 use crate::config::Config;
+use crate::detect::hysteresis::min_windows;
+use crate::detect::refine::{refine_span, MIN_DURATION_TOLERANCE_S};
 use crate::detect::stream::SpanGroup;
 use crate::detect::{ActivitySeries, WindowSpan};
 use crate::dsp::stats::{median, percentile_in_place};
@@ -39,6 +41,45 @@ fn round_to(x: f64, decimals: i32) -> f64 {
     (x * f).round() / f
 }
 
+/// A hysteresis span with its onset and offset, s.
+#[derive(Debug, Clone, Copy)]
+struct Timed {
+    span: WindowSpan,
+    start_s: f64,
+    end_s: f64,
+}
+
+/// The channel's spans that last the minimum duration, timed: refined at
+/// sample resolution where the detector gives a fine envelope
+/// ([`refine_span`]) and judged on that duration, else on the window grid
+/// and judged in windows. A refined onset does not go back before the
+/// previous span's offset.
+fn timed_spans(ch: &ChannelDetection, cfg: &Config) -> Vec<Timed> {
+    let min_w = min_windows(ch.series.hop_s, cfg);
+    let mut out: Vec<Timed> = Vec::with_capacity(ch.spans.len());
+    for &span in ch.spans {
+        let t = match refine_span(ch.series, ch.baseline_uv, span, cfg) {
+            Some((a, b)) => {
+                let a = out.last().map_or(a, |p| a.max(p.end_s));
+                if b - a < cfg.episodes.min_duration_s - MIN_DURATION_TOLERANCE_S {
+                    continue;
+                }
+                (a, b)
+            }
+            None if span.1 - span.0 >= min_w => {
+                (ch.series.time_s(span.0), ch.series.time_s(span.1))
+            }
+            None => continue,
+        };
+        out.push(Timed {
+            span,
+            start_s: t.0,
+            end_s: t.1,
+        });
+    }
+    out
+}
+
 /// Episodes of one channel, in time order.
 pub fn classify_channel(
     ch: &ChannelDetection,
@@ -47,15 +88,16 @@ pub fn classify_channel(
 ) -> Vec<Episode> {
     let hop = ch.series.hop_s;
     let bridge = (cfg.cramp.bridge_gap_s / hop).round() as usize;
+    let spans = timed_spans(ch, cfg);
     let mut out = Vec::new();
     let mut i = 0;
-    while i < ch.spans.len() {
+    while i < spans.len() {
         // Join spans whose gaps are short enough to bridge.
         let mut j = i;
-        while j + 1 < ch.spans.len() && ch.spans[j + 1].0 - ch.spans[j].1 <= bridge {
+        while j + 1 < spans.len() && spans[j + 1].span.0 - spans[j].span.1 <= bridge {
             j += 1;
         }
-        let joined = (ch.spans[i].0, ch.spans[j].1);
+        let joined = (spans[i].span.0, spans[j].span.1);
         if (joined.1 - joined.0) as f64 * hop >= cfg.cramp.min_duration_s {
             if let Some(ep) = cramp(ch, joined, accel, cfg) {
                 out.push(ep);
@@ -63,8 +105,8 @@ pub fn classify_channel(
                 continue;
             }
         }
-        for &span in &ch.spans[i..=j] {
-            out.push(movement(ch, span, accel, cfg));
+        for t in &spans[i..=j] {
+            out.push(movement(ch, t, accel, cfg));
         }
         i = j + 1;
     }
@@ -174,17 +216,18 @@ fn features(ch: &ChannelDetection, (s, e): WindowSpan) -> (f64, f64, f64, Option
     (peak, sum / n, bsum / n, median(&mf).map(|v| v as f64))
 }
 
+/// An episode of `kind` whose amplitude figures come from the windows of
+/// `span` and whose onset and offset are `(start_s, end_s)`, s.
 fn new_episode(
     ch: &ChannelDetection,
     kind: EpisodeKind,
     span: WindowSpan,
+    (start_s, end_s): (f64, f64),
     accel: Option<&AccelSeries>,
     confidence: f64,
     rules: Vec<String>,
 ) -> Episode {
     let (peak, mean, base, mf) = features(ch, span);
-    let start_s = ch.series.time_s(span.0);
-    let end_s = ch.series.time_s(span.1);
     Episode {
         channel: ch.name.to_string(),
         kind,
@@ -205,14 +248,15 @@ fn new_episode(
     }
 }
 
-/// An LM or sustained episode.
+/// An LM or sustained episode, its kind from its (refined) duration.
 fn movement(
     ch: &ChannelDetection,
-    span: WindowSpan,
+    t: &Timed,
     accel: Option<&AccelSeries>,
     cfg: &Config,
 ) -> Episode {
-    let dur = (span.1 - span.0) as f64 * ch.series.hop_s;
+    let span = t.span;
+    let dur = t.end_s - t.start_s;
     let kind = if dur <= cfg.episodes.lm_max_s {
         EpisodeKind::Lm
     } else {
@@ -236,7 +280,8 @@ fn movement(
     if !morph {
         rules.push("fails_wasm_morphology".into());
     }
-    let mut ep = new_episode(ch, kind, span, accel, confidence, rules);
+    let times = (t.start_s, t.end_s);
+    let mut ep = new_episode(ch, kind, span, times, accel, confidence, rules);
     ep.wasm_morphology = morph;
     ep
 }
@@ -425,7 +470,18 @@ fn cramp(
     if buildup > 0.0 {
         rules.push(format!("buildup_s={buildup:.1}"));
     }
-    let mut ep = new_episode(ch, EpisodeKind::Cramp, span, accel, confidence, rules);
+    // A cramp keeps the window grid: its onset is where its activity holds
+    // the onset level, a window-level judgement.
+    let times = (ch.series.time_s(s), ch.series.time_s(e));
+    let mut ep = new_episode(
+        ch,
+        EpisodeKind::Cramp,
+        span,
+        times,
+        accel,
+        confidence,
+        rules,
+    );
     ep.buildup_s = Some(buildup);
     Some(ep)
 }
@@ -444,6 +500,9 @@ mod tests {
             median_freq_hz: vec![80.0; n],
             motion_uv: vec![0.0; n],
             band_hz: (20.0, 150.0),
+            fine_per_window: 0,
+            fine_power_uv2: Vec::new(),
+            fine_scale: Vec::new(),
         }
     }
 

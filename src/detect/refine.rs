@@ -1,0 +1,395 @@
+//! Onsets and offsets at sample resolution (issue 15, item 3).
+//!
+//! The hysteresis finds episodes on the 0.1 s window grid, so where a burst
+//! begins and ends, and whether a 0.5 s burst is kept at all, depends on
+//! where the grid falls. Each window-level crossing is refined here from a
+//! fine envelope of the band-passed, narrow-notched signal that the
+//! transient rejection already computes, kept as mean squares in cells of
+//! about 10 ms alongside the windows ([`ActivitySeries::fine_power_uv2`]).
+//! The baseline is read in the fine cells' unit through each window's
+//! fine scale ([`ActivitySeries::fine_scale`]), so the WASM levels apply
+//! to the amplitude of the band-passed, narrow-notched EMG, not of the
+//! part of its band the window measure keeps clear of mains bins (issue 15:
+//! a burst there read 0.69–0.77 of its value and its ramps fell short).
+//!
+//! The envelope is a 30 ms moving RMS (the sample-level reference of
+//! issue 15 used 50 ms; 30 ms smears a burst's edges less, ±15 ms, and
+//! kept more bursts within the timing targets of tests/burst_timing.rs),
+//! taken over cells cleaned of transients first: a cell whose power
+//! exceeds [`HAMPEL_K`] times the running median of the cells over
+//! [`HAMPEL_WINDOW_S`] is replaced by that median (a Hampel filter). A
+//! running median keeps a burst's edges where they are and leaves out
+//! anything shorter than half its length, so a heartbeat's QRS near a
+//! burst does not move its onset or offset (without the cleaning, 60 µV
+//! beats at 70 bpm held offsets up to 0.6 s late). The refined onset is
+//! where the envelope first reaches the onset level in a run that lasts;
+//! the refined offset is where the last lasting run before the
+//! window-level end falls below the offset level. Crossings are
+//! interpolated between cell centres.
+
+use super::{ActivitySeries, WindowSpan};
+use crate::config::Config;
+
+/// Length of a fine cell aimed at, s: 10 ms, the resolution the brief of
+/// issue 15 asks for (≤ 10 ms). The cells cut each hop into
+/// `round(hop_s / FINE_CELL_S)` parts of whole samples.
+pub const FINE_CELL_S: f64 = 0.01;
+
+/// Length of the fine envelope's moving RMS, s (see the module notes).
+pub const FINE_RMS_S: f64 = 0.03;
+/// Length of the running median of the transient cleaning, s: 0.21 s
+/// (21 cells), so that transients of up to 0.1 s (a band-passed QRS and its
+/// ringing down to the offset level, about 60–80 ms) are left out whole.
+pub const HAMPEL_WINDOW_S: f64 = 0.21;
+/// A cell more than this many times the running median power is a
+/// transient: noise cells (χ² of 1.4–2.6 degrees of freedom at 10 ms)
+/// pass it about 2 % of the time, a 60 µV QRS over 3 µV rest exceeds it
+/// by far.
+pub const HAMPEL_K: f32 = 6.0;
+
+/// The refined onset is looked for from this long before the centre of the
+/// window-level onset window, s: that window's activity is a 0.25 s Hann
+/// window, delayed up to about 0.1 s more by the transient rejection.
+pub const ONSET_SEARCH_BEFORE_S: f64 = 0.3;
+/// ... and up to this long after it, s (a strong burst raises a window
+/// whose centre is still up to about 0.08 s before the burst).
+pub const ONSET_SEARCH_AFTER_S: f64 = 0.2;
+/// The refined offset is looked for from the refined onset up to this long
+/// after the centre of the first quiet window, s. It is the end of the
+/// last lasting run at the offset level: a heartbeat just after a burst
+/// can hold the windows above the offset level for a while longer.
+pub const OFFSET_SEARCH_AFTER_S: f64 = 0.1;
+/// Shortest run of the envelope at the onset level that counts as the
+/// burst's onset, s: a QRS (about 10 ms wide) reads 50–70 ms over the
+/// onset level after the moving RMS, an electrode pop's band-passed step
+/// less.
+pub const MIN_RUN_S: f64 = 0.1;
+/// Shortest run at the offset level that counts as the burst, s: at the
+/// low offset level a 60 µV QRS's filtered tail lasts about 0.1 s; the
+/// shortest burst kept, 0.5 s.
+pub const MIN_OFFSET_RUN_S: f64 = 0.2;
+/// Dips of the envelope below the onset level shorter than this are
+/// bridged within a run, s (the envelope of a burst flickers on its
+/// rising ramp). Runs at the offset level are not bridged: there a dip is
+/// where the burst ends, and what follows (resting noise near the low
+/// level, a heartbeat's tail) would hold the offset late.
+pub const RUN_GAP_S: f64 = 0.03;
+/// How far short of the minimum duration a refined duration may fall and
+/// the span still be kept, s: refined durations of ramped bursts scatter
+/// by a few hundredths of a second (tests/burst_timing.rs), so without it
+/// a 0.5 s burst would be lost at some grid offsets and not at others.
+pub const MIN_DURATION_TOLERANCE_S: f64 = 0.03;
+/// Windows by which the hysteresis keeps spans shorter than the minimum
+/// duration, so that a 0.5 s burst at an unlucky grid offset (four windows
+/// above the levels) reaches refinement; the minimum duration is then
+/// applied to the refined duration.
+pub const SLACK_WINDOWS: usize = 3;
+
+/// Windows a group must hold before its first span and after its last for
+/// refinement to see everything it reads: the widest search, the run
+/// length and the RMS half-length, rounded up, plus one.
+pub fn margin_windows(hop_s: f64) -> usize {
+    let reach_s = (ONSET_SEARCH_BEFORE_S + FINE_RMS_S)
+        .max(OFFSET_SEARCH_AFTER_S + FINE_RMS_S)
+        .max(ONSET_SEARCH_AFTER_S + MIN_RUN_S + FINE_RMS_S);
+    (reach_s / hop_s).ceil() as usize + 1
+}
+
+/// Onset and offset levels against the baseline, in the unit of
+/// [`super::hysteresis`]'s excess.
+struct Levels {
+    relative: bool,
+    onset: f32,
+    offset: f32,
+}
+
+/// A series' fine envelope with the baseline it is judged against.
+struct Fine<'a> {
+    series: &'a ActivitySeries,
+    baseline_uv: &'a [f32],
+    /// Cells per window.
+    k: usize,
+    /// Half-length of the moving RMS, cells.
+    half: usize,
+    /// Half-length of the cleaning's running median, cells.
+    hampel_half: usize,
+    cell_s: f64,
+}
+
+impl Fine<'_> {
+    fn len(&self) -> usize {
+        self.series.fine_power_uv2.len()
+    }
+
+    /// Centre time of cell `c`, s.
+    fn time_s(&self, c: usize) -> f64 {
+        let (w, j) = (c / self.k, c % self.k);
+        self.series.time_s(w) - self.series.hop_s / 2.0 + (j as f64 + 0.5) * self.cell_s
+    }
+
+    /// Cell whose span holds time `t_s`, clamped to the cells held.
+    fn cell_at(&self, t_s: f64) -> usize {
+        let t0 = self.series.time_s(0) - self.series.hop_s / 2.0;
+        let c = ((t_s - t0) / self.cell_s).floor();
+        (c.max(0.0) as usize).min(self.len().saturating_sub(1))
+    }
+
+    /// Running median of the cells over [`HAMPEL_WINDOW_S`] centred on
+    /// cell `c`; NaN where any of them is (or `c` is too near the ends).
+    fn running_median(&self, c: usize, scratch: &mut Vec<f32>) -> f32 {
+        let cells = &self.series.fine_power_uv2;
+        let h = self.hampel_half;
+        if c < h || c + h >= cells.len() {
+            return f32::NAN;
+        }
+        scratch.clear();
+        scratch.extend_from_slice(&cells[c - h..=c + h]);
+        if scratch.iter().any(|v| !v.is_finite()) {
+            return f32::NAN;
+        }
+        let (_, &mut m, _) = scratch.select_nth_unstable_by(h, f32::total_cmp);
+        m
+    }
+
+    /// Cells `a..b` cleaned of transients: a cell over [`HAMPEL_K`] times
+    /// its running median is replaced by the median; NaN where the median
+    /// is.
+    fn cleaned(&self, a: usize, b: usize) -> Vec<f32> {
+        let cells = &self.series.fine_power_uv2;
+        let mut scratch = Vec::with_capacity(2 * self.hampel_half + 1);
+        (a..b)
+            .map(|c| {
+                let m = self.running_median(c, &mut scratch);
+                let v = cells.get(c).copied().unwrap_or(f32::NAN);
+                if !m.is_finite() {
+                    f32::NAN
+                } else if v > HAMPEL_K * m {
+                    m
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+}
+
+/// Runs `[first, last]` (indices into `x`) of excess at or above `level`,
+/// with dips of up to `gap` cells bridged.
+fn runs(x: &[f32], level: f32, gap: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (i, &v) in x.iter().enumerate() {
+        if v >= level {
+            match out.last_mut() {
+                Some(r) if i - r.1 <= gap + 1 => r.1 = i,
+                _ => out.push((i, i)),
+            }
+        }
+    }
+    out
+}
+
+/// Time where the excess crosses `level` between cells `lo` and `lo + 1`
+/// (times `t_lo`, `t_lo + dt`), interpolated; the midpoint without a
+/// finite pair.
+fn crossing(x_lo: f32, x_hi: f32, level: f32, t_lo: f64, dt: f64) -> f64 {
+    let d = x_hi - x_lo;
+    let f = if x_lo.is_finite() && x_hi.is_finite() && d != 0.0 {
+        ((level - x_lo) / d).clamp(0.0, 1.0) as f64
+    } else {
+        0.5
+    };
+    t_lo + f * dt
+}
+
+/// The span `[start, end)` of `series`' windows with its onset and offset
+/// refined on the fine envelope, s; `None` without a fine envelope or
+/// where either crossing is not found (the window-level times then stand).
+pub fn refine_span(
+    series: &ActivitySeries,
+    baseline_uv: &[f32],
+    (start, end): WindowSpan,
+    cfg: &Config,
+) -> Option<(f64, f64)> {
+    let k = series.fine_per_window;
+    let n = series.activity_uv.len();
+    if k == 0 || series.fine_power_uv2.len() != k * n || series.fine_scale.len() != n {
+        return None;
+    }
+    let cell_s = series.hop_s / k as f64;
+    let n_rms = ((FINE_RMS_S / cell_s).round() as usize).max(1);
+    let n_median = ((HAMPEL_WINDOW_S / cell_s).round() as usize).max(1);
+    let fine = Fine {
+        series,
+        baseline_uv,
+        k,
+        half: n_rms / 2,
+        hampel_half: n_median / 2,
+        cell_s,
+    };
+    let d = &cfg.detector;
+    let levels = if d.threshold_mode == "relative" {
+        Levels {
+            relative: true,
+            onset: d.onset_ratio as f32,
+            offset: d.offset_ratio as f32,
+        }
+    } else {
+        Levels {
+            relative: false,
+            onset: d.onset_above_uv as f32,
+            offset: d.offset_below_uv as f32,
+        }
+    };
+    let cells = |s: f64| ((s / cell_s).round() as usize).max(1);
+    let gap = (RUN_GAP_S / cell_s).round() as usize;
+    let onset = refine_onset(&fine, &levels, series.time_s(start), cells(MIN_RUN_S), gap)?;
+    let offset = refine_offset(
+        &fine,
+        &levels,
+        (onset, series.time_s(end)),
+        cells(MIN_OFFSET_RUN_S),
+        0,
+    )?;
+    (offset > onset).then_some((onset, offset))
+}
+
+/// Excess over cells `a..b`.
+/// Excess of the envelope (the moving RMS of the cleaned cells over
+/// `2 * half + 1` cells) over the baseline, cells `a..b`; NaN where any
+/// cell is.
+fn excess_over(fine: &Fine, relative: bool, a: usize, b: usize) -> Vec<f32> {
+    let h = fine.half;
+    let from = a.saturating_sub(h);
+    let clean = fine.cleaned(from, b + h);
+    (a..b)
+        .map(|c| {
+            if c < h {
+                return f32::NAN;
+            }
+            let w = &clean[c - h - from..=c + h - from];
+            let env = (w.iter().sum::<f32>() / w.len() as f32).max(0.0).sqrt();
+            // The baseline in the cells' unit.
+            let w = c / fine.k;
+            let base = fine.baseline_uv[w] / fine.series.fine_scale[w].sqrt();
+            if relative {
+                env / base.max(f32::MIN_POSITIVE)
+            } else {
+                env - base
+            }
+        })
+        .collect()
+}
+
+/// Refined onset near the window-level onset at `t_s`: the start of the
+/// first lasting run at the onset level that begins in the search range.
+fn refine_onset(fine: &Fine, lv: &Levels, t_s: f64, min_run: usize, gap: usize) -> Option<f64> {
+    let a = fine.cell_at(t_s - ONSET_SEARCH_BEFORE_S);
+    let hi = fine.cell_at(t_s + ONSET_SEARCH_AFTER_S);
+    let b = (hi + min_run + 1).min(fine.len());
+    let x = excess_over(fine, lv.relative, a, b);
+    let run = runs(&x, lv.onset, gap)
+        .into_iter()
+        .find(|&(s, e)| a + s <= hi && (e + 1 - s >= min_run || a + e + 1 >= b))?;
+    let s = run.0;
+    if s == 0 {
+        // Already at the level where the search begins.
+        return Some(fine.time_s(a));
+    }
+    Some(crossing(
+        x[s - 1],
+        x[s],
+        lv.onset,
+        fine.time_s(a + s - 1),
+        fine.cell_s,
+    ))
+}
+
+/// Refined offset of the burst from `onset_s` whose first quiet window is
+/// centred at `quiet_s`: the end of the last lasting run at the offset
+/// level (or the run the onset opens) before the search end.
+fn refine_offset(
+    fine: &Fine,
+    lv: &Levels,
+    (onset_s, quiet_s): (f64, f64),
+    min_run: usize,
+    gap: usize,
+) -> Option<f64> {
+    let a = fine.cell_at(onset_s);
+    let hi = fine.cell_at(quiet_s + OFFSET_SEARCH_AFTER_S);
+    let b = (hi + 2).min(fine.len());
+    let x = excess_over(fine, lv.relative, a, b);
+    let run = runs(&x, lv.offset, gap)
+        .into_iter()
+        .rev()
+        .find(|&(s, e)| a + e <= hi && e + 1 < x.len() && (e + 1 - s >= min_run || s == 0))?;
+    let e = run.1;
+    Some(crossing(
+        x[e],
+        x[e + 1],
+        lv.offset,
+        fine.time_s(a + e),
+        fine.cell_s,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A series of `n` windows at 0.1 s with ten cells each, resting at
+    /// 2 µV (fine and window), and a burst of `amp_uv` over `[t0, t1]` s.
+    fn series(n: usize, t0: f64, t1: f64, amp_uv: f32) -> (ActivitySeries, Vec<f32>) {
+        let k = 10;
+        let mut s = ActivitySeries {
+            hop_s: 0.1,
+            first_center_s: 0.125,
+            first_index: 0,
+            activity_uv: vec![2.0; n],
+            median_freq_hz: vec![80.0; n],
+            motion_uv: vec![0.0; n],
+            band_hz: (20.0, 150.0),
+            fine_per_window: k,
+            fine_power_uv2: vec![4.0; n * k],
+            fine_scale: vec![1.0; n],
+        };
+        for c in 0..n * k {
+            let t = 0.125 - 0.05 + (c as f64 + 0.5) * 0.01;
+            if (t0..t1).contains(&t) {
+                s.fine_power_uv2[c] = amp_uv * amp_uv;
+            }
+        }
+        (s, vec![2.0; n])
+    }
+
+    #[test]
+    fn a_step_burst_is_timed_to_a_cell() {
+        let (s, b) = series(100, 3.013, 3.637, 30.0);
+        let cfg = Config::default();
+        // The windows the hysteresis would give: centres 3.025..3.725.
+        let (on, off) = refine_span(&s, &b, (29, 36), &cfg).unwrap();
+        // The 30 ms RMS of a 30 µV step (three 10 ms cells) reaches +8 µV
+        // and falls below +2 µV at most half its length off the step.
+        assert!((on - 3.013).abs() <= 0.026, "{on}");
+        assert!((off - 3.637).abs() <= 0.026, "{off}");
+    }
+
+    #[test]
+    fn a_heartbeat_before_the_onset_does_not_move_it() {
+        let (mut s, b) = series(100, 3.013, 3.637, 30.0);
+        // A 20 ms beat of 40 µV 150 ms before the burst.
+        let c = ((2.863 - 0.075) / 0.01) as usize;
+        s.fine_power_uv2[c] = 1600.0;
+        s.fine_power_uv2[c + 1] = 1600.0;
+        let (on, _) = refine_span(&s, &b, (29, 36), &Config::default()).unwrap();
+        assert!((on - 3.013).abs() <= 0.026, "{on}");
+    }
+
+    #[test]
+    fn no_fine_envelope_no_refinement() {
+        let (mut s, b) = series(100, 3.0, 3.6, 30.0);
+        s.fine_per_window = 0;
+        s.fine_power_uv2.clear();
+        s.fine_scale.clear();
+        assert_eq!(refine_span(&s, &b, (29, 36), &Config::default()), None);
+    }
+}
