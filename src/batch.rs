@@ -272,7 +272,7 @@ pub const MANIFEST_COLUMNS: &[&str] = &["night", "files", "subject", "fs_hz", "m
 
 /// Reads a manifest. Errors (a missing column, a duplicate night id naming
 /// both lines, a bad number) stop the run: a manifest is the run's contract.
-pub fn read_manifest(path: &Path) -> Result<Vec<NightJob>> {
+pub fn read_manifest(path: &Path) -> Result<Vec<WorkItem>> {
     let (mut rdr, headers) = crate::io::open_table(path)?;
     let col = |n: &str| {
         headers
@@ -328,41 +328,55 @@ pub fn read_manifest(path: &Path) -> Result<Vec<NightJob>> {
                 format!("night id \"{id}\" appears on line {first} and again on line {line}; night ids must be unique"),
             ));
         }
-        let files: Vec<PathBuf> = field(Some(fi))
-            .ok_or_else(|| {
-                Error::input(
-                    path,
-                    format!("line {line}, column {} (files): no files", fi + 1),
-                )
-            })?
+        // A bad cell of one night's row is that night's error row; the
+        // other nights of the manifest still run.
+        let cell = field(Some(fi)).unwrap_or("");
+        let files: Vec<PathBuf> = cell
             .split(';')
             .map(str::trim)
             .filter(|f| !f.is_empty())
             .map(|f| base.join(f))
             .collect();
+        let night_error = |error: String| {
+            WorkItem::Failed(NightError {
+                night: id.clone(),
+                source: cell.to_string(),
+                error: format!("{}: {error}", path.display()),
+            })
+        };
         if files.is_empty() {
-            return Err(Error::input(
-                path,
-                format!(
-                    "line {line}, column {} (files): no file names, only separators; expected file1;file2",
-                    fi + 1
-                ),
-            ));
+            jobs.push(night_error(format!(
+                "line {line}, column {} (files): {}; expected file1;file2",
+                fi + 1,
+                if cell.is_empty() {
+                    "no files"
+                } else {
+                    "no file names, only separators"
+                }
+            )));
+            continue;
         }
         let fs_hz = match field(hi) {
-            Some(v) => Some(v.parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0).ok_or_else(|| {
-                Error::input(path, format!("line {line}, column {} (fs_hz): expected a rate in Hz > 0, found \"{v}\"", hi.unwrap_or(0) + 1))
-            })?),
+            Some(v) => match v.parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0) {
+                Some(x) => Some(x),
+                None => {
+                    jobs.push(night_error(format!(
+                        "line {line}, column {} (fs_hz): expected a rate in Hz > 0, found \"{v}\"",
+                        hi.unwrap_or(0) + 1
+                    )));
+                    continue;
+                }
+            },
             None => None,
         };
-        jobs.push(NightJob {
+        jobs.push(WorkItem::Night(NightJob {
             input: NightInput { id, files },
             subject: field(si).map(str::to_string),
             fs_hz,
             mains: field(mi).map(str::to_string),
-        });
+        }));
     }
-    jobs.sort_by(|a, b| a.input.id.cmp(&b.input.id));
+    jobs.sort_by(|a, b| a.key().0.cmp(b.key().0));
     Ok(jobs)
 }
 
@@ -713,10 +727,7 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
                 .chain(errors.into_iter().map(WorkItem::Failed))
                 .collect()
         }
-        Inputs::Manifest(path) => read_manifest(path)?
-            .into_iter()
-            .map(WorkItem::Night)
-            .collect(),
+        Inputs::Manifest(path) => read_manifest(path)?,
     };
     // One hypnogram file belongs to one night.
     if let Some(h) = opts.hypnogram.as_deref().filter(|h| h.is_file()) {
@@ -1085,7 +1096,11 @@ mod tests {
             "night,files,subject,fs_hz\na,x/a_emg.csv;a_acc.csv,s1,500\n",
         )
         .unwrap();
-        let jobs = read_manifest(&m).unwrap();
+        let items = read_manifest(&m).unwrap();
+        let WorkItem::Night(job) = &items[0] else {
+            panic!("not a night: {}", items[0].key().0)
+        };
+        let jobs = [job];
         assert_eq!(
             jobs[0].input.files,
             vec![dir.path().join("x/a_emg.csv"), dir.path().join("a_acc.csv")]
@@ -1097,5 +1112,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown column \"file\""));
+        // A row with only separators, or a bad rate, is that night's error
+        // row; the other nights still run.
+        std::fs::write(&m, "night,files,fs_hz\na,;,\nb,b.csv,fast\nc,c.csv,500\n").unwrap();
+        let items = read_manifest(&m).unwrap();
+        let kinds: Vec<(&str, bool)> = items
+            .iter()
+            .map(|i| (i.key().0, matches!(i, WorkItem::Failed(_))))
+            .collect();
+        assert_eq!(kinds, [("a", true), ("b", true), ("c", false)]);
+        let WorkItem::Failed(e) = &items[0] else {
+            unreachable!()
+        };
+        assert!(
+            e.error
+                .contains("line 2, column 2 (files): no file names, only separators"),
+            "{}",
+            e.error
+        );
+        let WorkItem::Failed(e) = &items[1] else {
+            unreachable!()
+        };
+        assert!(e.error.contains("line 3, column 3 (fs_hz)"), "{}", e.error);
     }
 }

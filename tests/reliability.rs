@@ -461,10 +461,17 @@ fn manifest_files_cell_of_separators_only_is_an_error_not_a_panic() {
     ]);
     let err = stderr(&o);
     assert!(!err.contains("panicked"), "{err}");
+    // The batch around it is written; the bad night is an error row naming
+    // the manifest's line and column.
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    let out = dir.path().join("out");
+    let errors = std::fs::read_to_string(out.join("errors.csv")).unwrap();
     assert!(
-        err.contains("m.csv") && err.contains("line 3, column 2 (files)"),
-        "{err}"
+        errors.contains("bad,") && errors.contains("m.csv: line 3, column 2 (files)"),
+        "{errors}"
     );
+    let nights = std::fs::read_to_string(out.join("nights.csv")).unwrap();
+    assert!(nights.lines().any(|l| l.starts_with("g01,")), "{nights}");
     // The library refuses a night with no files by name.
     let plans = crampscan::dsp::PlanCache::new();
     let cfg = Config::default();
