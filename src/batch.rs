@@ -51,6 +51,9 @@ pub struct NightJob {
     pub fs_hz: Option<f64>,
     /// Per-night mains setting (`auto`, `50`, `60`, `none`).
     pub mains: Option<String>,
+    /// Per-night scoring file (NSRR XML, Luna `.annot`; manifest column
+    /// `scoring`, relative to the manifest's folder).
+    pub scoring: Option<PathBuf>,
 }
 
 impl NightJob {
@@ -60,6 +63,7 @@ impl NightJob {
             subject: None,
             fs_hz: None,
             mains: None,
+            scoring: None,
         }
     }
 
@@ -170,8 +174,10 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<NightInput>, Vec<NightError>) {
 }
 
 /// Manifest columns: `night` and `files` (`;`-separated, relative to the
-/// manifest's folder) are required; `subject`, `fs_hz` and `mains` optional.
-pub const MANIFEST_COLUMNS: &[&str] = &["night", "files", "subject", "fs_hz", "mains"];
+/// manifest's folder) are required; `subject`, `fs_hz`, `mains` and
+/// `scoring` (an NSRR XML or Luna `.annot`, relative to the manifest's
+/// folder) optional.
+pub const MANIFEST_COLUMNS: &[&str] = &["night", "files", "subject", "fs_hz", "mains", "scoring"];
 
 /// Reads a manifest. Errors (a missing column, a duplicate night id naming
 /// both lines, a bad number) stop the run: a manifest is the run's contract.
@@ -254,6 +260,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<NightJob>> {
             subject: field(si).map(str::to_string),
             fs_hz,
             mains: field(mi).map(str::to_string),
+            scoring: field(col("scoring")).map(|f| base.join(f)),
         });
     }
     jobs.sort_by(|a, b| a.input.id.cmp(&b.input.id));
@@ -368,6 +375,18 @@ fn hypnogram_for(job: &NightJob, given: Option<&Path>) -> Result<Option<PathBuf>
     }
 }
 
+/// The scoring of a night: the manifest's `scoring`, else a sidecar next
+/// to the night's first file ([`crate::io::scoring::find_sidecar`]).
+fn scoring_for(job: &NightJob) -> Option<PathBuf> {
+    job.scoring.clone().or_else(|| {
+        job.input
+            .files
+            .first()
+            .and_then(|f| f.parent())
+            .and_then(|d| crate::io::scoring::find_sidecar(d, &job.input.id))
+    })
+}
+
 /// How a scan went.
 #[derive(Debug, Clone)]
 pub struct ScanReport {
@@ -463,14 +482,23 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
     let attempt = || -> Result<(NightDocument, bool)> {
         let cfg = job.config(base)?;
         let hypnogram = hypnogram_for(job, opts.hypnogram.as_deref())?;
-        // The hypnogram is an input: a changed one makes --resume redo the night.
+        let scoring = scoring_for(job);
+        // The hypnogram and scoring are inputs: a changed one makes
+        // --resume redo the night.
         let mut input_files = job.input.files.clone();
         input_files.extend(hypnogram.iter().cloned());
+        input_files.extend(
+            scoring
+                .iter()
+                .filter(|s| Some(*s) != hypnogram.as_ref())
+                .cloned(),
+        );
         let analyse = || {
             let detector = detect::from_config(&cfg, plans)?;
             let night_opts = NightOptions {
                 keep_traces: opts.plots,
                 hypnogram: hypnogram.clone(),
+                scoring: scoring.clone(),
             };
             process_night_with(&job.input, &cfg, detector.as_ref(), plans, night_opts)
         };

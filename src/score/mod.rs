@@ -2,6 +2,7 @@
 //! leg-movement figures (bilateral combining, PLM series).
 
 pub mod classify;
+pub mod context;
 pub mod hypnogram;
 pub mod longact;
 pub mod plm;
@@ -89,6 +90,14 @@ pub struct Episode {
     /// movement of two legs starting together with a still accelerometer.
     #[serde(default)]
     pub ambiguous: bool,
+    /// Sleep stage at onset by the hypnogram (`W`, `N1`, `N2`, `N3`, `R`,
+    /// `?`); `None` without a hypnogram or where it scores nothing.
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// Cramps only: whether wake is scored within 120 s after the onset
+    /// ([`context::CRAMP_WAKE_WITHIN_S`]); `None` without a hypnogram.
+    #[serde(default)]
+    pub wake_within_120s: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -165,6 +174,8 @@ impl Episode {
             muscle: None,
             buildup_s: None,
             ambiguous: false,
+            stage: None,
+            wake_within_120s: None,
         }
     }
 }
