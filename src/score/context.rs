@@ -89,3 +89,84 @@ pub fn mark_episodes(episodes: &mut [Episode], h: &Hypnogram) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::score::plm::{score_in, LmContext};
+
+    #[test]
+    fn stage_indices_arousals_and_cramp_awakenings_by_hand() {
+        use Stage::*;
+        let h = Hypnogram {
+            path: "h".into(),
+            epochs: vec![
+                (0.0, 600.0, Wake),
+                (600.0, 1200.0, N1),
+                (1200.0, 2400.0, N2),
+                (2400.0, 3000.0, N3),
+                (3000.0, 3600.0, Rem),
+                (3600.0, 4200.0, Wake),
+            ],
+            start_time: None,
+        };
+        // A series of 4 in N2, 6 in REM, 4 in wake (20 s apart, 1 s LMs).
+        let mut starts: Vec<f64> = (0..4).map(|k| 1300.0 + 20.0 * k as f64).collect();
+        starts.extend((0..6).map(|k| 3100.0 + 20.0 * k as f64));
+        starts.extend((0..4).map(|k| 3700.0 + 20.0 * k as f64));
+        let eps: Vec<Episode> = starts
+            .iter()
+            .map(|&s| Episode::bare("l", EpisodeKind::Lm, s, s + 1.0))
+            .collect();
+        // After the first N2 PLM (0.2 s) and the first wake PLM.
+        let arousals = [(1301.2, 1305.0), (3701.0, 3705.0)];
+        let ctx = LmContext {
+            hypnogram: Some(&h),
+            arousals: Some(&arousals),
+            ..LmContext::default()
+        };
+        let p = Config::default().plm_params().unwrap();
+        let lm = score_in(&eps, &p, &ctx);
+        assert_eq!(lm.n_plm, 14);
+        let f = stage_figures(&lm, Some(&h), true, 4200.0);
+        let close = |a: Option<f64>, b: f64| assert!((a.unwrap() - b).abs() < 1e-9, "{a:?} vs {b}");
+        // Wake 1200 s: 4 / (1/3 h) = 12; N2 1200 s: 12; REM 600 s: 36.
+        close(f.wake_h, 1200.0 / 3600.0);
+        close(f.plmw_index, 12.0);
+        close(f.plms_stage_index[0], 0.0);
+        close(f.plms_stage_index[1], 12.0);
+        close(f.plms_stage_index[2], 0.0);
+        close(f.plms_stage_index[3], 36.0);
+        // One PLM in sleep with an arousal over 3000 s asleep: 1.2 per h.
+        assert_eq!(f.n_plm_arousal, Some(1));
+        close(f.plm_arousal_index, 1.2);
+        // No hypnogram, no arousals: every figure empty.
+        assert_eq!(
+            stage_figures(&lm, None, false, 4200.0),
+            StageFigures::default()
+        );
+
+        let mut cramps = vec![
+            Episode::bare("l", EpisodeKind::Cramp, 1250.0, 1300.0),
+            Episode::bare("l", EpisodeKind::Cramp, 3490.0, 3520.0),
+            Episode::bare("l", EpisodeKind::Cramp, 3470.0, 3500.0),
+            Episode::bare("l", EpisodeKind::Lm, 700.0, 701.0),
+        ];
+        mark_episodes(&mut cramps, &h);
+        let got: Vec<(Option<&str>, Option<bool>)> = cramps
+            .iter()
+            .map(|e| (e.stage.as_deref(), e.wake_within_120s))
+            .collect();
+        // Wake at 3600 s: 110 s after 3490 (yes), 130 s after 3470 (no).
+        assert_eq!(
+            got,
+            [
+                (Some("N2"), Some(false)),
+                (Some("R"), Some(true)),
+                (Some("R"), Some(false)),
+                (Some("N1"), None)
+            ]
+        );
+    }
+}

@@ -681,3 +681,107 @@ mod tests {
         assert_eq!((lm, plm), (3, 2));
     }
 }
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::io::hypnogram::Hypnogram;
+
+    fn params(rules: &str) -> PlmParams {
+        let mut cfg = Config::default();
+        cfg.scoring.rules = rules.into();
+        cfg.plm_params().unwrap()
+    }
+
+    fn lms(starts: &[f64]) -> Vec<Episode> {
+        starts
+            .iter()
+            .map(|&s| Episode::bare("l", EpisodeKind::Lm, s, s + 1.0))
+            .collect()
+    }
+
+    fn with_apneas(eps: &[Episode], rules: &str, apneas: &[(f64, f64)]) -> LmFigures {
+        let ctx = LmContext {
+            apneas: Some(apneas),
+            ..LmContext::default()
+        };
+        score_in(eps, &params(rules), &ctx)
+    }
+
+    #[test]
+    fn wasm_respiratory_window_is_2_s_before_to_10_25_s_after_the_end() {
+        // Apnea 100–120 s: window 118–130.25 s.
+        let resp = |s: f64, e: f64| {
+            let eps = vec![Episode::bare("l", EpisodeKind::Lm, s, e)];
+            with_apneas(&eps, "wasm2016", &[(100.0, 120.0)]).movements[0].respiratory
+        };
+        assert!(!resp(117.0, 117.9), "ends before the window");
+        assert!(resp(117.5, 118.0), "touches its start");
+        assert!(
+            resp(105.0, 106.0) == false,
+            "inside the apnea, before the window"
+        );
+        assert!(resp(130.2, 131.0), "starts inside its end");
+        assert!(!resp(130.3, 131.0), "starts after it");
+    }
+
+    #[test]
+    fn aasm_respiratory_window_is_0_5_s_around_the_event() {
+        // Apnea 100–120 s: window 99.5–120.5 s.
+        let resp = |s: f64, e: f64| {
+            let eps = vec![Episode::bare("l", EpisodeKind::Lm, s, e)];
+            with_apneas(&eps, "aasm", &[(100.0, 120.0)]).movements[0].respiratory
+        };
+        assert!(resp(98.9, 99.5));
+        assert!(!resp(98.9, 99.4));
+        assert!(resp(110.0, 111.0));
+        assert!(resp(120.5, 121.5));
+        assert!(!resp(120.6, 121.5));
+        assert!(!resp(125.0, 126.0), "respiratory under WASM only");
+    }
+
+    #[test]
+    fn a_respiratory_lm_ends_a_wasm_series_and_is_skipped_under_aasm() {
+        // LMs every 20 s; the one at 60 s follows an apnea ending at 59.8 s.
+        let eps = lms(&[0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+        let apnea = [(55.0, 59.8)];
+        let f = with_apneas(&eps, "wasm2016", &apnea);
+        // [0, 20, 40] | resp | [80, 100]: no series of 4.
+        assert_eq!((f.n_lm, f.n_plm, f.n_lm_resp), (5, 0, Some(1)));
+        let f = with_apneas(&eps, "aasm", &apnea);
+        // Not scored: 0, 20, 40, 80, 100 (intervals 20, 20, 40, 20).
+        assert_eq!(
+            (f.n_lm, f.n_plm, f.n_plm_series, f.n_lm_resp),
+            (5, 5, 1, Some(1))
+        );
+        assert_eq!(f.n_imi, 4);
+        // Without respiratory scoring nothing is left out and no count is given.
+        let f = score(&eps, &params("aasm"));
+        assert_eq!((f.n_lm, f.n_plm, f.n_lm_resp), (6, 6, None));
+    }
+
+    #[test]
+    fn nsrr_scores_no_lm_in_wake_and_arousals_within_0_5_s_are_associated() {
+        let h = Hypnogram {
+            path: "h".into(),
+            epochs: vec![(0.0, 30.0, Stage::Wake), (30.0, 300.0, Stage::N2)],
+            start_time: None,
+        };
+        let eps = lms(&[10.0, 40.0, 60.0, 80.0, 100.0]);
+        let arousals = [(41.4, 45.0), (61.6, 63.0)];
+        let ctx = LmContext {
+            hypnogram: Some(&h),
+            arousals: Some(&arousals),
+            ..LmContext::default()
+        };
+        let f = score_in(&eps, &params("nsrr"), &ctx);
+        assert_eq!((f.n_lm, f.n_plm, f.rules.as_str()), (4, 4, "nsrr"));
+        assert!(f.movements[0].wake && !f.movements[0].scored);
+        let f = score_in(&eps, &params("aasm"), &ctx);
+        assert_eq!((f.n_lm, f.n_plm), (5, 5));
+        // 41.0 → 41.4: 0.4 s, associated; 61.0 → 61.6: 0.6 s, not.
+        let a: Vec<bool> = f.movements.iter().map(|m| m.arousal).collect();
+        assert_eq!(a, [false, true, false, false, false]);
+    }
+}
