@@ -203,7 +203,10 @@ pub const BUILDUP_SMOOTH_S: f64 = 1.0;
 /// Leg-EMG label patterns (case-insensitive globs over the whole label, `*`
 /// any run, `?` one character). Sources: tibialis anterior labels written by
 /// PSG systems (AASM montage `LAT`/`RAT`, `Leg 1`/`Leg 2`, `EMG Tib L`), calf
-/// muscles for cramps, and crampscan's own `emg_*` column names.
+/// muscles for cramps, and crampscan's own `emg_*` column names. Cohort
+/// labels (NSRR: CHAT/CFS `PLMl`/`PLMr`, SHHS/MESA `Leg L`, MrOS `LLEG`/
+/// `RLEG`, `Limb L`/`Limb R`, `Tib L`) are matched by `PLM?`, `*limb*`,
+/// `*leg*` and `*tib*`.
 pub const EMG_PATTERNS: &[&str] = &[
     "*tib*",
     "LAT",
@@ -211,6 +214,8 @@ pub const EMG_PATTERNS: &[&str] = &[
     "LAT*",
     "RAT*",
     "*leg*",
+    "PLM?",
+    "*limb*",
     "*gastroc*",
     "*soleus*",
     "*calf*",
@@ -871,7 +876,7 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     ),
     (
         "channels.select",
-        "Use exactly these channel labels (empty: choose by the patterns below).",
+        "Use exactly these channel labels (empty: choose by the patterns below); an entry \"a|b\" takes whichever alternatives the night has.",
     ),
     (
         "channels.emg_patterns",

@@ -538,13 +538,16 @@ pub fn process_night_with(
 ) -> Result<NightResult> {
     let sources = open_sources(input, cfg)?;
     let mut warnings = Vec::new();
-    // Every name given with --channels must exist in one of the night's files.
+    // Every --channels entry must have one of its alternatives (`a|b`) in
+    // one of the night's files.
     for name in &cfg.channels.select {
-        let found = sources.iter().any(|s| {
-            s.info()
-                .channels
-                .iter()
-                .any(|c| c.name.trim().eq_ignore_ascii_case(name.trim()))
+        let found = crate::io::select::alternatives(name).any(|alt| {
+            sources.iter().any(|s| {
+                s.info()
+                    .channels
+                    .iter()
+                    .any(|c| c.name.trim().eq_ignore_ascii_case(alt))
+            })
         });
         if !found {
             return Err(Error::input(

@@ -117,8 +117,10 @@ pub fn side_of(label: &str) -> Option<&'static str> {
     let mut side = None;
     for tok in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
         let s = match tok {
-            "left" | "l" | "lt" | "sx" | "lat" | "lgast" | "ltib" => Some("left"),
-            "right" | "r" | "rt" | "dx" | "rat" | "rgast" | "rtib" => Some("right"),
+            "left" | "l" | "lt" | "sx" | "lat" | "lgast" | "ltib" | "plml" | "lleg" => Some("left"),
+            "right" | "r" | "rt" | "dx" | "rat" | "rgast" | "rtib" | "plmr" | "rleg" => {
+                Some("right")
+            }
             _ => None,
         };
         if s.is_some() {
@@ -138,7 +140,11 @@ pub fn muscle_of(label: &str) -> Option<&'static str> {
         Some("soleus")
     } else if lower.contains("calf") {
         Some("calf")
-    } else if lower.contains("tib") || words.contains(&"lat") || words.contains(&"rat") {
+    } else if lower.contains("tib")
+        || ["lat", "rat", "plml", "plmr", "lleg", "rleg"]
+            .iter()
+            .any(|w| words.contains(w))
+    {
         Some("tibialis")
     } else {
         None
@@ -192,6 +198,11 @@ mod tests {
         assert_eq!(side_of("RAT2"), None);
         assert_eq!(side_of("Leg 1"), None);
         assert_eq!(side_of("gastroc_r"), Some("right"));
+        assert_eq!(side_of("PLMl"), Some("left"));
+        assert_eq!(side_of("RLEG"), Some("right"));
+        assert_eq!(side_of("Limb L"), Some("left"));
+        assert_eq!(side_of("Tib L"), Some("left"));
+        assert_eq!(muscle_of("PLMr"), Some("tibialis"));
         assert_eq!(muscle_of("EMG Tib R"), Some("tibialis"));
         assert_eq!(muscle_of("LAT"), Some("tibialis"));
         assert_eq!(muscle_of("gastrocnemius_left"), Some("gastrocnemius"));

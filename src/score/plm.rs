@@ -718,10 +718,7 @@ mod context_tests {
         };
         assert!(!resp(117.0, 117.9), "ends before the window");
         assert!(resp(117.5, 118.0), "touches its start");
-        assert!(
-            !resp(105.0, 106.0),
-            "inside the apnea, before the window"
-        );
+        assert!(!resp(105.0, 106.0), "inside the apnea, before the window");
         assert!(resp(130.2, 131.0), "starts inside its end");
         assert!(!resp(130.3, 131.0), "starts after it");
     }
