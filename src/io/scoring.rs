@@ -353,6 +353,53 @@ mod tests {
     }
 
     #[test]
+    fn a_scoring_of_another_recording_is_refused_with_both_start_times() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("n1-nsrr.xml");
+        std::fs::write(
+            &p,
+            "<PSGAnnotation><ScoredEvents><ScoredEvent><EventType/><EventConcept>Recording Start Time</EventConcept>\
+             <Start>0</Start><Duration>600</Duration><ClockTime>00.00.00 22.15.00</ClockTime></ScoredEvent>\
+             <ScoredEvent><EventType>Stages|Stages</EventType><EventConcept>Wake|0</EventConcept><Start>0</Start><Duration>30</Duration></ScoredEvent>\
+             </ScoredEvents></PSGAnnotation>",
+        )
+        .unwrap();
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        assert!(Scoring::read(&p, Some(at("2020-01-01 22:15:00"))).is_ok());
+        let e = Scoring::read(&p, Some(at("2020-01-01 23:00:00")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("n1-nsrr.xml")
+                && e.contains("starts at 22:15:00, the recording at 23:00:00: -2700 s apart"),
+            "{e}"
+        );
+        // No overlap, and events starting past the end (beyond one epoch).
+        let p = Path::new("h.csv");
+        let e = check_spans(p, &[(100.0, 130.0, "epoch 1")], 60.0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("it spans 100.0–130.0 s from the recording start, the recording 0–60.0 s"),
+            "{e}"
+        );
+        let spans = [
+            (0.0, 30.0, "epoch 1"),
+            (60.0, 90.0, "epoch 2"),
+            (95.0, 125.0, "epoch 3"),
+        ];
+        let e = check_spans(p, &spans, 60.0).unwrap_err().to_string();
+        assert!(
+            e.contains("epoch 3: event at 95.0–125.0 s lies beyond the recording's end (60.0 s"),
+            "{e}"
+        );
+        assert!(
+            check_spans(p, &spans[..2], 60.0).is_ok(),
+            "a last epoch past the end is fine"
+        );
+    }
+
+    #[test]
     fn clock_offsets_cross_midnight() {
         let r = NaiveDateTime::parse_from_str("2020-01-01 23:30:00", "%Y-%m-%d %H:%M:%S").unwrap();
         let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M:%S").unwrap();
