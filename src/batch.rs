@@ -954,6 +954,16 @@ mod tests {
         );
         assert_eq!(jobs[0].subject.as_deref(), Some("s1"));
         assert_eq!(jobs[0].fs_hz, Some(500.0));
+        assert_eq!(jobs[0].scoring, None);
+        // The optional scoring column, relative to the manifest's folder.
+        std::fs::write(
+            &m,
+            "night,files,scoring\na,a.edf,nsrr/a-nsrr.xml\nb,b.edf,\n",
+        )
+        .unwrap();
+        let jobs = read_manifest(&m).unwrap();
+        assert_eq!(jobs[0].scoring, Some(dir.path().join("nsrr/a-nsrr.xml")));
+        assert_eq!(jobs[1].scoring, None);
         std::fs::write(&m, "night,file\na,b\n").unwrap();
         assert!(read_manifest(&m)
             .unwrap_err()
