@@ -54,6 +54,10 @@ pub struct NightJob {
     /// Per-night scoring file (NSRR XML, Luna `.annot`; manifest column
     /// `scoring`, relative to the manifest's folder).
     pub scoring: Option<PathBuf>,
+    /// Per-night channel map (manifest column `channels`: `;`-separated
+    /// entries, each with `|`-separated alternatives), replacing
+    /// `--channels` for that night.
+    pub channels: Option<Vec<String>>,
 }
 
 impl NightJob {
@@ -64,6 +68,7 @@ impl NightJob {
             fs_hz: None,
             mains: None,
             scoring: None,
+            channels: None,
         }
     }
 
@@ -75,6 +80,9 @@ impl NightJob {
         }
         if let Some(m) = &self.mains {
             cfg.detector.mains = m.clone();
+        }
+        if let Some(c) = &self.channels {
+            cfg.channels.select = c.clone();
         }
         cfg.validate()?;
         Ok(cfg)
@@ -176,8 +184,11 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<NightInput>, Vec<NightError>) {
 /// Manifest columns: `night` and `files` (`;`-separated, relative to the
 /// manifest's folder) are required; `subject`, `fs_hz`, `mains` and
 /// `scoring` (an NSRR XML or Luna `.annot`, relative to the manifest's
-/// folder) optional.
-pub const MANIFEST_COLUMNS: &[&str] = &["night", "files", "subject", "fs_hz", "mains", "scoring"];
+/// folder) and `channels` (the night's channel map, `LAT|PLMl;RAT|PLMr`)
+/// optional.
+pub const MANIFEST_COLUMNS: &[&str] = &[
+    "night", "files", "subject", "fs_hz", "mains", "scoring", "channels",
+];
 
 /// Reads a manifest. Errors (a missing column, a duplicate night id naming
 /// both lines, a bad number) stop the run: a manifest is the run's contract.
@@ -261,6 +272,13 @@ pub fn read_manifest(path: &Path) -> Result<Vec<NightJob>> {
             fs_hz,
             mains: field(mi).map(str::to_string),
             scoring: field(col("scoring")).map(|f| base.join(f)),
+            channels: field(col("channels")).map(|c| {
+                c.split(';')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }),
         });
     }
     jobs.sort_by(|a, b| a.input.id.cmp(&b.input.id));
@@ -964,6 +982,21 @@ mod tests {
         let jobs = read_manifest(&m).unwrap();
         assert_eq!(jobs[0].scoring, Some(dir.path().join("nsrr/a-nsrr.xml")));
         assert_eq!(jobs[1].scoring, None);
+        // A channel map per night: entries `;`-separated, alternatives `|`.
+        std::fs::write(
+            &m,
+            "night,files,channels\na,a.edf,LAT|PLMl; RAT|PLMr\nb,b.edf,\n",
+        )
+        .unwrap();
+        let jobs = read_manifest(&m).unwrap();
+        let cfg = jobs[0].config(&Config::default()).unwrap();
+        assert_eq!(cfg.channels.select, ["LAT|PLMl", "RAT|PLMr"]);
+        assert!(jobs[1]
+            .config(&Config::default())
+            .unwrap()
+            .channels
+            .select
+            .is_empty());
         std::fs::write(&m, "night,file\na,b\n").unwrap();
         assert!(read_manifest(&m)
             .unwrap_err()
