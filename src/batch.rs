@@ -51,6 +51,13 @@ pub struct NightJob {
     pub fs_hz: Option<f64>,
     /// Per-night mains setting (`auto`, `50`, `60`, `none`).
     pub mains: Option<String>,
+    /// Per-night scoring file (NSRR XML, Luna `.annot`; manifest column
+    /// `scoring`, relative to the manifest's folder).
+    pub scoring: Option<PathBuf>,
+    /// Per-night channel map (manifest column `channels`: `;`-separated
+    /// entries, each with `|`-separated alternatives), replacing
+    /// `--channels` for that night.
+    pub channels: Option<Vec<String>>,
 }
 
 impl NightJob {
@@ -60,6 +67,8 @@ impl NightJob {
             subject: None,
             fs_hz: None,
             mains: None,
+            scoring: None,
+            channels: None,
         }
     }
 
@@ -71,6 +80,9 @@ impl NightJob {
         }
         if let Some(m) = &self.mains {
             cfg.detector.mains = m.clone();
+        }
+        if let Some(c) = &self.channels {
+            cfg.channels.select = c.clone();
         }
         cfg.validate()?;
         Ok(cfg)
@@ -267,8 +279,13 @@ pub fn discover_except(
 }
 
 /// Manifest columns: `night` and `files` (`;`-separated, relative to the
-/// manifest's folder) are required; `subject`, `fs_hz` and `mains` optional.
-pub const MANIFEST_COLUMNS: &[&str] = &["night", "files", "subject", "fs_hz", "mains"];
+/// manifest's folder) are required; `subject`, `fs_hz`, `mains` and
+/// `scoring` (an NSRR XML or Luna `.annot`, relative to the manifest's
+/// folder) and `channels` (the night's channel map, `LAT|PLMl;RAT|PLMr`)
+/// optional.
+pub const MANIFEST_COLUMNS: &[&str] = &[
+    "night", "files", "subject", "fs_hz", "mains", "scoring", "channels",
+];
 
 /// Reads a manifest. Errors (a missing column, a duplicate night id naming
 /// both lines, a bad number) stop the run: a manifest is the run's contract.
@@ -374,6 +391,14 @@ pub fn read_manifest(path: &Path) -> Result<Vec<WorkItem>> {
             subject: field(si).map(str::to_string),
             fs_hz,
             mains: field(mi).map(str::to_string),
+            scoring: field(col("scoring")).map(|f| base.join(f)),
+            channels: field(col("channels")).map(|c| {
+                c.split(';')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }),
         }));
     }
     jobs.sort_by(|a, b| a.key().0.cmp(b.key().0));
@@ -488,6 +513,18 @@ fn hypnogram_for(job: &NightJob, given: Option<&Path>) -> Result<Option<PathBuf>
     }
 }
 
+/// The scoring of a night: the manifest's `scoring`, else a sidecar next
+/// to the night's first file ([`crate::io::scoring::find_sidecar`]).
+fn scoring_for(job: &NightJob) -> Option<PathBuf> {
+    job.scoring.clone().or_else(|| {
+        job.input
+            .files
+            .first()
+            .and_then(|f| f.parent())
+            .and_then(|d| crate::io::scoring::find_sidecar(d, &job.input.id))
+    })
+}
+
 /// How a scan went.
 #[derive(Debug, Clone)]
 pub struct ScanReport {
@@ -587,9 +624,17 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
     let attempt = || -> Result<(NightDocument, bool)> {
         let cfg = job.config(base)?;
         let hypnogram = hypnogram_for(job, opts.hypnogram.as_deref())?;
-        // The hypnogram is an input: a changed one makes --resume redo the night.
+        let scoring = scoring_for(job);
+        // The hypnogram and scoring are inputs: a changed one makes
+        // --resume redo the night.
         let mut input_files = job.input.files.clone();
         input_files.extend(hypnogram.iter().cloned());
+        input_files.extend(
+            scoring
+                .iter()
+                .filter(|s| Some(*s) != hypnogram.as_ref())
+                .cloned(),
+        );
         // Before hashing and reading run side by side: a FIFO or device
         // would block either, and the same file twice would count twice.
         io::parts::check_parts(&job.input.id, &job.input.files)?;
@@ -601,6 +646,7 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
             let night_opts = NightOptions {
                 keep_traces: opts.plots,
                 hypnogram: hypnogram.clone(),
+                scoring: scoring.clone(),
             };
             process_night_with(&job.input, &cfg, detector.as_ref(), plans, night_opts)
         };
@@ -1107,6 +1153,31 @@ mod tests {
         );
         assert_eq!(jobs[0].subject.as_deref(), Some("s1"));
         assert_eq!(jobs[0].fs_hz, Some(500.0));
+        assert_eq!(jobs[0].scoring, None);
+        // The optional scoring column, relative to the manifest's folder.
+        std::fs::write(
+            &m,
+            "night,files,scoring\na,a.edf,nsrr/a-nsrr.xml\nb,b.edf,\n",
+        )
+        .unwrap();
+        let jobs = read_manifest(&m).unwrap();
+        assert_eq!(jobs[0].scoring, Some(dir.path().join("nsrr/a-nsrr.xml")));
+        assert_eq!(jobs[1].scoring, None);
+        // A channel map per night: entries `;`-separated, alternatives `|`.
+        std::fs::write(
+            &m,
+            "night,files,channels\na,a.edf,LAT|PLMl; RAT|PLMr\nb,b.edf,\n",
+        )
+        .unwrap();
+        let jobs = read_manifest(&m).unwrap();
+        let cfg = jobs[0].config(&Config::default()).unwrap();
+        assert_eq!(cfg.channels.select, ["LAT|PLMl", "RAT|PLMr"]);
+        assert!(jobs[1]
+            .config(&Config::default())
+            .unwrap()
+            .channels
+            .select
+            .is_empty());
         std::fs::write(&m, "night,file\na,b\n").unwrap();
         assert!(read_manifest(&m)
             .unwrap_err()

@@ -139,6 +139,20 @@ pub const AASM_LM_MAX_S: f64 = 10.0;
 /// count as one leg movement, s. WASM 2016 uses the 0.5 s end-to-onset gap
 /// ([`BILATERAL_GAP_S`]) instead.
 pub const AASM_BILATERAL_ONSET_S: f64 = 5.0;
+/// WASM 2016: an LM overlapping the window from this long before the end
+/// of an apnea or hypopnea... s.
+pub const WASM_RESP_BEFORE_END_S: f64 = 2.0;
+/// ...to this long after its end is respiratory-related, s (WASM 2016).
+pub const WASM_RESP_AFTER_END_S: f64 = 10.25;
+/// AASM scoring manual (v2.6, limb movement rules): an LM from 0.5 s
+/// before an apnea or hypopnea starts... s.
+pub const AASM_RESP_BEFORE_START_S: f64 = 0.5;
+/// ...to 0.5 s after it ends is not scored, s (AASM manual).
+pub const AASM_RESP_AFTER_END_S: f64 = 0.5;
+/// An LM and an arousal overlapping or less than this apart (end of one to
+/// onset of the other) are associated, s (AASM manual v2.6 and WASM 2016
+/// both 0.5 s).
+pub const LM_AROUSAL_GAP_S: f64 = 0.5;
 /// Intermovement-interval histogram bin width, s (Ferri et al. 2006 plot IMIs
 /// in 2 s bins up to 90 s).
 pub const IMI_BIN_S: f64 = 2.0;
@@ -189,7 +203,10 @@ pub const BUILDUP_SMOOTH_S: f64 = 1.0;
 /// Leg-EMG label patterns (case-insensitive globs over the whole label, `*`
 /// any run, `?` one character). Sources: tibialis anterior labels written by
 /// PSG systems (AASM montage `LAT`/`RAT`, `Leg 1`/`Leg 2`, `EMG Tib L`), calf
-/// muscles for cramps, and crampscan's own `emg_*` column names.
+/// muscles for cramps, and crampscan's own `emg_*` column names. Cohort
+/// labels (NSRR: CHAT/CFS `PLMl`/`PLMr`, SHHS/MESA `Leg L`, MrOS `LLEG`/
+/// `RLEG`, `Limb L`/`Limb R`, `Tib L`) are matched by `PLM?`, `*limb*`,
+/// `*leg*` and `*tib*`.
 pub const EMG_PATTERNS: &[&str] = &[
     "*tib*",
     "LAT",
@@ -197,6 +214,8 @@ pub const EMG_PATTERNS: &[&str] = &[
     "LAT*",
     "RAT*",
     "*leg*",
+    "PLM?",
+    "*limb*",
     "*gastroc*",
     "*soleus*",
     "*calf*",
@@ -487,7 +506,7 @@ pub struct CrampConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScoringConfig {
-    /// `wasm2016` or `aasm`.
+    /// `wasm2016`, `aasm` or `nsrr`.
     pub rules: String,
     pub bilateral_gap_s: f64,
     pub bilateral_max_parts: usize,
@@ -507,6 +526,9 @@ pub enum RuleSet {
     /// AASM: 5–90 s intervals, a 10 s maximum also for bilateral LMs, and
     /// LMs on the two legs with onsets less than 5 s apart counted as one.
     Aasm,
+    /// As NSRR's Profusion scorers did (AASM 2007 as in the CHAT manual
+    /// §6.8.4): the AASM values, and no LMs scored in wake.
+    Nsrr,
 }
 
 impl RuleSet {
@@ -514,6 +536,7 @@ impl RuleSet {
         match self {
             RuleSet::Wasm2016 => "wasm2016",
             RuleSet::Aasm => "aasm",
+            RuleSet::Nsrr => "nsrr",
         }
     }
 }
@@ -539,6 +562,18 @@ pub struct PlmParams {
     pub plm_min_count: usize,
     pub plm_min_interval_s: f64,
     pub plm_max_interval_s: f64,
+    /// Respiratory window: an LM overlapping `[anchor - resp_before_s,
+    /// end + resp_after_end_s]` of an apnea or hypopnea is
+    /// respiratory-related, the anchor being the event's start when
+    /// `resp_from_start` (AASM), its end otherwise (WASM), s.
+    pub resp_before_s: f64,
+    pub resp_from_start: bool,
+    pub resp_after_end_s: f64,
+    /// WASM: a respiratory-related LM is no candidate LM and ends a series;
+    /// AASM: it is not scored at all (the series runs over it).
+    pub resp_breaks_series: bool,
+    /// `false` (nsrr): LMs starting in wake are not scored.
+    pub wake_lms_scored: bool,
 }
 
 impl ScoringConfig {
@@ -547,8 +582,9 @@ impl ScoringConfig {
         match self.rules.trim().to_ascii_lowercase().as_str() {
             "wasm2016" | "wasm" => Ok(RuleSet::Wasm2016),
             "aasm" => Ok(RuleSet::Aasm),
+            "nsrr" => Ok(RuleSet::Nsrr),
             other => Err(Error::Config(format!(
-                "scoring.rules is \"{other}\"; expected wasm2016 or aasm"
+                "scoring.rules is \"{other}\"; expected wasm2016, aasm or nsrr"
             ))),
         }
     }
@@ -556,8 +592,9 @@ impl ScoringConfig {
 
 impl Config {
     /// PLM parameters: the `[scoring]` and `[episodes]` values, with the
-    /// AASM interval floor, 10 s maximum and 5 s onset rule for the two
-    /// legs when `rules = "aasm"`.
+    /// AASM interval floor, 10 s maximum, 5 s onset rule for the two legs
+    /// and respiratory window when `rules = "aasm"` or `"nsrr"` (which also
+    /// scores no LM in wake); the WASM respiratory window otherwise.
     pub fn plm_params(&self) -> Result<PlmParams> {
         let s = &self.scoring;
         let rules = s.rule_set()?;
@@ -572,13 +609,23 @@ impl Config {
             plm_min_count: s.plm_min_count,
             plm_min_interval_s: s.plm_min_interval_s,
             plm_max_interval_s: s.plm_max_interval_s,
+            resp_before_s: WASM_RESP_BEFORE_END_S,
+            resp_from_start: false,
+            resp_after_end_s: WASM_RESP_AFTER_END_S,
+            resp_breaks_series: true,
+            wake_lms_scored: true,
         };
-        if rules == RuleSet::Aasm {
+        if matches!(rules, RuleSet::Aasm | RuleSet::Nsrr) {
             p.plm_min_interval_s = AASM_PLM_MIN_INTERVAL_S;
             p.lm_max_s = AASM_LM_MAX_S;
             p.bilateral_max_s = AASM_LM_MAX_S;
             p.bilateral_onset_s = Some(AASM_BILATERAL_ONSET_S);
+            p.resp_before_s = AASM_RESP_BEFORE_START_S;
+            p.resp_from_start = true;
+            p.resp_after_end_s = AASM_RESP_AFTER_END_S;
+            p.resp_breaks_series = false;
         }
+        p.wake_lms_scored = rules != RuleSet::Nsrr;
         Ok(p)
     }
 }
@@ -865,7 +912,7 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     ),
     (
         "scoring.rules",
-        "Leg-movement rule set: wasm2016 (Ferri et al. 2016) or aasm (5-90 s intervals, 10 s maximum, legs' onsets < 5 s apart are one LM).",
+        "Leg-movement rule set: wasm2016 (Ferri et al. 2016), aasm (5-90 s intervals, 10 s maximum, legs' onsets < 5 s apart are one LM) or nsrr (aasm, and no LMs scored in wake, as NSRR's scorers did).",
     ),
     (
         "scoring.bilateral_max_parts",
@@ -901,7 +948,7 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     ),
     (
         "channels.select",
-        "Use exactly these channel labels (empty: choose by the patterns below).",
+        "Use exactly these channel labels (empty: choose by the patterns below); an entry \"a|b\" takes whichever alternatives the night has.",
     ),
     (
         "channels.emg_patterns",

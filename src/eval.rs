@@ -440,6 +440,7 @@ pub fn read_truth_file(path: &Path, map: &AnnotationConfig) -> Result<Vec<Event>
         let stem = stem
             .strip_suffix("_events")
             .or_else(|| stem.strip_suffix("_scoring"))
+            .or_else(|| stem.strip_suffix("-nsrr"))
             .unwrap_or(stem);
         crate::batch::night_id(&path.with_file_name(format!("{stem}.x")))
     };
@@ -449,6 +450,9 @@ pub fn read_truth_file(path: &Path, map: &AnnotationConfig) -> Result<Vec<Event>
             None => (text.trim().to_string(), String::new()),
         }
     };
+    if crate::io::scoring::is_scoring(path) {
+        return scored_limb_movements(path, &night);
+    }
     if lower.ends_with(".edf") || lower.ends_with(".bdf") {
         let f = crate::io::edf::EdfFile::open(path)?;
         return Ok(f
@@ -537,6 +541,25 @@ pub fn read_truth_file(path: &Path, map: &AnnotationConfig) -> Result<Vec<Event>
     Ok(out)
 }
 
+/// The scored limb movements (LMs and PLMs) of an NSRR XML or Luna
+/// `.annot` as `lm` truth of `night`. Their channel is left empty (matching
+/// an episode on any channel): NSRR's `SignalLocation` names are not the
+/// EDF's labels. Clock times in a `.annot` cannot be placed here (no
+/// recording start) and are refused.
+fn scored_limb_movements(path: &Path, night: &str) -> Result<Vec<Event>> {
+    use crate::io::scoring::{EventClass, Scoring};
+    let s = Scoring::read(path, None)?;
+    Ok(s.of(|c| matches!(c, EventClass::Limb { .. }))
+        .map(|e| Event {
+            night: night.to_string(),
+            channel: String::new(),
+            kind: "lm".into(),
+            start_s: e.start_s,
+            end_s: e.end_s,
+        })
+        .collect())
+}
+
 /// Evaluates a scan output folder `pred` against the truth at `truth` (a
 /// file or a folder of `.truth.csv`, EDF+/BDF+ or scored-event files; a
 /// folder's EDF+ annotations count only for nights without a truth file).
@@ -572,8 +595,9 @@ pub fn evaluate_paths(
                 .extension()
                 .and_then(|e| e.to_str())
                 .map(|e| e.to_ascii_lowercase());
-            matches!(ext.as_deref(), Some("edf" | "bdf"))
-                && !have.contains(&crate::batch::night_id(p))
+            let night = crate::batch::night_id(p);
+            let night = night.strip_suffix("-nsrr").unwrap_or(&night);
+            matches!(ext.as_deref(), Some("edf" | "bdf" | "xml" | "annot")) && !have.contains(night)
         });
         csv.iter().cloned().chain(edf).collect()
     } else {
@@ -934,5 +958,27 @@ mod tests {
             match_events(&truth, &[ev("cramp", 1.0, 10.0)], 0.2).len(),
             1
         );
+    }
+
+    #[test]
+    fn nsrr_xml_limb_movements_are_lm_truth() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("n7-nsrr.xml");
+        std::fs::write(
+            &p,
+            "<PSGAnnotation><ScoredEvents>\
+             <ScoredEvent><EventType>Stages|Stages</EventType><EventConcept>Wake|0</EventConcept><Start>0</Start><Duration>30</Duration></ScoredEvent>\
+             <ScoredEvent><EventType>Limb Movement|Limb Movement</EventType><EventConcept>Limb movement - left|LM (Left)</EventConcept><Start>12.5</Start><Duration>2</Duration><SignalLocation>L Leg</SignalLocation></ScoredEvent>\
+             <ScoredEvent><EventType>Limb Movement|Limb Movement</EventType><EventConcept>Periodic leg movement - right|PLM (Right)</EventConcept><Start>40</Start><Duration>1.5</Duration></ScoredEvent>\
+             </ScoredEvents></PSGAnnotation>",
+        )
+        .unwrap();
+        let ev = read_truth_file(&p, &AnnotationConfig::default()).unwrap();
+        let got: Vec<(&str, &str, f64, f64)> = ev
+            .iter()
+            .map(|e| (e.night.as_str(), e.kind.as_str(), e.start_s, e.end_s))
+            .collect();
+        assert_eq!(got, [("n7", "lm", 12.5, 14.5), ("n7", "lm", 40.0, 41.5)]);
+        assert!(ev.iter().all(|e| e.channel.is_empty()));
     }
 }

@@ -81,6 +81,96 @@ pub fn inspect(path: &Path, cfg: &Config) -> Result<Inspection> {
     })
 }
 
+/// Most distinct annotation texts listed by [`edf_signals`].
+pub const ANNOTATION_TEXTS_SHOWN: usize = 12;
+
+/// Every signal of an EDF/BDF header (label, unit, rate, physical range,
+/// transducer) with whether and why it is used, and its annotations in
+/// summary; `None` for other formats. Read from the header alone, so it
+/// shows even a file with no channel to analyse.
+pub fn edf_signals(path: &Path, cfg: &Config) -> Option<Result<String>> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    if !matches!(ext.as_deref(), Some("edf" | "bdf")) {
+        return None;
+    }
+    Some(crate::io::edf::EdfFile::open(path).map(|f| render_edf(&f, cfg)))
+}
+
+fn render_edf(f: &crate::io::edf::EdfFile, cfg: &Config) -> String {
+    use crate::io::select::{classify, Selection};
+    let mut s = String::new();
+    let h = &f.header;
+    let _ = writeln!(
+        s,
+        "{} signals in {} records of {} s",
+        h.signals.len(),
+        f.n_records,
+        h.record_s
+    );
+    let _ = writeln!(
+        s,
+        "{:>3} {:<20} {:<8} {:>9} {:>24} {:<24} used",
+        "#", "label", "unit", "rate_hz", "physical_range", "transducer"
+    );
+    for (k, sig) in h.signals.iter().enumerate() {
+        let used = if sig.is_annotation {
+            "annotations".to_string()
+        } else {
+            match classify(&cfg.channels, &sig.label, &sig.unit) {
+                Selection::Use { kind, why } => format!("yes, {} ({why})", kind.as_str()),
+                Selection::Skip { why } => format!("no ({why})"),
+            }
+        };
+        let range = format!("{}..{}", sig.physical_min, sig.physical_max);
+        let _ = writeln!(
+            s,
+            "{:>3} {:<20} {:<8} {:>9} {:>24} {:<24} {used}",
+            k + 1,
+            sig.label,
+            sig.unit,
+            sig.fs_hz(h.record_s),
+            range,
+            sig.transducer
+        );
+    }
+    let a = &f.annotations;
+    if a.is_empty() {
+        let _ = writeln!(s, "annotations none");
+    } else {
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for x in a {
+            *counts.entry(x.text.as_str()).or_default() += 1;
+        }
+        let mut by_n: Vec<(&str, usize)> = counts.into_iter().collect();
+        by_n.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
+        let first = a.iter().map(|x| x.onset_s).fold(f64::INFINITY, f64::min);
+        let last = a
+            .iter()
+            .map(|x| x.onset_s)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let _ = writeln!(
+            s,
+            "annotations {} ({} distinct texts), onsets {first:.1}–{last:.1} s",
+            a.len(),
+            by_n.len()
+        );
+        for (t, n) in by_n.iter().take(ANNOTATION_TEXTS_SHOWN) {
+            let _ = writeln!(s, "  {n:>6}  {t}");
+        }
+        if by_n.len() > ANNOTATION_TEXTS_SHOWN {
+            let _ = writeln!(
+                s,
+                "  ... {} more texts",
+                by_n.len() - ANNOTATION_TEXTS_SHOWN
+            );
+        }
+    }
+    s
+}
+
 impl Inspection {
     /// The mains decision with the figures it came from: the EMG channels'
     /// mean peak ratios over the quietest 1 s segments.

@@ -15,6 +15,7 @@ use crate::dsp::enmo::EnmoAnalyzer;
 use crate::dsp::mains::{self, MainsEstimator, MainsRatios};
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
+use crate::io::scoring::Scoring;
 use crate::io::{self, SampleSource, BLOCK_FRAMES};
 use crate::quality::{self as quality_checks, ChannelQuality, QualityTracker, RestFigures};
 use crate::recording::{Block, ChannelKind, RecordingInfo};
@@ -152,6 +153,79 @@ pub struct NightSummary {
     /// The hypnogram used, when one was.
     #[serde(default)]
     pub hypnogram: Option<String>,
+    /// Candidate LMs left out as respiratory-related; `None` without a
+    /// scoring of respiratory events.
+    #[serde(default)]
+    pub n_lm_resp: Option<usize>,
+    /// Figures by stage and arousal ([`crate::score::context`]).
+    #[serde(default)]
+    pub context: ContextSummary,
+    /// The scoring file (NSRR XML, Luna `.annot`) used, when one was.
+    #[serde(default)]
+    pub scoring: Option<String>,
+}
+
+/// [`crate::score::context::StageFigures`] as the night document keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContextSummary {
+    pub wake_h: Option<f64>,
+    pub plmw_index: Option<f64>,
+    pub plms_n1_index: Option<f64>,
+    pub plms_n2_index: Option<f64>,
+    pub plms_n3_index: Option<f64>,
+    pub plms_rem_index: Option<f64>,
+    pub n_plm_arousal: Option<usize>,
+    pub plm_arousal_index: Option<f64>,
+}
+
+impl From<crate::score::context::StageFigures> for ContextSummary {
+    fn from(f: crate::score::context::StageFigures) -> Self {
+        let [n1, n2, n3, rem] = f.plms_stage_index;
+        ContextSummary {
+            wake_h: f.wake_h,
+            plmw_index: f.plmw_index,
+            plms_n1_index: n1,
+            plms_n2_index: n2,
+            plms_n3_index: n3,
+            plms_rem_index: rem,
+            n_plm_arousal: f.n_plm_arousal,
+            plm_arousal_index: f.plm_arousal_index,
+        }
+    }
+}
+
+/// The night's hypnogram and scoring: the hypnogram file when given (an
+/// NSRR XML or `.annot` given as hypnogram is read as the scoring too),
+/// else the scoring's stages; each checked against the recording's span.
+fn night_scorings(
+    opts: &NightOptions,
+    start_time: Option<NaiveDateTime>,
+    duration_s: f64,
+) -> Result<(Option<Hypnogram>, Option<Scoring>)> {
+    let scoring_path = opts.scoring.as_ref().or(opts
+        .hypnogram
+        .as_ref()
+        .filter(|p| crate::io::scoring::is_scoring(p)));
+    let scoring = match scoring_path {
+        Some(p) => {
+            let s = Scoring::read(p, start_time)?;
+            s.check_span(duration_s)?;
+            Some(s)
+        }
+        None => None,
+    };
+    let hypnogram = match &opts.hypnogram {
+        Some(p) if !crate::io::scoring::is_scoring(p) => {
+            let mut h = Hypnogram::read(p)?;
+            h.align_to(start_time);
+            Some(h)
+        }
+        _ => scoring.as_ref().and_then(Scoring::hypnogram),
+    };
+    if let Some(h) = &hypnogram {
+        h.check_span(duration_s)?;
+    }
+    Ok((hypnogram, scoring))
 }
 
 /// Everything known about one processed night.
@@ -216,6 +290,9 @@ pub struct NightOptions {
     pub keep_traces: bool,
     /// Hypnogram of the night (EDF+ or CSV), for indices per hour of sleep.
     pub hypnogram: Option<PathBuf>,
+    /// Scoring of the night (NSRR XML or Luna `.annot`): stages when no
+    /// hypnogram is given, respiratory events and arousals.
+    pub scoring: Option<PathBuf>,
 }
 
 /// An EMG channel while its file streams: the detector's analyzer, the
@@ -527,13 +604,16 @@ pub fn process_night_with(
         .map_or(std::path::Path::new(&input.id), |p| p);
     let sources = open_sources(input, cfg)?;
     let mut warnings = Vec::new();
-    // Every name given with --channels must exist in one of the night's files.
+    // Every --channels entry must have one of its alternatives (`a|b`) in
+    // one of the night's files.
     for name in &cfg.channels.select {
-        let found = sources.iter().any(|s| {
-            s.info()
-                .channels
-                .iter()
-                .any(|c| c.name.trim().eq_ignore_ascii_case(name.trim()))
+        let found = crate::io::select::alternatives(name).any(|alt| {
+            sources.iter().any(|s| {
+                s.info()
+                    .channels
+                    .iter()
+                    .any(|c| c.name.trim().eq_ignore_ascii_case(alt))
+            })
         });
         if !found {
             return Err(Error::input(
@@ -772,15 +852,25 @@ pub fn process_night_with(
         .map(|(_, s)| s.valid_windows as f64 * s.hop_s)
         .fold(0.0, f64::max)
         .min(duration_s);
-    let lm = plm::score(&episodes, &cfg.plm_params()?);
-    let hypnogram = match &opts.hypnogram {
-        Some(p) => {
-            let mut h = Hypnogram::read(p)?;
-            h.align_to(start_time);
-            Some(h)
-        }
-        None => None,
+    let (hypnogram, scoring) = night_scorings(&opts, start_time, duration_s)?;
+    let apneas = scoring.as_ref().map(|s| s.apneas_hypopneas());
+    let arousals = scoring.as_ref().map(|s| s.arousals());
+    let ctx = plm::LmContext {
+        apneas: apneas.as_deref(),
+        arousals: arousals.as_deref(),
+        hypnogram: hypnogram.as_ref(),
     };
+    let params = cfg.plm_params()?;
+    if !params.wake_lms_scored && hypnogram.is_none() {
+        warnings.push(format!(
+            "rules {}: no hypnogram, so LMs in wake could not be left out",
+            params.rules.as_str()
+        ));
+    }
+    let lm = plm::score_in(&episodes, &params, &ctx);
+    if let Some(h) = &hypnogram {
+        crate::score::context::mark_episodes(&mut episodes, h);
+    }
     let analyzed_h = analyzed_s / 3600.0;
     let per_h = |n: usize| {
         if analyzed_h > 0.0 {
@@ -818,6 +908,15 @@ pub fn process_night_with(
         lms_index: None,
         plms_index: None,
         hypnogram: None,
+        n_lm_resp: lm.n_lm_resp,
+        context: crate::score::context::stage_figures(
+            &lm,
+            hypnogram.as_ref(),
+            arousals.is_some(),
+            duration_s,
+        )
+        .into(),
+        scoring: scoring.as_ref().map(|s| display(&s.path)),
     };
     let mut summary = summary;
     if let Some(h) = &hypnogram {

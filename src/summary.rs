@@ -31,6 +31,8 @@ pub const EPISODE_COLUMNS: &[&str] = &[
     "muscle",
     "buildup_s",
     "ambiguous",
+    "stage",
+    "wake_within_120s",
 ];
 
 /// Columns of `nights.csv`.
@@ -58,6 +60,15 @@ pub const NIGHT_COLUMNS: &[&str] = &[
     "lms_index",
     "plms_index",
     "n_warnings",
+    "n_lm_resp",
+    "wake_h",
+    "plmw_index",
+    "plms_n1_index",
+    "plms_n2_index",
+    "plms_n3_index",
+    "plms_rem_index",
+    "n_plm_arousal",
+    "plm_arousal_index",
 ];
 
 /// A night that could not be processed.
@@ -82,6 +93,10 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
     v.filter(|x| x.is_finite())
         .map(|x| format!("{x:.decimals$}"))
         .unwrap_or_default()
+}
+
+fn count(v: Option<usize>) -> String {
+    v.map(|n| n.to_string()).unwrap_or_default()
 }
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
@@ -142,6 +157,10 @@ impl<'a> EpisodesTable<'a> {
                 e.muscle.clone().unwrap_or_default(),
                 opt(e.buildup_s, 1),
                 e.ambiguous.to_string(),
+                e.stage.clone().unwrap_or_default(),
+                e.wake_within_120s
+                    .map(|w| w.to_string())
+                    .unwrap_or_default(),
             ])?;
         }
         Ok(())
@@ -187,6 +206,15 @@ pub fn nights_csv(nights: &[NightDocument]) -> Vec<u8> {
             opt(s.lms_index, 2),
             opt(s.plms_index, 2),
             n.n_warnings.to_string(),
+            count(s.n_lm_resp),
+            opt(s.context.wake_h, 4),
+            opt(s.context.plmw_index, 2),
+            opt(s.context.plms_n1_index, 2),
+            opt(s.context.plms_n2_index, 2),
+            opt(s.context.plms_n3_index, 2),
+            opt(s.context.plms_rem_index, 2),
+            count(s.context.n_plm_arousal),
+            opt(s.context.plm_arousal_index, 2),
         ]
     });
     csv_bytes(NIGHT_COLUMNS, rows)

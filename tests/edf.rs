@@ -568,3 +568,76 @@ fn inspect_says_why_and_channels_flag_selects_or_names_the_missing() {
         "{errors}"
     );
 }
+
+#[test]
+fn inspect_lists_every_signal_even_without_a_leg_channel_and_channels_take_alternatives() {
+    let d = tempfile::tempdir().unwrap();
+    let sig = |label: &'static str| Sig {
+        label,
+        unit: "uV",
+        spr: 500,
+        phys: (-500.0, 500.0),
+        dig: (-32768, 32767),
+    };
+    let recs: Vec<_> = (0..20)
+        .map(|r| {
+            vec![
+                vec![(r * 7) % 50; 500],
+                (0..500).map(|i| (i * 37 % 101) - 50).collect(),
+            ]
+        })
+        .collect();
+    // No leg channel: the header table still shows, with the reasons.
+    let p = d.path().join("eeg.edf");
+    std::fs::write(
+        &p,
+        build(
+            &[sig("EEG Fpz-Cz"), sig("Chin1")],
+            &recs,
+            None,
+            "",
+            "20",
+            false,
+        ),
+    )
+    .unwrap();
+    let o = crampscan(&["inspect", p.to_str().unwrap()]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("2 signals in 20 records"), "{text}");
+    assert!(
+        text.contains("EEG Fpz-Cz") && text.contains("no (excluded by pattern \"*EEG*\")"),
+        "{text}"
+    );
+    assert!(text.contains("-500..500"), "{text}");
+    assert!(text.contains("annotations none"), "{text}");
+    // A cohort label, and --channels alternatives: PLMl|LAT takes PLMl.
+    let p = d.path().join("psg.edf");
+    std::fs::write(
+        &p,
+        build(
+            &[sig("EEG Fpz-Cz"), sig("PLMl")],
+            &recs,
+            None,
+            "",
+            "20",
+            false,
+        ),
+    )
+    .unwrap();
+    let o = crampscan(&["inspect", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("yes, emg (pattern \"PLM?\")"), "{text}");
+    let out = d.path().join("out");
+    let o = crampscan(&[
+        "scan",
+        p.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--channels",
+        "LAT|PLMl|Limb L",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let nights = std::fs::read_to_string(out.join("nights.csv")).unwrap();
+    assert!(nights.contains("psg"), "{nights}");
+}

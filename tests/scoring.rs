@@ -291,3 +291,133 @@ fn one_hypnogram_file_for_two_nights_is_refused_naming_it() {
         "{e}"
     );
 }
+
+/// The NSRR XML of the simulated night: W 0–300 s, N2 300–600 s, REM
+/// 600–870 s, W 870–900 s; a hypopnea 250–262 s, an obstructive apnea
+/// 330–337 s; arousals 362.2–365 s (0.2 s after the LM at 360 s) and
+/// 390–393 s (4 s after the LM at 384 s).
+const NSRR_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<PSGAnnotation>
+<EpochLength>30</EpochLength>
+<ScoredEvents>
+<ScoredEvent><EventType/><EventConcept>Recording Start Time</EventConcept><Start>0</Start><Duration>900</Duration><ClockTime>00.00.00 23.00.00</ClockTime></ScoredEvent>
+<ScoredEvent><EventType>Stages|Stages</EventType><EventConcept>Wake|0</EventConcept><Start>0</Start><Duration>300</Duration></ScoredEvent>
+<ScoredEvent><EventType>Stages|Stages</EventType><EventConcept>Stage 2 sleep|2</EventConcept><Start>300</Start><Duration>300</Duration></ScoredEvent>
+<ScoredEvent><EventType>Stages|Stages</EventType><EventConcept>REM sleep|5</EventConcept><Start>600</Start><Duration>270</Duration></ScoredEvent>
+<ScoredEvent><EventType>Stages|Stages</EventType><EventConcept>Wake|0</EventConcept><Start>870</Start><Duration>30</Duration></ScoredEvent>
+<ScoredEvent><EventType>Respiratory|Respiratory</EventType><EventConcept>Hypopnea|Hypopnea</EventConcept><Start>250</Start><Duration>12</Duration></ScoredEvent>
+<ScoredEvent><EventType>Respiratory|Respiratory</EventType><EventConcept>Obstructive apnea|Obstructive Apnea</EventConcept><Start>330</Start><Duration>7</Duration></ScoredEvent>
+<ScoredEvent><EventType>Arousals|Arousals</EventType><EventConcept>ASDA arousal|Arousal (ASDA)</EventConcept><Start>362.2</Start><Duration>2.8</Duration></ScoredEvent>
+<ScoredEvent><EventType>Arousals|Arousals</EventType><EventConcept>ASDA arousal|Arousal (ASDA)</EventConcept><Start>390</Start><Duration>3</Duration></ScoredEvent>
+</ScoredEvents>
+</PSGAnnotation>
+"#;
+
+#[test]
+fn nsrr_xml_beside_a_night_gives_respiratory_stage_and_arousal_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    write_night(&data.join("n1.csv"), 200.0, |_, l, r| (l, r));
+    std::fs::write(data.join("n1-nsrr.xml"), NSRR_XML).unwrap();
+    let run = |rules: &str| {
+        let out = dir.path().join(format!("out-{rules}"));
+        let o = crampscan(&[
+            "scan",
+            data.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--fs",
+            "200",
+            "--mains",
+            "none",
+            "--rules",
+            rules,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (
+            read_table(&out.join("nights.csv")).remove(0),
+            read_table(&out.join("episodes.csv")),
+        )
+    };
+    // LMs: right 20, 40, 60, 80 s; left 120 + 24 k s (k = 0..19).
+    // WASM: the LMs at 264 s (hypopnea end 262 s: window 260–272.25 s) and
+    // 336 s (apnea end 337 s) are respiratory and end their series:
+    // [20 … 240] 10 PLMs | 264 | 288, 312 | 336 | [360 … 576] 10 PLMs.
+    let (n, eps) = run("wasm2016");
+    assert_eq!(n["night"], "n1");
+    assert_eq!(n["n_lm_resp"], "2");
+    assert_eq!((n["n_lm"].as_str(), n["n_plm"].as_str()), ("22", "20"));
+    assert_eq!(n["sleep_h"], "0.1583"); // 570 s
+    assert_eq!(n["wake_h"], "0.0917"); // 330 s
+    assert_eq!(n["plms_index"], "63.16"); // 10 / 570 s
+    assert_eq!(n["plmw_index"], "109.09"); // 10 / 330 s
+    assert_eq!(n["plms_n2_index"], "120.00"); // 10 / 300 s
+    assert_eq!(n["plms_rem_index"], "0.00");
+    assert_eq!(
+        (n["plms_n1_index"].as_str(), n["plms_n3_index"].as_str()),
+        ("", "")
+    );
+    assert_eq!(n["n_plm_arousal"], "1");
+    assert_eq!(n["plm_arousal_index"], "6.32"); // 1 / 570 s
+    let cramps: Vec<(&str, &str, &str)> = eps
+        .iter()
+        .filter(|e| e["kind"] == "cramp")
+        .map(|e| {
+            (
+                e["channel"].as_str(),
+                e["stage"].as_str(),
+                e["wake_within_120s"].as_str(),
+            )
+        })
+        .collect();
+    // 660 s: wake 210 s later; 780 s: 90 s later.
+    assert_eq!(
+        cramps,
+        [("emg_right_uv", "R", "false"), ("emg_left_uv", "R", "true")]
+    );
+    // AASM: only the LM at 336 s is respiratory (0.5 s around the apnea),
+    // and it is not scored: one series of the other 23.
+    let (n, _) = run("aasm");
+    assert_eq!(n["n_lm_resp"], "1");
+    assert_eq!((n["n_lm"].as_str(), n["n_plm"].as_str()), ("23", "23"));
+    assert_eq!(n["plmw_index"], "130.91"); // 12 / 330 s
+    assert_eq!(n["plms_n2_index"], "132.00"); // 11 / 300 s
+                                              // nsrr: no LM in wake either: 312 s and 360 … 576 s.
+    let (n, _) = run("nsrr");
+    assert_eq!(
+        (n["rules"].as_str(), n["n_lm"].as_str(), n["n_plm"].as_str()),
+        ("nsrr", "11", "11")
+    );
+    assert_eq!(n["plmw_index"], "0.00");
+}
+
+#[test]
+fn a_scoring_outside_the_recording_is_refused_with_both_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("n1.csv"), "emg_left_uv\n1.0\n2.0\n3.0\n").unwrap();
+    std::fs::write(
+        data.join("n1.annot"),
+        "N2\t.\t.\t4000\t+30\t.\nN2\t.\t.\t4030\t+30\t.\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = crampscan(&[
+        "scan",
+        data.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--fs",
+        "200",
+    ]);
+    let errors = std::fs::read_to_string(out.join("errors.csv")).unwrap_or_default();
+    let all = format!("{}{errors}", stderr(&o));
+    assert!(
+        all.contains("n1.annot")
+            && all.contains("does not overlap")
+            && all.contains("4000.0–4060.0 s"),
+        "{all}"
+    );
+}

@@ -14,7 +14,8 @@ pub struct InspectArgs {
     /// Sample rate for CSV files without a time column or sidecar, Hz.
     #[arg(long, value_name = "HZ")]
     pub fs: Option<f64>,
-    /// Use only these channels (comma-separated names or EDF labels).
+    /// Use only these channels (comma-separated names or EDF labels;
+    /// alternatives within an entry separated by '|').
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub channels: Vec<String>,
     /// TOML config (channel patterns); fields not given keep their defaults.
@@ -29,6 +30,11 @@ pub fn run(a: InspectArgs) -> anyhow::Result<u8> {
     }
     if let Some(fs) = a.fs {
         cfg.input.fs_hz = fs;
+    }
+    // An EDF's every signal and its annotations first, from the header:
+    // shown even when no channel can be analysed.
+    if let Some(sig) = crampscan::inspect::edf_signals(&a.file, &cfg) {
+        out!("{}", sig?);
     }
     let ins = crampscan::inspect::inspect(&a.file, &cfg)?;
     out!("{}", ins.render());

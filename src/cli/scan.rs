@@ -51,7 +51,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "HZ")]
     pub mains: Option<String>,
     /// Use only these channels (comma-separated names or EDF labels),
-    /// instead of the label patterns of the config.
+    /// instead of the label patterns of the config. An entry may list
+    /// alternatives with '|' ("LAT|PLMl|Limb L,RAT|PLMr|Limb R"): each
+    /// entry needs one of them in the night, and every one present is used.
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub channels: Vec<String>,
     /// Worker threads (default: all cores). Results do not depend on it.
@@ -69,15 +71,17 @@ pub struct ScanArgs {
     #[arg(long, value_name = "KINDS", default_value = "cramp")]
     pub closeups: String,
     /// Leg-movement scoring rules (overrides the config): wasm2016
-    /// (Ferri et al. 2016) or aasm (5-90 s intervals, 10 s maximum,
-    /// LMs on the two legs with onsets < 5 s apart counted as one).
+    /// (Ferri et al. 2016), aasm (5-90 s intervals, 10 s maximum,
+    /// LMs on the two legs with onsets < 5 s apart counted as one) or
+    /// nsrr (aasm, and no LMs scored in wake, as NSRR's scorers did).
     #[arg(long, value_name = "RULES")]
     pub rules: Option<String>,
     /// Hypnogram for indices per hour of sleep: an EDF+ file with
-    /// "Sleep stage W/1/2/3/4/R" annotations or a CSV onset_s,duration_s,stage
-    /// (a run of one night), or a folder holding
-    /// <night>.hypnogram.csv / <night>-Hypnogram.edf files. Without it, such
-    /// sidecars next to a night's files are used.
+    /// "Sleep stage W/1/2/3/4/R" annotations, a CSV onset_s,duration_s,stage,
+    /// or an NSRR XML / Luna .annot scoring (a run of one night), or a
+    /// folder holding <night>.hypnogram.csv / <night>-Hypnogram.edf files.
+    /// Without it, such sidecars next to a night's files are used, and a
+    /// scoring <night>-nsrr.xml, <night>.xml or <night>.annot beside them.
     #[arg(long, value_name = "PATH")]
     pub hypnogram: Option<PathBuf>,
 }

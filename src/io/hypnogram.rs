@@ -39,6 +39,18 @@ impl Stage {
         }
     }
 
+    /// Short name: `W`, `N1`, `N2`, `N3`, `R`, `?`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Wake => "W",
+            Stage::N1 => "N1",
+            Stage::N2 => "N2",
+            Stage::N3 => "N3",
+            Stage::Rem => "R",
+            Stage::Unknown => "?",
+        }
+    }
+
     pub fn is_sleep(self) -> bool {
         matches!(self, Stage::N1 | Stage::N2 | Stage::N3 | Stage::Rem)
     }
@@ -65,11 +77,21 @@ impl Hypnogram {
         match ext.as_str() {
             "edf" | "bdf" => Self::read_edf(path),
             "csv" => Self::read_csv(path),
+            "xml" | "annot" => Self::read_scoring(path, None),
             _ => Err(Error::input(
                 path,
-                "hypnogram: expected an EDF+ annotation file (.edf/.bdf) or a CSV (.csv) with columns onset_s,duration_s,stage",
+                "hypnogram: expected an EDF+ annotation file (.edf/.bdf), a CSV (.csv) with columns onset_s,duration_s,stage, an NSRR XML (.xml) or a Luna .annot",
             )),
         }
+    }
+
+    /// The stages of an NSRR XML or Luna `.annot` scoring in 30 s epochs
+    /// ([`crate::io::scoring::Scoring::hypnogram`]); clock times placed
+    /// against `rec_start`.
+    pub fn read_scoring(path: &Path, rec_start: Option<NaiveDateTime>) -> Result<Hypnogram> {
+        crate::io::scoring::Scoring::read(path, rec_start)?
+            .hypnogram()
+            .ok_or_else(|| Error::input(path, "hypnogram: the scoring has no sleep stage"))
     }
 
     fn read_edf(path: &Path) -> Result<Hypnogram> {
@@ -155,6 +177,24 @@ impl Hypnogram {
             }
             self.start_time = Some(r);
         }
+    }
+}
+
+impl Hypnogram {
+    /// Refuses a hypnogram that does not fit a recording of `duration_s`
+    /// (none of it inside, or epochs starting past the end), naming both
+    /// spans ([`crate::io::scoring::check_spans`]).
+    pub fn check_span(&self, duration_s: f64) -> Result<()> {
+        let places: Vec<String> = (1..=self.epochs.len())
+            .map(|k| format!("epoch {k}"))
+            .collect();
+        let spans: Vec<(f64, f64, &str)> = self
+            .epochs
+            .iter()
+            .zip(&places)
+            .map(|(e, p)| (e.0, e.1, p.as_str()))
+            .collect();
+        crate::io::scoring::check_spans(&self.path, &spans, duration_s)
     }
 }
 

@@ -1,12 +1,15 @@
 //! Readers. Each opens one file, describes it as a [`RecordingInfo`] and then
 //! delivers its samples block by block, already in physical units.
 
+pub mod annot;
 pub mod bounds;
 pub mod csv;
 pub mod edf;
 pub mod edf_write;
 pub mod hypnogram;
+pub mod nsrr;
 pub mod parts;
+pub mod scoring;
 pub mod select;
 pub mod sidecar;
 pub mod wav;

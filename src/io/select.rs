@@ -31,11 +31,24 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-/// Whether `name` is among the explicitly selected channels.
+/// Separates alternatives inside one `--channels` entry (`LAT|PLMl|Limb L`).
+pub const ALTERNATIVE_SEP: char = '|';
+
+/// The alternatives of one `--channels` entry, trimmed.
+pub fn alternatives(entry: &str) -> impl Iterator<Item = &str> {
+    entry
+        .split(ALTERNATIVE_SEP)
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+}
+
+/// Whether `name` is among the explicitly selected channels (any
+/// alternative of any entry, case-insensitive).
 pub fn is_selected(cfg: &ChannelConfig, name: &str) -> bool {
     cfg.select
         .iter()
-        .any(|s| s.trim().eq_ignore_ascii_case(name.trim()))
+        .flat_map(|s| alternatives(s))
+        .any(|a| a.eq_ignore_ascii_case(name.trim()))
 }
 
 /// The decision for one labelled signal: its kind and the reason, or why
@@ -146,6 +159,18 @@ mod tests {
         assert_eq!(use_kind("EMG submental", "uV"), None);
         assert_eq!(use_kind("EEG Fpz-Cz", "uV"), None);
         assert_eq!(use_kind("Temp rectal", "DegC"), None);
+        // Cohort labels (README, channel selection).
+        for l in [
+            "PLMl", "PLMr", "Limb L", "Limb R", "LLEG", "RLEG", "LAT", "RAT", "Tib L",
+        ] {
+            assert_eq!(use_kind(l, "uV"), Some(ChannelKind::Emg), "{l}");
+        }
+        let alt = ChannelConfig {
+            select: vec!["LAT|PLMl".into()],
+            ..ChannelConfig::default()
+        };
+        assert!(is_selected(&alt, "plml") && is_selected(&alt, "LAT"));
+        assert!(!is_selected(&alt, "RAT"));
         let sel = ChannelConfig {
             select: vec!["EEG Fpz-Cz".into()],
             ..ChannelConfig::default()

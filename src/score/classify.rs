@@ -245,6 +245,8 @@ fn new_episode(
         muscle: super::muscle_of(ch.name).map(str::to_string),
         buildup_s: None,
         ambiguous: false,
+        stage: None,
+        wake_within_120s: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! leg-movement figures (bilateral combining, PLM series).
 
 pub mod classify;
+pub mod context;
 pub mod hypnogram;
 pub mod longact;
 pub mod plm;
@@ -89,6 +90,14 @@ pub struct Episode {
     /// movement of two legs starting together with a still accelerometer.
     #[serde(default)]
     pub ambiguous: bool,
+    /// Sleep stage at onset by the hypnogram (`W`, `N1`, `N2`, `N3`, `R`,
+    /// `?`); `None` without a hypnogram or where it scores nothing.
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// Cramps only: whether wake is scored within 120 s after the onset
+    /// ([`context::CRAMP_WAKE_WITHIN_S`]); `None` without a hypnogram.
+    #[serde(default)]
+    pub wake_within_120s: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -108,8 +117,10 @@ pub fn side_of(label: &str) -> Option<&'static str> {
     let mut side = None;
     for tok in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
         let s = match tok {
-            "left" | "l" | "lt" | "sx" | "lat" | "lgast" | "ltib" => Some("left"),
-            "right" | "r" | "rt" | "dx" | "rat" | "rgast" | "rtib" => Some("right"),
+            "left" | "l" | "lt" | "sx" | "lat" | "lgast" | "ltib" | "plml" | "lleg" => Some("left"),
+            "right" | "r" | "rt" | "dx" | "rat" | "rgast" | "rtib" | "plmr" | "rleg" => {
+                Some("right")
+            }
             _ => None,
         };
         if s.is_some() {
@@ -129,7 +140,11 @@ pub fn muscle_of(label: &str) -> Option<&'static str> {
         Some("soleus")
     } else if lower.contains("calf") {
         Some("calf")
-    } else if lower.contains("tib") || words.contains(&"lat") || words.contains(&"rat") {
+    } else if lower.contains("tib")
+        || ["lat", "rat", "plml", "plmr", "lleg", "rleg"]
+            .iter()
+            .any(|w| words.contains(w))
+    {
         Some("tibialis")
     } else {
         None
@@ -165,6 +180,8 @@ impl Episode {
             muscle: None,
             buildup_s: None,
             ambiguous: false,
+            stage: None,
+            wake_within_120s: None,
         }
     }
 }
@@ -181,6 +198,11 @@ mod tests {
         assert_eq!(side_of("RAT2"), None);
         assert_eq!(side_of("Leg 1"), None);
         assert_eq!(side_of("gastroc_r"), Some("right"));
+        assert_eq!(side_of("PLMl"), Some("left"));
+        assert_eq!(side_of("RLEG"), Some("right"));
+        assert_eq!(side_of("Limb L"), Some("left"));
+        assert_eq!(side_of("Tib L"), Some("left"));
+        assert_eq!(muscle_of("PLMr"), Some("tibialis"));
         assert_eq!(muscle_of("EMG Tib R"), Some("tibialis"));
         assert_eq!(muscle_of("LAT"), Some("tibialis"));
         assert_eq!(muscle_of("gastrocnemius_left"), Some("gastrocnemius"));

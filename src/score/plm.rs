@@ -21,8 +21,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::hypnogram::{Hypnogram, Stage};
 use super::{leg_key, Episode, EpisodeKind};
-use crate::config::{PlmParams, IMI_BIN_S, IMI_HIST_MAX_S, PERIODICITY_MIN_RUN};
+use crate::config::{PlmParams, IMI_BIN_S, IMI_HIST_MAX_S, LM_AROUSAL_GAP_S, PERIODICITY_MIN_RUN};
 
 /// A movement after bilateral combining.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,10 +40,40 @@ pub struct Movement {
     pub candidate: bool,
     /// Whether it belongs to a PLM series.
     pub periodic: bool,
+    /// Whether it falls in the respiratory window of an apnea or hypopnea
+    /// ([`PlmParams::resp_before_s`]); such an LM is no candidate LM.
+    #[serde(default)]
+    pub respiratory: bool,
+    /// Whether it starts in wake by the hypnogram.
+    #[serde(default)]
+    pub wake: bool,
+    /// Whether it is associated with an arousal
+    /// ([`crate::config::LM_AROUSAL_GAP_S`]).
+    #[serde(default)]
+    pub arousal: bool,
+    /// `false`: not scored at all (AASM respiratory-related, nsrr in wake);
+    /// PLM series and intervals pass over it.
+    #[serde(default = "yes")]
+    pub scored: bool,
 }
 
 fn one() -> usize {
     1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What the night's scorings add to LM scoring; each part `None` when the
+/// night has no such scoring.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LmContext<'a> {
+    /// Apneas and hypopneas, `(start_s, end_s)`.
+    pub apneas: Option<&'a [(f64, f64)]>,
+    /// Arousals, `(start_s, end_s)`.
+    pub arousals: Option<&'a [(f64, f64)]>,
+    pub hypnogram: Option<&'a Hypnogram>,
 }
 
 /// Intermovement intervals (onset to onset between consecutive candidate
@@ -82,6 +113,10 @@ pub struct LmFigures {
     #[serde(default)]
     pub imi_histogram: ImiHistogram,
     pub movements: Vec<Movement>,
+    /// Would-be candidate LMs in the respiratory window of an apnea or
+    /// hypopnea, left out of the counts; `None` without respiratory scoring.
+    #[serde(default)]
+    pub n_lm_resp: Option<usize>,
 }
 
 /// WASM 2016 computer-scoring morphology rule: somewhere inside the
@@ -154,6 +189,66 @@ impl Group<'_> {
 /// Combines episodes across legs, picks the candidate LMs and finds PLM
 /// series. LMs failing the morphology rule are not LMs and take no part.
 pub fn score(episodes: &[Episode], p: &PlmParams) -> LmFigures {
+    score_in(episodes, p, &LmContext::default())
+}
+
+/// [`score`] with the night's scorings: respiratory-related LMs and (nsrr)
+/// LMs in wake left out as the rule set says ([`mark_context`]), arousals
+/// marked.
+pub fn score_in(episodes: &[Episode], p: &PlmParams, ctx: &LmContext) -> LmFigures {
+    let mut movements = combine(episodes, p);
+    let n_lm_resp = mark_context(&mut movements, p, ctx);
+    let mut f = series(movements, p);
+    f.n_lm_resp = n_lm_resp;
+    f
+}
+
+/// Marks each candidate LM's context. Respiratory-related (overlapping the
+/// rule's window around an apnea or hypopnea): no candidate, and under
+/// AASM not scored. Starting in wake: not scored when the rules score no
+/// LM in wake (nsrr). Returns the respiratory-related count when apneas
+/// are known.
+pub fn mark_context(movements: &mut [Movement], p: &PlmParams, ctx: &LmContext) -> Option<usize> {
+    let windows: Option<Vec<(f64, f64)>> = ctx.apneas.map(|a| {
+        a.iter()
+            .map(|&(s, e)| {
+                let anchor = if p.resp_from_start { s } else { e };
+                (anchor - p.resp_before_s, e + p.resp_after_end_s)
+            })
+            .collect()
+    });
+    let mut n_resp = 0;
+    for m in movements.iter_mut() {
+        if let Some(ar) = ctx.arousals {
+            m.arousal = ar
+                .iter()
+                .any(|&(a, b)| a < m.end_s + LM_AROUSAL_GAP_S && b > m.start_s - LM_AROUSAL_GAP_S);
+        }
+        if let Some(h) = ctx.hypnogram {
+            m.wake = h.stage_at(m.start_s) == Some(Stage::Wake);
+        }
+        if !m.candidate {
+            continue;
+        }
+        if let Some(w) = &windows {
+            if w.iter().any(|&(a, b)| m.start_s <= b && m.end_s >= a) {
+                m.respiratory = true;
+                m.candidate = false;
+                m.scored = p.resp_breaks_series;
+                n_resp += 1;
+                continue;
+            }
+        }
+        if m.wake && !p.wake_lms_scored {
+            m.candidate = false;
+            m.scored = false;
+        }
+    }
+    windows.map(|_| n_resp)
+}
+
+/// Bilateral combining ([`Group::takes`]) and candidate LMs.
+fn combine(episodes: &[Episode], p: &PlmParams) -> Vec<Movement> {
     let mut eps: Vec<&Episode> = episodes
         .iter()
         .filter(|e| e.kind != EpisodeKind::Lm || e.wasm_morphology)
@@ -192,7 +287,7 @@ pub fn score(episodes: &[Episode], p: &PlmParams) -> LmFigures {
             all_lm: is_lm,
         });
     }
-    let mut movements: Vec<Movement> = groups
+    groups
         .into_iter()
         .map(|g| {
             let max = if g.legs.len() > 1 {
@@ -211,9 +306,17 @@ pub fn score(episodes: &[Episode], p: &PlmParams) -> LmFigures {
                     && d >= p.min_s - 1e-9
                     && d <= max + 1e-9,
                 periodic: false,
+                respiratory: false,
+                wake: false,
+                arousal: false,
+                scored: true,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// PLM series, intervals and the night's figures over scored movements.
+fn series(mut movements: Vec<Movement>, p: &PlmParams) -> LmFigures {
     let in_range = |imi: f64| imi >= p.plm_min_interval_s && imi <= p.plm_max_interval_s;
     // PLM series over candidate LMs.
     let mut n_series = 0;
@@ -230,17 +333,24 @@ pub fn score(episodes: &[Episode], p: &PlmParams) -> LmFigures {
     // Intervals between consecutive candidate LMs (none across a non-candidate).
     let mut imis: Vec<f64> = Vec::new();
     let mut imi_runs: Vec<Vec<f64>> = vec![Vec::new()];
+    // The previous scored movement, if a candidate.
+    let mut prev: Option<usize> = None;
     for k in 0..movements.len() {
+        if !movements[k].scored {
+            continue;
+        }
         if !movements[k].candidate {
             close(&mut run, &mut movements, &mut n_series);
             imi_runs.push(Vec::new());
+            prev = None;
             continue;
         }
-        if k > 0 && movements[k - 1].candidate {
-            let imi = movements[k].start_s - movements[k - 1].start_s;
+        if let Some(j) = prev {
+            let imi = movements[k].start_s - movements[j].start_s;
             imis.push(imi);
             imi_runs.last_mut().expect("one run").push(imi);
         }
+        prev = Some(k);
         if let Some(&prev) = run.last() {
             let imi = movements[k].start_s - movements[prev].start_s;
             if !in_range(imi) {
@@ -294,6 +404,7 @@ pub fn score(episodes: &[Episode], p: &PlmParams) -> LmFigures {
         periodicity_index: share(n_periodic),
         imi_histogram: hist,
         movements,
+        n_lm_resp: None,
     }
 }
 
@@ -568,5 +679,106 @@ mod tests {
         let f = run(&at(&[0.0, 20.0, 40.0, 60.0, 200.0]));
         let (lm, plm) = count_where(&f, |t| t >= 30.0);
         assert_eq!((lm, plm), (3, 2));
+    }
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::io::hypnogram::Hypnogram;
+
+    fn params(rules: &str) -> PlmParams {
+        let mut cfg = Config::default();
+        cfg.scoring.rules = rules.into();
+        cfg.plm_params().unwrap()
+    }
+
+    fn lms(starts: &[f64]) -> Vec<Episode> {
+        starts
+            .iter()
+            .map(|&s| Episode::bare("l", EpisodeKind::Lm, s, s + 1.0))
+            .collect()
+    }
+
+    fn with_apneas(eps: &[Episode], rules: &str, apneas: &[(f64, f64)]) -> LmFigures {
+        let ctx = LmContext {
+            apneas: Some(apneas),
+            ..LmContext::default()
+        };
+        score_in(eps, &params(rules), &ctx)
+    }
+
+    #[test]
+    fn wasm_respiratory_window_is_2_s_before_to_10_25_s_after_the_end() {
+        // Apnea 100–120 s: window 118–130.25 s.
+        let resp = |s: f64, e: f64| {
+            let eps = vec![Episode::bare("l", EpisodeKind::Lm, s, e)];
+            with_apneas(&eps, "wasm2016", &[(100.0, 120.0)]).movements[0].respiratory
+        };
+        assert!(!resp(117.0, 117.9), "ends before the window");
+        assert!(resp(117.5, 118.0), "touches its start");
+        assert!(!resp(105.0, 106.0), "inside the apnea, before the window");
+        assert!(resp(130.2, 131.0), "starts inside its end");
+        assert!(!resp(130.3, 131.0), "starts after it");
+    }
+
+    #[test]
+    fn aasm_respiratory_window_is_0_5_s_around_the_event() {
+        // Apnea 100–120 s: window 99.5–120.5 s.
+        let resp = |s: f64, e: f64| {
+            let eps = vec![Episode::bare("l", EpisodeKind::Lm, s, e)];
+            with_apneas(&eps, "aasm", &[(100.0, 120.0)]).movements[0].respiratory
+        };
+        assert!(resp(98.9, 99.5));
+        assert!(!resp(98.9, 99.4));
+        assert!(resp(110.0, 111.0));
+        assert!(resp(120.5, 121.5));
+        assert!(!resp(120.6, 121.5));
+        assert!(!resp(125.0, 126.0), "respiratory under WASM only");
+    }
+
+    #[test]
+    fn a_respiratory_lm_ends_a_wasm_series_and_is_skipped_under_aasm() {
+        // LMs every 20 s; the one at 60 s follows an apnea ending at 59.8 s.
+        let eps = lms(&[0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+        let apnea = [(55.0, 59.8)];
+        let f = with_apneas(&eps, "wasm2016", &apnea);
+        // [0, 20, 40] | resp | [80, 100]: no series of 4.
+        assert_eq!((f.n_lm, f.n_plm, f.n_lm_resp), (5, 0, Some(1)));
+        let f = with_apneas(&eps, "aasm", &apnea);
+        // Not scored: 0, 20, 40, 80, 100 (intervals 20, 20, 40, 20).
+        assert_eq!(
+            (f.n_lm, f.n_plm, f.n_plm_series, f.n_lm_resp),
+            (5, 5, 1, Some(1))
+        );
+        assert_eq!(f.n_imi, 4);
+        // Without respiratory scoring nothing is left out and no count is given.
+        let f = score(&eps, &params("aasm"));
+        assert_eq!((f.n_lm, f.n_plm, f.n_lm_resp), (6, 6, None));
+    }
+
+    #[test]
+    fn nsrr_scores_no_lm_in_wake_and_arousals_within_0_5_s_are_associated() {
+        let h = Hypnogram {
+            path: "h".into(),
+            epochs: vec![(0.0, 30.0, Stage::Wake), (30.0, 300.0, Stage::N2)],
+            start_time: None,
+        };
+        let eps = lms(&[10.0, 40.0, 60.0, 80.0, 100.0]);
+        let arousals = [(41.4, 45.0), (61.6, 63.0)];
+        let ctx = LmContext {
+            hypnogram: Some(&h),
+            arousals: Some(&arousals),
+            ..LmContext::default()
+        };
+        let f = score_in(&eps, &params("nsrr"), &ctx);
+        assert_eq!((f.n_lm, f.n_plm, f.rules.as_str()), (4, 4, "nsrr"));
+        assert!(f.movements[0].wake && !f.movements[0].scored);
+        let f = score_in(&eps, &params("aasm"), &ctx);
+        assert_eq!((f.n_lm, f.n_plm), (5, 5));
+        // 41.0 → 41.4: 0.4 s, associated; 61.0 → 61.6: 0.6 s, not.
+        let a: Vec<bool> = f.movements.iter().map(|m| m.arousal).collect();
+        assert_eq!(a, [false, true, false, false, false]);
     }
 }
