@@ -1123,6 +1123,17 @@ mod tests {
         assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
     }
 
+    /// The nights of a manifest's work items (none may have failed).
+    fn nights_of(items: Vec<WorkItem>) -> Vec<NightJob> {
+        items
+            .into_iter()
+            .map(|i| match i {
+                WorkItem::Night(j) => j,
+                WorkItem::Failed(e) => panic!("{}: {}", e.night, e.error),
+            })
+            .collect()
+    }
+
     #[test]
     fn manifest_duplicates_name_both_lines() {
         let dir = tempfile::tempdir().unwrap();
@@ -1142,11 +1153,7 @@ mod tests {
             "night,files,subject,fs_hz\na,x/a_emg.csv;a_acc.csv,s1,500\n",
         )
         .unwrap();
-        let items = read_manifest(&m).unwrap();
-        let WorkItem::Night(job) = &items[0] else {
-            panic!("not a night: {}", items[0].key().0)
-        };
-        let jobs = [job];
+        let jobs = nights_of(read_manifest(&m).unwrap());
         assert_eq!(
             jobs[0].input.files,
             vec![dir.path().join("x/a_emg.csv"), dir.path().join("a_acc.csv")]
@@ -1160,7 +1167,7 @@ mod tests {
             "night,files,scoring\na,a.edf,nsrr/a-nsrr.xml\nb,b.edf,\n",
         )
         .unwrap();
-        let jobs = read_manifest(&m).unwrap();
+        let jobs = nights_of(read_manifest(&m).unwrap());
         assert_eq!(jobs[0].scoring, Some(dir.path().join("nsrr/a-nsrr.xml")));
         assert_eq!(jobs[1].scoring, None);
         // A channel map per night: entries `;`-separated, alternatives `|`.
@@ -1169,7 +1176,7 @@ mod tests {
             "night,files,channels\na,a.edf,LAT|PLMl; RAT|PLMr\nb,b.edf,\n",
         )
         .unwrap();
-        let jobs = read_manifest(&m).unwrap();
+        let jobs = nights_of(read_manifest(&m).unwrap());
         let cfg = jobs[0].config(&Config::default()).unwrap();
         assert_eq!(cfg.channels.select, ["LAT|PLMl", "RAT|PLMr"]);
         assert!(jobs[1]

@@ -397,7 +397,9 @@ fn a_scoring_outside_the_recording_is_refused_with_both_spans() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
-    std::fs::write(data.join("n1.csv"), "emg_left_uv\n1.0\n2.0\n3.0\n").unwrap();
+    // 2 s at 200 Hz: long enough to be a night (one analysis window at least).
+    let samples: String = (0..400).map(|i| format!("{}\n", (i % 7) as f64)).collect();
+    std::fs::write(data.join("n1.csv"), format!("emg_left_uv\n{samples}")).unwrap();
     std::fs::write(
         data.join("n1.annot"),
         "N2\t.\t.\t4000\t+30\t.\nN2\t.\t.\t4030\t+30\t.\n",
