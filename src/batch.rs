@@ -5,6 +5,10 @@
 //! interrupted run can be resumed and shards can be merged into exactly the
 //! tables a single run would have written.
 
+mod lock;
+
+pub use lock::{OutputLock, LOCK_FILE};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -768,6 +772,8 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         }
     }
     prepare_output(&opts.out_dir)?;
+    // Held to the end of the scan (report included), removed on return.
+    let _lock = OutputLock::acquire(&opts.out_dir)?;
     let items = shard_items(items, opts.shard);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
@@ -1039,6 +1045,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         )));
     }
     prepare_output(out_dir)?;
+    let _lock = OutputLock::acquire(out_dir)?;
     let mut docs: Vec<NightDocument> = Vec::new();
     let mut errors: Vec<NightError> = Vec::new();
     let mut origin: BTreeMap<String, String> = BTreeMap::new();

@@ -80,8 +80,19 @@ pub fn clock(start: Option<NaiveDateTime>, offset_s: f64) -> String {
 
 fn opt(v: Option<f64>, decimals: usize) -> String {
     v.filter(|x| x.is_finite())
-        .map(|x| format!("{x:.decimals$}"))
+        .map(|x| fixed(x, decimals))
         .unwrap_or_default()
+}
+
+/// `x` with `decimals` decimals, never `-0.0`: a negative zero (an empty
+/// `f64` sum is one) or a small negative that rounds to zero is written
+/// as `0.0`.
+pub fn fixed(x: f64, decimals: usize) -> String {
+    let s = format!("{x:.decimals$}");
+    match s.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => s,
+    }
 }
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
@@ -128,16 +139,16 @@ impl<'a> EpisodesTable<'a> {
                 n.night.clone(),
                 e.channel.clone(),
                 e.kind.as_str().to_string(),
-                format!("{:.3}", e.start_s),
-                format!("{:.3}", e.end_s),
-                format!("{:.3}", e.duration_s()),
+                fixed(e.start_s, 3),
+                fixed(e.end_s, 3),
+                fixed(e.duration_s(), 3),
                 clock(n.start_time, e.start_s),
-                format!("{:.2}", e.peak_rms_uv),
-                format!("{:.2}", e.mean_rms_uv),
-                format!("{:.2}", e.baseline_rms_uv),
+                fixed(e.peak_rms_uv, 2),
+                fixed(e.mean_rms_uv, 2),
+                fixed(e.baseline_rms_uv, 2),
                 opt(e.median_freq_hz, 1),
                 opt(e.accel_enmo_g, 4),
-                format!("{:.3}", e.confidence),
+                fixed(e.confidence, 3),
                 e.side.clone().unwrap_or_default(),
                 e.muscle.clone().unwrap_or_default(),
                 opt(e.buildup_s, 1),
@@ -160,16 +171,16 @@ pub fn nights_csv(nights: &[NightDocument]) -> Vec<u8> {
         vec![
             n.night.clone(),
             n.sources.join(";"),
-            format!("{:.4}", s.duration_h),
-            format!("{:.4}", s.analyzed_h),
+            fixed(s.duration_h, 4),
+            fixed(s.analyzed_h, 4),
             s.n_cramps.to_string(),
-            format!("{:.3}", s.cramps_per_h),
-            format!("{:.1}", s.cramp_total_s),
-            format!("{:.1}", s.cramp_longest_s),
+            fixed(s.cramps_per_h, 3),
+            fixed(s.cramp_total_s, 1),
+            fixed(s.cramp_longest_s, 1),
             s.n_lm.to_string(),
-            format!("{:.2}", s.lm_index),
+            fixed(s.lm_index, 2),
             s.n_plm.to_string(),
-            format!("{:.2}", s.plm_index),
+            fixed(s.plm_index, 2),
             s.n_sustained.to_string(),
             n.mains_hz
                 .map(|m| m.to_string())
@@ -225,24 +236,15 @@ pub fn cohort_csv(nights: &[NightDocument]) -> Vec<u8> {
         vec![
             subject.to_string(),
             ns.len().to_string(),
-            format!(
-                "{:.4}",
-                ns.iter().map(|n| n.summary.analyzed_h).sum::<f64>()
-            ),
-            format!("{:.3}", cramps.iter().sum::<usize>() as f64 / k),
-            format!("{median:.1}"),
+            fixed(ns.iter().map(|n| n.summary.analyzed_h).sum::<f64>(), 4),
+            fixed(cramps.iter().sum::<usize>() as f64 / k, 3),
+            fixed(median, 1),
             ns.iter()
                 .filter(|n| n.summary.n_cramps > 0)
                 .count()
                 .to_string(),
-            format!(
-                "{:.2}",
-                ns.iter().map(|n| n.summary.lm_index).sum::<f64>() / k
-            ),
-            format!(
-                "{:.2}",
-                ns.iter().map(|n| n.summary.plm_index).sum::<f64>() / k
-            ),
+            fixed(ns.iter().map(|n| n.summary.lm_index).sum::<f64>() / k, 2),
+            fixed(ns.iter().map(|n| n.summary.plm_index).sum::<f64>() / k, 2),
         ]
     });
     csv_bytes(COHORT_COLUMNS, rows)
@@ -380,13 +382,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// The longest file name, in bytes, that common file systems take
+/// (`NAME_MAX` of Linux ext4/XFS/Btrfs; APFS and NTFS allow 255 units).
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
+/// The name of the temporary file [`write_atomic`] writes before renaming
+/// it onto `path`: `.<name>.<pid>.tmp`, or, when that would be longer than
+/// [`MAX_FILE_NAME_BYTES`] (a long night id), `.<BLAKE3 of name>.<pid>.tmp`,
+/// so that any final name that fits has a temporary name that fits.
+pub fn temp_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let pid = std::process::id();
+    let plain = format!(".{name}.{pid}.tmp");
+    if plain.len() <= MAX_FILE_NAME_BYTES {
+        plain
+    } else {
+        let hash = blake3::hash(name.as_bytes()).to_hex();
+        format!(".{}.{pid}.tmp", &hash[..32])
+    }
+}
+
 /// [`write_atomic`] of what `write` writes, through a buffer.
 pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(temp_name(path));
     let result = (|| {
         let file = std::fs::File::create(&tmp).map_err(|e| Error::output(path, e))?;
         let mut f = std::io::BufWriter::new(file);
@@ -404,6 +428,29 @@ pub fn write_atomic_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_names_fit_whenever_the_final_name_fits() {
+        use std::path::PathBuf;
+        let short = Path::new("out/nights/n01.json");
+        assert_eq!(
+            temp_name(short),
+            format!(".n01.json.{}.tmp", std::process::id())
+        );
+        let id = "x".repeat(MAX_FILE_NAME_BYTES - ".json".len());
+        let long = PathBuf::from(format!("out/nights/{id}.json"));
+        assert!(temp_name(&long).len() <= MAX_FILE_NAME_BYTES);
+        let other = PathBuf::from(format!("out/nights/y{}.json", &id[1..]));
+        assert_ne!(temp_name(&long), temp_name(&other));
+    }
+
+    #[test]
+    fn no_negative_zero_in_tables() {
+        assert_eq!(fixed(-0.0, 1), "0.0");
+        assert_eq!(fixed(-0.0001, 2), "0.00");
+        assert_eq!(fixed(-0.5, 1), "-0.5");
+        assert_eq!(fixed(std::iter::empty::<f64>().sum(), 1), "0.0");
+    }
 
     #[test]
     fn clock_times_are_iso_8601() {

@@ -221,3 +221,33 @@ fn a_read_only_nights_folder_is_exit_1() {
         "Permission denied",
     );
 }
+
+#[test]
+fn a_lock_of_a_running_scan_refuses_a_second_and_a_stale_one_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    common::sim(&input, 1, 0.02, Format::Csv, 9, "n");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let lock = out.join("crampscan.lock");
+    let args = ["scan", input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    // This test process stands for a run in progress.
+    std::fs::write(&lock, format!("{}\n", std::process::id())).unwrap();
+    let o = crampscan(&args);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("in use by another crampscan run")
+            && e.contains(&format!("process {}", std::process::id())),
+        "{e}"
+    );
+    assert!(!out.join("nights.csv").exists() && lock.exists());
+    // A run killed with kill -9 left its lock: its process is gone.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    std::fs::write(&lock, format!("{dead}\n")).unwrap();
+    scan(&args);
+    assert!(!lock.exists(), "the lock outlived its run");
+    assert_eq!(read_table(&out.join("nights.csv")).len(), 1);
+}
