@@ -84,6 +84,46 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
         .unwrap_or_default()
 }
 
+/// First characters that make a spreadsheet read a cell as a formula
+/// (OWASP, "CSV Injection": `=`, `+`, `-`, `@`, tab, carriage return).
+pub const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell as written to a table: prefixed with a single quote when it
+/// starts with one of [`FORMULA_STARTS`] (OWASP's guidance against CSV
+/// injection), or when it starts with a quote followed by one of them or by
+/// another quote, so that [`unescape_text`] gives back every cell exactly.
+/// Number cells are not passed through it (`-0.5` stays a number).
+pub fn escape_text(cell: &str) -> String {
+    let mut chars = cell.chars();
+    let quoted = match chars.next() {
+        Some(c) if FORMULA_STARTS.contains(&c) => true,
+        Some('\'') => chars
+            .next()
+            .is_some_and(|c| c == '\'' || FORMULA_STARTS.contains(&c)),
+        _ => false,
+    };
+    if quoted {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+/// A text cell of a table as it was before [`escape_text`].
+pub fn unescape_text(cell: &str) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest)
+            if rest
+                .chars()
+                .next()
+                .is_some_and(|c| c == '\'' || FORMULA_STARTS.contains(&c)) =>
+        {
+            rest.to_string()
+        }
+        _ => cell.to_string(),
+    }
+}
+
 /// `x` with `decimals` decimals, never `-0.0`: a negative zero (an empty
 /// `f64` sum is one) or a small negative that rounds to zero is written
 /// as `0.0`.
@@ -136,8 +176,8 @@ impl<'a> EpisodesTable<'a> {
     pub fn write_night(&mut self, n: &NightEpisodes) -> std::io::Result<()> {
         for e in &n.episodes {
             self.w.write_record([
-                n.night.clone(),
-                e.channel.clone(),
+                escape_text(&n.night),
+                escape_text(&e.channel),
                 e.kind.as_str().to_string(),
                 fixed(e.start_s, 3),
                 fixed(e.end_s, 3),
@@ -149,8 +189,8 @@ impl<'a> EpisodesTable<'a> {
                 opt(e.median_freq_hz, 1),
                 opt(e.accel_enmo_g, 4),
                 fixed(e.confidence, 3),
-                e.side.clone().unwrap_or_default(),
-                e.muscle.clone().unwrap_or_default(),
+                escape_text(e.side.as_deref().unwrap_or_default()),
+                escape_text(e.muscle.as_deref().unwrap_or_default()),
                 opt(e.buildup_s, 1),
                 e.ambiguous.to_string(),
             ])?;
@@ -169,8 +209,8 @@ pub fn nights_csv(nights: &[NightDocument]) -> Vec<u8> {
         let n = &d.night;
         let s = &n.summary;
         vec![
-            n.night.clone(),
-            n.sources.join(";"),
+            escape_text(&n.night),
+            escape_text(&n.sources.join(";")),
             fixed(s.duration_h, 4),
             fixed(s.analyzed_h, 4),
             s.n_cramps.to_string(),
@@ -188,12 +228,12 @@ pub fn nights_csv(nights: &[NightDocument]) -> Vec<u8> {
             if n.quality.is_empty() {
                 "ok".to_string()
             } else {
-                n.quality.join(";")
+                escape_text(&n.quality.join(";"))
             },
-            d.subject.clone().unwrap_or_default(),
+            escape_text(d.subject.as_deref().unwrap_or_default()),
             s.n_movement.to_string(),
             opt(s.periodicity_index, 3),
-            s.rules.clone(),
+            escape_text(&s.rules),
             opt(s.sleep_h, 4),
             opt(s.lms_index, 2),
             opt(s.plms_index, 2),
@@ -234,7 +274,7 @@ pub fn cohort_csv(nights: &[NightDocument]) -> Vec<u8> {
             0.5 * (cramps[m / 2 - 1] + cramps[m / 2]) as f64
         };
         vec![
-            subject.to_string(),
+            escape_text(subject),
             ns.len().to_string(),
             fixed(ns.iter().map(|n| n.summary.analyzed_h).sum::<f64>(), 4),
             fixed(cramps.iter().sum::<usize>() as f64 / k, 3),
@@ -252,9 +292,13 @@ pub fn cohort_csv(nights: &[NightDocument]) -> Vec<u8> {
 
 /// `errors.csv`.
 pub fn errors_csv(errors: &[NightError]) -> Vec<u8> {
-    let rows = errors
-        .iter()
-        .map(|e| vec![e.night.clone(), e.source.clone(), e.error.clone()]);
+    let rows = errors.iter().map(|e| {
+        vec![
+            escape_text(&e.night),
+            escape_text(&e.source),
+            escape_text(&e.error),
+        ]
+    });
     csv_bytes(&["night", "source", "error"], rows)
 }
 
@@ -356,7 +400,14 @@ pub fn read_night_json(path: &Path) -> Result<NightDocument> {
 pub fn read_errors_csv(path: &Path) -> Result<Vec<NightError>> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::input(path, e.to_string()))?;
     rdr.deserialize()
-        .map(|r| r.map_err(|e| Error::input(path, e.to_string())))
+        .map(|r| {
+            r.map(|e: NightError| NightError {
+                night: unescape_text(&e.night),
+                source: unescape_text(&e.source),
+                error: unescape_text(&e.error),
+            })
+            .map_err(|e| Error::input(path, e.to_string()))
+        })
         .collect()
 }
 
@@ -366,7 +417,7 @@ pub fn read_night_ids(path: &Path) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     for r in rdr.records() {
         let r = r.map_err(|e| Error::input(path, e.to_string()))?;
-        ids.push(r.get(0).unwrap_or("").to_string());
+        ids.push(unescape_text(r.get(0).unwrap_or("")));
     }
     Ok(ids)
 }
@@ -442,6 +493,19 @@ mod tests {
         assert!(temp_name(&long).len() <= MAX_FILE_NAME_BYTES);
         let other = PathBuf::from(format!("out/nights/y{}.json", &id[1..]));
         assert_ne!(temp_name(&long), temp_name(&other));
+    }
+
+    #[test]
+    fn formula_cells_are_quoted_and_read_back_exactly() {
+        assert_eq!(escape_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(escape_text("@sum"), "'@sum");
+        assert_eq!(escape_text("n01"), "n01");
+        assert_eq!(escape_text("'plain"), "'plain");
+        for cell in [
+            "=1+1", "+x", "-night", "@a", "\tx", "'=x", "''", "'a", "n01", "",
+        ] {
+            assert_eq!(unescape_text(&escape_text(cell)), cell, "{cell}");
+        }
     }
 
     #[test]

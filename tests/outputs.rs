@@ -251,3 +251,64 @@ fn a_lock_of_a_running_scan_refuses_a_second_and_a_stale_one_does_not() {
     assert!(!lock.exists(), "the lock outlived its run");
     assert_eq!(read_table(&out.join("nights.csv")).len(), 1);
 }
+
+/// Renames the simulated night `n01` (its two CSV files and sidecars) to `id`.
+fn rename_night(dir: &Path, id: &str) {
+    for f in std::fs::read_dir(dir).unwrap() {
+        let p = f.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        if let Some(rest) = name.strip_prefix("n01") {
+            std::fs::rename(&p, dir.join(format!("{id}{rest}"))).unwrap();
+        }
+    }
+}
+
+#[test]
+fn formula_ids_are_quoted_a_long_id_and_index_are_written_and_no_negative_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ids = Vec::new();
+    for (i, id) in ["=HYPERLINK(1)", "index", &"L".repeat(240)]
+        .into_iter()
+        .enumerate()
+    {
+        let input = dir.path().join(format!("in{i}"));
+        common::sim(&input, 1, 0.02, Format::Csv, 11, "n");
+        rename_night(&input, id);
+        ids.push(input);
+    }
+    let out = dir.path().join("out");
+    let mut args = vec!["scan"];
+    args.extend(ids.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["-o", out.to_str().unwrap(), "--plots"]);
+    scan(&args);
+    let text = std::fs::read_to_string(out.join("nights.csv")).unwrap();
+    assert!(text.contains("\n'=HYPERLINK(1),"), "{text}");
+    assert!(
+        !text.contains(",-0.0,") && !text.contains(",-0.00"),
+        "{text}"
+    );
+    let nights = read_table(&out.join("nights.csv"));
+    assert_eq!(nights.len(), 3);
+    assert!(nights.iter().any(|n| n["night"] == "L".repeat(240)));
+    // The page of the night named index is its own; the index lists it.
+    let index = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(index.contains("_index.html"), "index.html lost to a night");
+    assert!(out.join("report/_index.html").is_file());
+    assert!(out
+        .join(format!("nights/{}.json", "L".repeat(240)))
+        .is_file());
+    // A merge reads the quoted id back as it was.
+    let merged = dir.path().join("merged");
+    let o = crampscan(&[
+        "merge",
+        out.to_str().unwrap(),
+        "-o",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(merged.join("nights/=HYPERLINK(1).json").is_file());
+    assert_eq!(
+        std::fs::read_to_string(merged.join("nights.csv")).unwrap(),
+        text
+    );
+}
