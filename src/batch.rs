@@ -931,13 +931,21 @@ fn merge_traces(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
     }
 }
 
-/// The inputs of a set of shard runs, each file once, in shard order. A
-/// file that two shards hashed differently (a sidecar, hypnogram or
-/// manifest edited between the shards' runs) is refused: the shards did
-/// not see the same data.
-fn merged_inputs(shard_dirs: &[PathBuf], runs: &[RunRecord]) -> Result<Vec<InputRecord>> {
+/// The inputs of a merged run, each file once: those of its night
+/// documents in night order (as a single run lists them), then the shard
+/// runs' others (a manifest, failed nights' files) in shard order. A file
+/// that two shards hashed differently (a sidecar, hypnogram or manifest
+/// edited between the shards' runs) is refused: the shards did not see
+/// the same data.
+fn merged_inputs(
+    shard_dirs: &[PathBuf],
+    runs: &[RunRecord],
+    docs: &[NightDocument],
+) -> Result<Vec<InputRecord>> {
     let mut seen: BTreeMap<&str, (&InputRecord, &Path)> = BTreeMap::new();
-    let mut inputs = Vec::new();
+    let mut inputs: Vec<InputRecord> = docs.iter().flat_map(|d| d.inputs.iter().cloned()).collect();
+    let mut listed: std::collections::BTreeSet<String> =
+        inputs.iter().map(|r| r.path.clone()).collect();
     for (d, r) in shard_dirs.iter().zip(runs) {
         for rec in &r.inputs {
             match seen.get(rec.path.as_str()) {
@@ -956,7 +964,9 @@ fn merged_inputs(shard_dirs: &[PathBuf], runs: &[RunRecord]) -> Result<Vec<Input
                 }
                 None => {
                     seen.insert(&rec.path, (rec, d));
-                    inputs.push(rec.clone());
+                    if listed.insert(rec.path.clone()) {
+                        inputs.push(rec.clone());
+                    }
                 }
             }
         }
@@ -1074,7 +1084,8 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
             errors.push(e);
         }
     }
-    let inputs = merged_inputs(shard_dirs, &runs)?;
+    docs.sort_by(|a, b| a.night.night.cmp(&b.night.night));
+    let inputs = merged_inputs(shard_dirs, &runs, &docs)?;
     write_tables(out_dir, &mut docs, &mut errors)?;
     let run = RunRecord {
         tool: "crampscan".into(),
