@@ -5,6 +5,10 @@
 //! interrupted run can be resumed and shards can be merged into exactly the
 //! tables a single run would have written.
 
+mod lock;
+
+pub use lock::{OutputLock, LOCK_FILE};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -86,6 +90,20 @@ impl NightJob {
         }
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// The files whose bytes decide this night's results: its recordings,
+    /// each followed by its sidecars ([`io::sidecar::files`]), then the
+    /// hypnogram when there is one. All are hashed into the provenance, so
+    /// `--resume` redoes a night when any of them changed.
+    fn provenance_files(&self, hypnogram: Option<&Path>) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for f in &self.input.files {
+            files.push(f.clone());
+            files.extend(io::sidecar::files(f));
+        }
+        files.extend(hypnogram.map(Path::to_path_buf));
+        files
     }
 
     fn sources(&self) -> String {
@@ -556,6 +574,11 @@ pub struct RunRecord {
     /// For a merged output: the shard folders it came from.
     #[serde(default)]
     pub merged_from: Vec<String>,
+    /// The output that could not be written, when the run ended with exit
+    /// 1 because of it (absent otherwise): the tables hold only the nights
+    /// written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_error: Option<String>,
 }
 
 fn unix_s(t: SystemTime) -> f64 {
@@ -598,21 +621,31 @@ fn night_path(out_dir: &Path, id: &str) -> PathBuf {
 }
 
 /// The existing document of a night, if it was made by this tool version
-/// from the same inputs with the same config.
+/// from the same inputs (recordings, sidecars, hypnogram) with the same
+/// config and the same manifest row (its subject; `fs_hz` and `mains` are
+/// in the config).
 fn reusable(
     out_dir: &Path,
-    id: &str,
+    job: &NightJob,
     inputs: &[InputRecord],
     cfg: &Config,
 ) -> Option<NightDocument> {
-    let doc = summary::read_night_json(&night_path(out_dir, id)).ok()?;
-    (doc.tool_version == env!("CARGO_PKG_VERSION") && doc.inputs == inputs && &doc.config == cfg)
+    let doc = summary::read_night_json(&night_path(out_dir, &job.input.id)).ok()?;
+    (doc.tool_version == env!("CARGO_PKG_VERSION")
+        && doc.inputs == inputs
+        && &doc.config == cfg
+        && doc.subject == job.subject)
         .then_some(doc)
 }
 
 enum Outcome {
     Done(Box<NightDocument>, bool),
     Failed(NightError),
+    /// An output could not be written (disk full, read-only folder): not
+    /// the night's fault, and fatal for the run.
+    OutputFailed(Error),
+    /// Not started, because an output failed already.
+    Skipped,
 }
 
 fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache) -> Outcome {
@@ -625,10 +658,9 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
         let cfg = job.config(base)?;
         let hypnogram = hypnogram_for(job, opts.hypnogram.as_deref())?;
         let scoring = scoring_for(job);
-        // The hypnogram and scoring are inputs: a changed one makes
-        // --resume redo the night.
-        let mut input_files = job.input.files.clone();
-        input_files.extend(hypnogram.iter().cloned());
+        // Sidecars, the hypnogram and the scoring are inputs: a changed one
+        // makes --resume redo the night.
+        let mut input_files = job.provenance_files(hypnogram.as_deref());
         input_files.extend(
             scoring
                 .iter()
@@ -656,7 +688,7 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
             // features to draw, so with --plots it is analysed again.
             let has_traces = !opts.plots || traces::path(&opts.out_dir, &job.input.id).exists();
             if has_traces {
-                if let Some(doc) = reusable(&opts.out_dir, &job.input.id, &inputs, &cfg) {
+                if let Some(doc) = reusable(&opts.out_dir, job, &inputs, &cfg) {
                     return Ok((doc, true));
                 }
             }
@@ -694,6 +726,7 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
     // becomes that night's error row.
     match guarded(&job.input.id, attempt) {
         Ok((doc, resumed)) => Outcome::Done(Box::new(doc.without_episodes()), resumed),
+        Err(e @ Error::Output { .. }) => Outcome::OutputFailed(e),
         Err(e) => {
             // A stale document from an earlier run must not outlive a failure.
             let _ = std::fs::remove_file(night_path(&opts.out_dir, &job.input.id));
@@ -735,20 +768,26 @@ pub fn write_tables(
 ) -> Result<()> {
     docs.sort_by(|a, b| a.night.night.cmp(&b.night.night));
     errors.sort();
-    let episodes = out_dir.join("episodes.csv");
-    summary::write_atomic_with(&episodes, |w| {
-        let out = |e| Error::output(&episodes, e);
+    let episodes_path = out_dir.join("episodes.csv");
+    let episodes_csv = &episodes_path;
+    let episodes = summary::write_atomic_with(episodes_csv, |w| {
+        let out = |e| Error::output(episodes_csv, e);
         let mut table = summary::EpisodesTable::new(w).map_err(out)?;
         for d in docs.iter() {
             let n = summary::read_night_episodes(&night_path(out_dir, &d.night.night))?;
             table.write_night(&n).map_err(out)?;
         }
         table.finish().map_err(out)
-    })?;
-    summary::write_atomic(&out_dir.join("nights.csv"), &summary::nights_csv(docs))?;
-    summary::write_atomic(&out_dir.join("cohort.csv"), &summary::cohort_csv(docs))?;
-    summary::write_atomic(&out_dir.join("errors.csv"), &summary::errors_csv(errors))?;
-    Ok(())
+    });
+    // Every table is tried, errors.csv last and whatever failed before it;
+    // the first failure is returned.
+    let written = [
+        episodes,
+        summary::write_atomic(&out_dir.join("nights.csv"), &summary::nights_csv(docs)),
+        summary::write_atomic(&out_dir.join("cohort.csv"), &summary::cohort_csv(docs)),
+        summary::write_atomic(&out_dir.join("errors.csv"), &summary::errors_csv(errors)),
+    ];
+    written.into_iter().collect()
 }
 
 fn write_run(out_dir: &Path, run: &RunRecord) -> Result<()> {
@@ -789,6 +828,8 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         }
     }
     prepare_output(&opts.out_dir)?;
+    // Held to the end of the scan (report included), removed on return.
+    let _lock = OutputLock::acquire(&opts.out_dir)?;
     let items = shard_items(items, opts.shard);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
@@ -819,10 +860,20 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         );
         b
     });
+    // After an output failure the remaining nights are not started: the
+    // run ends with exit 1 whatever they give.
+    let output_failed = std::sync::atomic::AtomicBool::new(false);
     let outcomes: Vec<Outcome> = pool.install(|| {
         jobs.par_iter()
             .map(|job| {
+                use std::sync::atomic::Ordering::Relaxed;
+                if output_failed.load(Relaxed) {
+                    return Outcome::Skipped;
+                }
                 let o = run_job(job, cfg, opts, &plans);
+                if matches!(o, Outcome::OutputFailed(_)) {
+                    output_failed.store(true, Relaxed);
+                }
                 if let Some(b) = &bar {
                     b.inc(1);
                 }
@@ -835,7 +886,13 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
     }
     let mut docs = Vec::new();
     let mut n_resumed = 0;
-    let mut inputs = Vec::new();
+    let mut output_error: Option<Error> = None;
+    // The manifest decides which nights there are and their options: it
+    // is the run's first input.
+    let mut inputs = match &opts.inputs {
+        Inputs::Manifest(path) => input_records(std::slice::from_ref(path))?,
+        Inputs::Paths(_) => Vec::new(),
+    };
     for (job, o) in jobs.iter().zip(outcomes) {
         match o {
             Outcome::Done(doc, resumed) => {
@@ -845,12 +902,22 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
             }
             Outcome::Failed(e) => {
                 // Provenance lists the failed nights' files too, where readable.
-                inputs.extend(input_records(&job.input.files).unwrap_or_default());
+                inputs.extend(input_records(&job.provenance_files(None)).unwrap_or_default());
                 errors.push(e);
             }
+            // The first in night order, so the message does not depend on
+            // the thread count.
+            Outcome::OutputFailed(e) => {
+                output_error.get_or_insert(e);
+            }
+            Outcome::Skipped => {}
         }
     }
-    write_tables(&opts.out_dir, &mut docs, &mut errors)?;
+    // Tables, errors.csv and run.json are written whatever failed before
+    // them (as far as they can be), so the run says what happened.
+    if let Err(e) = write_tables(&opts.out_dir, &mut docs, &mut errors) {
+        output_error.get_or_insert(e);
+    }
     let nights_with_warnings = warned(&docs);
     let run = RunRecord {
         tool: "crampscan".into(),
@@ -866,8 +933,13 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         inputs,
         config: cfg.clone(),
         merged_from: Vec::new(),
+        output_error: output_error.as_ref().map(|e| e.to_string()),
     };
-    write_run(&opts.out_dir, &run)?;
+    let written = write_run(&opts.out_dir, &run);
+    if let Some(e) = output_error {
+        return Err(e);
+    }
+    written?;
     let report_index = if opts.plots {
         let ropts = ReportOptions {
             out_dir: opts.out_dir.clone(),
@@ -913,6 +985,49 @@ fn merge_traces(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
         },
         Err(e) => Err(Error::io(&from, e)),
     }
+}
+
+/// The inputs of a merged run, each file once: those of its night
+/// documents in night order (as a single run lists them), then the shard
+/// runs' others (a manifest, failed nights' files) in shard order. A file
+/// that two shards hashed differently (a sidecar, hypnogram or manifest
+/// edited between the shards' runs) is refused: the shards did not see
+/// the same data.
+fn merged_inputs(
+    shard_dirs: &[PathBuf],
+    runs: &[RunRecord],
+    docs: &[NightDocument],
+) -> Result<Vec<InputRecord>> {
+    let mut seen: BTreeMap<&str, (&InputRecord, &Path)> = BTreeMap::new();
+    let mut inputs: Vec<InputRecord> = docs.iter().flat_map(|d| d.inputs.iter().cloned()).collect();
+    let mut listed: std::collections::BTreeSet<String> =
+        inputs.iter().map(|r| r.path.clone()).collect();
+    for (d, r) in shard_dirs.iter().zip(runs) {
+        for rec in &r.inputs {
+            match seen.get(rec.path.as_str()) {
+                Some((other, _)) if *other == rec => {}
+                Some((other, od)) => {
+                    return Err(Error::Config(format!(
+                        "{} changed between shards: {} saw {} bytes (BLAKE3 {}), {} saw {} bytes (BLAKE3 {}); rescan the shards from the same files",
+                        rec.path,
+                        od.display(),
+                        other.size_bytes,
+                        &other.blake3[..other.blake3.len().min(12)],
+                        d.display(),
+                        rec.size_bytes,
+                        &rec.blake3[..rec.blake3.len().min(12)],
+                    )))
+                }
+                None => {
+                    seen.insert(&rec.path, (rec, d));
+                    if listed.insert(rec.path.clone()) {
+                        inputs.push(rec.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(inputs)
 }
 
 /// Merges shard outputs into `out_dir`: the night documents (and their
@@ -996,6 +1111,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         )));
     }
     prepare_output(out_dir)?;
+    let _lock = OutputLock::acquire(out_dir)?;
     let mut docs: Vec<NightDocument> = Vec::new();
     let mut errors: Vec<NightError> = Vec::new();
     let mut origin: BTreeMap<String, String> = BTreeMap::new();
@@ -1024,6 +1140,8 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
             errors.push(e);
         }
     }
+    docs.sort_by(|a, b| a.night.night.cmp(&b.night.night));
+    let inputs = merged_inputs(shard_dirs, &runs, &docs)?;
     write_tables(out_dir, &mut docs, &mut errors)?;
     let run = RunRecord {
         tool: "crampscan".into(),
@@ -1039,9 +1157,10 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         n_nights: docs.len() + errors.len(),
         n_failed: errors.len(),
         n_resumed: runs.iter().map(|r| r.n_resumed).sum(),
-        inputs: docs.iter().flat_map(|d| d.inputs.iter().cloned()).collect(),
+        inputs,
         config: first.config.clone(),
         merged_from: shard_dirs.iter().map(|d| d.display().to_string()).collect(),
+        output_error: None,
     };
     write_run(out_dir, &run)?;
     Ok(ScanReport {

@@ -651,7 +651,7 @@ fn scanned_hours(pred: &Path) -> Result<std::collections::BTreeMap<String, f64>>
             .and_then(|hi| rec.get(hi))
             .and_then(|v| v.trim().parse::<f64>().ok())
             .unwrap_or(f64::NAN);
-        hours.insert(rec.get(ni).unwrap_or("").to_string(), v);
+        hours.insert(crate::summary::unescape_text(rec.get(ni).unwrap_or("")), v);
     }
     Ok(hours)
 }
@@ -835,12 +835,12 @@ pub fn read_events(path: &Path, night: Option<&str>) -> Result<Vec<Event>> {
         };
         let night = match (night, ni) {
             (Some(n), _) => n.to_string(),
-            (None, Some(i)) => rec.get(i).unwrap_or("").to_string(),
+            (None, Some(i)) => crate::summary::unescape_text(rec.get(i).unwrap_or("")),
             (None, None) => String::new(),
         };
         out.push(Event {
             night,
-            channel: rec.get(ci).unwrap_or("").trim().to_string(),
+            channel: crate::summary::unescape_text(rec.get(ci).unwrap_or("").trim()),
             kind: rec.get(ki).unwrap_or("").trim().to_string(),
             start_s: num(si, "start_s")?,
             end_s: num(ei, "end_s")?,

@@ -91,12 +91,63 @@ pub fn clock(start: Option<NaiveDateTime>, offset_s: f64) -> String {
 
 fn opt(v: Option<f64>, decimals: usize) -> String {
     v.filter(|x| x.is_finite())
-        .map(|x| format!("{x:.decimals$}"))
+        .map(|x| fixed(x, decimals))
         .unwrap_or_default()
 }
 
 fn count(v: Option<usize>) -> String {
     v.map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// First characters that make a spreadsheet read a cell as a formula
+/// (OWASP, "CSV Injection": `=`, `+`, `-`, `@`, tab, carriage return).
+pub const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell as written to a table: prefixed with a single quote when it
+/// starts with one of [`FORMULA_STARTS`] (OWASP's guidance against CSV
+/// injection), or when it starts with a quote followed by one of them or by
+/// another quote, so that [`unescape_text`] gives back every cell exactly.
+/// Number cells are not passed through it (`-0.5` stays a number).
+pub fn escape_text(cell: &str) -> String {
+    let mut chars = cell.chars();
+    let quoted = match chars.next() {
+        Some(c) if FORMULA_STARTS.contains(&c) => true,
+        Some('\'') => chars
+            .next()
+            .is_some_and(|c| c == '\'' || FORMULA_STARTS.contains(&c)),
+        _ => false,
+    };
+    if quoted {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+/// A text cell of a table as it was before [`escape_text`].
+pub fn unescape_text(cell: &str) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest)
+            if rest
+                .chars()
+                .next()
+                .is_some_and(|c| c == '\'' || FORMULA_STARTS.contains(&c)) =>
+        {
+            rest.to_string()
+        }
+        _ => cell.to_string(),
+    }
+}
+
+/// `x` with `decimals` decimals, never `-0.0`: a negative zero (an empty
+/// `f64` sum is one) or a small negative that rounds to zero is written
+/// as `0.0`.
+pub fn fixed(x: f64, decimals: usize) -> String {
+    let s = format!("{x:.decimals$}");
+    match s.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => s,
+    }
 }
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
@@ -140,21 +191,21 @@ impl<'a> EpisodesTable<'a> {
     pub fn write_night(&mut self, n: &NightEpisodes) -> std::io::Result<()> {
         for e in &n.episodes {
             self.w.write_record([
-                n.night.clone(),
-                e.channel.clone(),
+                escape_text(&n.night),
+                escape_text(&e.channel),
                 e.kind.as_str().to_string(),
-                format!("{:.3}", e.start_s),
-                format!("{:.3}", e.end_s),
-                format!("{:.3}", e.duration_s()),
+                fixed(e.start_s, 3),
+                fixed(e.end_s, 3),
+                fixed(e.duration_s(), 3),
                 clock(n.start_time, e.start_s),
-                format!("{:.2}", e.peak_rms_uv),
-                format!("{:.2}", e.mean_rms_uv),
-                format!("{:.2}", e.baseline_rms_uv),
+                fixed(e.peak_rms_uv, 2),
+                fixed(e.mean_rms_uv, 2),
+                fixed(e.baseline_rms_uv, 2),
                 opt(e.median_freq_hz, 1),
                 opt(e.accel_enmo_g, 4),
-                format!("{:.3}", e.confidence),
-                e.side.clone().unwrap_or_default(),
-                e.muscle.clone().unwrap_or_default(),
+                fixed(e.confidence, 3),
+                escape_text(e.side.as_deref().unwrap_or_default()),
+                escape_text(e.muscle.as_deref().unwrap_or_default()),
                 opt(e.buildup_s, 1),
                 e.ambiguous.to_string(),
                 e.stage.clone().unwrap_or_default(),
@@ -177,18 +228,18 @@ pub fn nights_csv(nights: &[NightDocument]) -> Vec<u8> {
         let n = &d.night;
         let s = &n.summary;
         vec![
-            n.night.clone(),
-            n.sources.join(";"),
-            format!("{:.4}", s.duration_h),
-            format!("{:.4}", s.analyzed_h),
+            escape_text(&n.night),
+            escape_text(&n.sources.join(";")),
+            fixed(s.duration_h, 4),
+            fixed(s.analyzed_h, 4),
             s.n_cramps.to_string(),
-            format!("{:.3}", s.cramps_per_h),
-            format!("{:.1}", s.cramp_total_s),
-            format!("{:.1}", s.cramp_longest_s),
+            fixed(s.cramps_per_h, 3),
+            fixed(s.cramp_total_s, 1),
+            fixed(s.cramp_longest_s, 1),
             s.n_lm.to_string(),
-            format!("{:.2}", s.lm_index),
+            fixed(s.lm_index, 2),
             s.n_plm.to_string(),
-            format!("{:.2}", s.plm_index),
+            fixed(s.plm_index, 2),
             s.n_sustained.to_string(),
             n.mains_hz
                 .map(|m| m.to_string())
@@ -196,12 +247,12 @@ pub fn nights_csv(nights: &[NightDocument]) -> Vec<u8> {
             if n.quality.is_empty() {
                 "ok".to_string()
             } else {
-                n.quality.join(";")
+                escape_text(&n.quality.join(";"))
             },
-            d.subject.clone().unwrap_or_default(),
+            escape_text(d.subject.as_deref().unwrap_or_default()),
             s.n_movement.to_string(),
             opt(s.periodicity_index, 3),
-            s.rules.clone(),
+            escape_text(&s.rules),
             opt(s.sleep_h, 4),
             opt(s.lms_index, 2),
             opt(s.plms_index, 2),
@@ -251,26 +302,17 @@ pub fn cohort_csv(nights: &[NightDocument]) -> Vec<u8> {
             0.5 * (cramps[m / 2 - 1] + cramps[m / 2]) as f64
         };
         vec![
-            subject.to_string(),
+            escape_text(subject),
             ns.len().to_string(),
-            format!(
-                "{:.4}",
-                ns.iter().map(|n| n.summary.analyzed_h).sum::<f64>()
-            ),
-            format!("{:.3}", cramps.iter().sum::<usize>() as f64 / k),
-            format!("{median:.1}"),
+            fixed(ns.iter().map(|n| n.summary.analyzed_h).sum::<f64>(), 4),
+            fixed(cramps.iter().sum::<usize>() as f64 / k, 3),
+            fixed(median, 1),
             ns.iter()
                 .filter(|n| n.summary.n_cramps > 0)
                 .count()
                 .to_string(),
-            format!(
-                "{:.2}",
-                ns.iter().map(|n| n.summary.lm_index).sum::<f64>() / k
-            ),
-            format!(
-                "{:.2}",
-                ns.iter().map(|n| n.summary.plm_index).sum::<f64>() / k
-            ),
+            fixed(ns.iter().map(|n| n.summary.lm_index).sum::<f64>() / k, 2),
+            fixed(ns.iter().map(|n| n.summary.plm_index).sum::<f64>() / k, 2),
         ]
     });
     csv_bytes(COHORT_COLUMNS, rows)
@@ -278,9 +320,13 @@ pub fn cohort_csv(nights: &[NightDocument]) -> Vec<u8> {
 
 /// `errors.csv`.
 pub fn errors_csv(errors: &[NightError]) -> Vec<u8> {
-    let rows = errors
-        .iter()
-        .map(|e| vec![e.night.clone(), e.source.clone(), e.error.clone()]);
+    let rows = errors.iter().map(|e| {
+        vec![
+            escape_text(&e.night),
+            escape_text(&e.source),
+            escape_text(&e.error),
+        ]
+    });
     csv_bytes(&["night", "source", "error"], rows)
 }
 
@@ -382,7 +428,14 @@ pub fn read_night_json(path: &Path) -> Result<NightDocument> {
 pub fn read_errors_csv(path: &Path) -> Result<Vec<NightError>> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::input(path, e.to_string()))?;
     rdr.deserialize()
-        .map(|r| r.map_err(|e| Error::input(path, e.to_string())))
+        .map(|r| {
+            r.map(|e: NightError| NightError {
+                night: unescape_text(&e.night),
+                source: unescape_text(&e.source),
+                error: unescape_text(&e.error),
+            })
+            .map_err(|e| Error::input(path, e.to_string()))
+        })
         .collect()
 }
 
@@ -392,7 +445,7 @@ pub fn read_night_ids(path: &Path) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     for r in rdr.records() {
         let r = r.map_err(|e| Error::input(path, e.to_string()))?;
-        ids.push(r.get(0).unwrap_or("").to_string());
+        ids.push(unescape_text(r.get(0).unwrap_or("")));
     }
     Ok(ids)
 }
@@ -408,13 +461,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// The longest file name, in bytes, that common file systems take
+/// (`NAME_MAX` of Linux ext4/XFS/Btrfs; APFS and NTFS allow 255 units).
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
+/// The name of the temporary file [`write_atomic`] writes before renaming
+/// it onto `path`: `.<name>.<pid>.tmp`, or, when that would be longer than
+/// [`MAX_FILE_NAME_BYTES`] (a long night id), `.<BLAKE3 of name>.<pid>.tmp`,
+/// so that any final name that fits has a temporary name that fits.
+pub fn temp_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let pid = std::process::id();
+    let plain = format!(".{name}.{pid}.tmp");
+    if plain.len() <= MAX_FILE_NAME_BYTES {
+        plain
+    } else {
+        let hash = blake3::hash(name.as_bytes()).to_hex();
+        format!(".{}.{pid}.tmp", &hash[..32])
+    }
+}
+
 /// [`write_atomic`] of what `write` writes, through a buffer.
 pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(temp_name(path));
     let result = (|| {
         let file = std::fs::File::create(&tmp).map_err(|e| Error::output(path, e))?;
         let mut f = std::io::BufWriter::new(file);
@@ -432,6 +507,42 @@ pub fn write_atomic_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_names_fit_whenever_the_final_name_fits() {
+        use std::path::PathBuf;
+        let short = Path::new("out/nights/n01.json");
+        assert_eq!(
+            temp_name(short),
+            format!(".n01.json.{}.tmp", std::process::id())
+        );
+        let id = "x".repeat(MAX_FILE_NAME_BYTES - ".json".len());
+        let long = PathBuf::from(format!("out/nights/{id}.json"));
+        assert!(temp_name(&long).len() <= MAX_FILE_NAME_BYTES);
+        let other = PathBuf::from(format!("out/nights/y{}.json", &id[1..]));
+        assert_ne!(temp_name(&long), temp_name(&other));
+    }
+
+    #[test]
+    fn formula_cells_are_quoted_and_read_back_exactly() {
+        assert_eq!(escape_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(escape_text("@sum"), "'@sum");
+        assert_eq!(escape_text("n01"), "n01");
+        assert_eq!(escape_text("'plain"), "'plain");
+        for cell in [
+            "=1+1", "+x", "-night", "@a", "\tx", "'=x", "''", "'a", "n01", "",
+        ] {
+            assert_eq!(unescape_text(&escape_text(cell)), cell, "{cell}");
+        }
+    }
+
+    #[test]
+    fn no_negative_zero_in_tables() {
+        assert_eq!(fixed(-0.0, 1), "0.0");
+        assert_eq!(fixed(-0.0001, 2), "0.00");
+        assert_eq!(fixed(-0.5, 1), "-0.5");
+        assert_eq!(fixed(std::iter::empty::<f64>().sum(), 1), "0.0");
+    }
 
     #[test]
     fn clock_times_are_iso_8601() {

@@ -143,7 +143,9 @@ fn outputs_are_byte_identical_whatever_the_thread_count() {
         serde_json::from_slice(&std::fs::read(outs[0].join("run.json")).unwrap()).unwrap();
     assert_eq!(run["threads"], 1);
     assert_eq!(run["n_failed"], 1);
-    assert_eq!(run["inputs"].as_array().unwrap().len(), 7);
+    // 3 nights of EMG and accelerometer CSV, each with its JSON sidecar,
+    // and the bad file.
+    assert_eq!(run["inputs"].as_array().unwrap().len(), 13);
     assert_eq!(run["inputs"][0]["blake3"].as_str().unwrap().len(), 64);
 }
 

@@ -143,10 +143,26 @@ pub fn run() -> ExitCode {
             ExitCode::from(EXIT_OK)
         }
         Err(e) => {
-            eprintln!("crampscan: error: {e:#}");
+            eprintln!("crampscan: error: {}", message(&e));
             ExitCode::from(EXIT_FATAL)
         }
     }
+}
+
+/// An error and its causes joined by `: `, leaving out a cause whose text
+/// its parent's message already holds (an OS error is named once).
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// Largest config file read, bytes: every setting with its comment is

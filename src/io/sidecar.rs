@@ -55,6 +55,25 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(format!("{stem}{suffix}"))
 }
 
+/// The sidecar files that [`load`] reads for the recording at `path` and
+/// that exist (`<stem>_channels.tsv`, then `<stem>.json`); only CSV, TXT and
+/// WAV readers read sidecars, so other formats have none. They change the
+/// results, so they are hashed as inputs of the night.
+pub fn files(path: &Path) -> Vec<PathBuf> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(ext.as_str(), "csv" | "txt" | "wav") {
+        return Vec::new();
+    }
+    [sibling(path, "_channels.tsv"), sibling(path, ".json")]
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect()
+}
+
 /// Reads the sidecars of the recording at `path`; missing files give an empty sidecar.
 pub fn load(path: &Path) -> Result<Sidecar> {
     let mut sc = Sidecar::default();

@@ -86,9 +86,16 @@ pub fn url_path(p: &str) -> String {
     o
 }
 
-/// File name of a night's page inside `OUT/report/`.
+/// File name of a night's page inside `OUT/report/`: `<night>.html`, but
+/// `_<night>.html` for a night named `index` (any case, for file systems
+/// that ignore case) or starting with `_`, so that no night's page is
+/// `index.html` and no two nights share a page.
 pub fn night_file(night: &str) -> String {
-    format!("{night}.html")
+    if night.eq_ignore_ascii_case("index") || night.starts_with('_') {
+        format!("_{night}.html")
+    } else {
+        format!("{night}.html")
+    }
 }
 
 fn head(title: &str) -> String {
@@ -426,6 +433,17 @@ pub fn night_page(doc: &NightDocument, f: &NightFigures) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_night_page_is_the_index_and_no_two_nights_share_one() {
+        assert_eq!(night_file("p01"), "p01.html");
+        assert_eq!(night_file("index"), "_index.html");
+        assert_eq!(night_file("INDEX"), "_INDEX.html");
+        let ids = ["index", "_index", "__index", "_x", "x", "Index"];
+        let pages: std::collections::BTreeSet<String> = ids.iter().map(|i| night_file(i)).collect();
+        assert_eq!(pages.len(), ids.len());
+        assert!(!pages.iter().any(|p| p.eq_ignore_ascii_case("index.html")));
+    }
 
     #[test]
     fn text_and_paths_are_escaped() {
