@@ -15,6 +15,21 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::recording::{Block, ChannelInfo, ChannelKind, RecordingInfo};
 
+/// Earliest and latest first time value read as Unix seconds (UTC), s:
+/// 2000-01-01 to 2100-01-01. A seconds column starting there is a clock,
+/// not time from the start, and gives the recording's start time.
+const UNIX_START_RANGE_S: (f64, f64) = (946_684_800.0, 4_102_444_800.0);
+
+/// The start time given by a first time value in Unix seconds, if it is one.
+fn unix_start(t0_s: f64) -> Option<chrono::NaiveDateTime> {
+    if !(UNIX_START_RANGE_S.0..UNIX_START_RANGE_S.1).contains(&t0_s) {
+        return None;
+    }
+    let secs = t0_s.floor();
+    let nanos = ((t0_s - secs) * 1e9).round().min(999_999_999.0) as u32;
+    chrono::DateTime::from_timestamp(secs as i64, nanos).map(|d| d.naive_utc())
+}
+
 /// Names recognised as the time column (case-insensitive).
 pub const TIME_COLUMNS: &[&str] = &["time", "time_s", "t", "timestamp"];
 /// Rows read ahead to infer the sample rate from the time column.
@@ -544,6 +559,9 @@ impl CsvSource {
         if src.start_iso.is_some() && src.info.start_time.is_none() {
             src.info.start_time = src.start_iso;
         }
+        if src.info.start_time.is_none() {
+            src.info.start_time = times.first().and_then(|&t0| unix_start(t0));
+        }
         for (i, t) in times.iter().enumerate() {
             let line = src.head[i].0;
             src.check_interval(line, *t);
@@ -886,5 +904,33 @@ mod tests {
             src.info().start_time.unwrap().to_string(),
             "2026-01-15 23:00:00"
         );
+    }
+
+    #[test]
+    fn unix_seconds_in_the_time_column_give_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        // 1767225600 s is 2026-01-01T00:00:00Z (issue 16: the start was lost).
+        let p = write(
+            dir.path(),
+            "n.csv",
+            "time,emg_uv\n1767225600.250,1\n1767225600.252,1\n1767225600.254,1\n",
+        );
+        let src = CsvSource::open(&p, &Config::default()).unwrap();
+        // The rate comes from the median interval of values near 1.8e9 s,
+        // whose f64 resolution is 2.4e-7 s: within 0.1 Hz of 500 Hz, not
+        // exact (a known limit of Unix-second time columns).
+        assert!(
+            (src.info().fs_hz - 500.0).abs() < 0.1,
+            "{}",
+            src.info().fs_hz
+        );
+        assert_eq!(
+            src.info().start_time.unwrap().to_string(),
+            "2026-01-01 00:00:00.250"
+        );
+        // Seconds from the start give no clock.
+        let p = write(dir.path(), "m.csv", "time,emg_uv\n0,1\n0.002,1\n0.004,1\n");
+        let src = CsvSource::open(&p, &Config::default()).unwrap();
+        assert_eq!(src.info().start_time, None);
     }
 }
