@@ -9,7 +9,7 @@
 use std::sync::Once;
 
 use chrono::{NaiveDateTime, Timelike};
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -429,6 +429,26 @@ impl Frame {
         time_axis_label(self.start, self.step_s)
     }
 
+    /// A panel's chart on `area`: this time axis, the y range `y`, the
+    /// caption, and `x_label_px` of room for the time labels (22 without
+    /// the axis title, 44 with it).
+    fn chart<'a, DB: DrawingBackend, Y: AsRangedCoord>(
+        &self,
+        area: &'a DrawingArea<DB, Shift>,
+        caption: &str,
+        x_label_px: u32,
+        y: Y,
+    ) -> Fig<ChartContext<'a, DB, Cartesian2d<TimeAxis, Y::CoordDescType>>> {
+        ChartBuilder::on(area)
+            .margin_right(RIGHT_MARGIN_PX)
+            .margin_top(8)
+            .x_label_area_size(x_label_px)
+            .y_label_area_size(Y_LABEL_AREA_PX)
+            .caption(caption, (FONT, 14))
+            .build_cartesian_2d(self.axis(), y)
+            .map_err(pe)
+    }
+
     /// The min–max envelope of samples `v` (first at `t0_s`, `dt_s` apart)
     /// per plot column.
     fn envelope(&self, v: &[f32], t0_s: f64, dt_s: f64) -> Vec<(f64, Option<(f32, f32)>)> {
@@ -560,14 +580,12 @@ fn overview_emg_panel<DB: DrawingBackend>(
         frame.columns,
     );
     let (y_lo, y_hi) = overview_y_range(&env, &base, ov.thresholds);
-    let mut chart = ChartBuilder::on(panel)
-        .margin_right(RIGHT_MARGIN_PX)
-        .margin_top(8)
-        .x_label_area_size(if last { 44 } else { 22 })
-        .y_label_area_size(Y_LABEL_AREA_PX)
-        .caption(&tr.channel, (FONT, 14))
-        .build_cartesian_2d(frame.axis(), (y_lo..y_hi).log_scale())
-        .map_err(pe)?;
+    let mut chart = frame.chart(
+        panel,
+        &tr.channel,
+        if last { 44 } else { 22 },
+        (y_lo..y_hi).log_scale(),
+    )?;
     let fmt_x = |t: &f64| frame.tick(t);
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(GRID_RGB)
@@ -648,14 +666,7 @@ fn overview_accel_panel<DB: DrawingBackend>(
         .filter_map(|e| e.1.map(|m| m.1 as f64))
         .fold(0.0, f64::max);
     let y_hi = nice_ceil((hi * 1.1).max(0.01));
-    let mut chart = ChartBuilder::on(area)
-        .margin_right(RIGHT_MARGIN_PX)
-        .margin_top(8)
-        .x_label_area_size(44)
-        .y_label_area_size(Y_LABEL_AREA_PX)
-        .caption("accelerometer movement", (FONT, 14))
-        .build_cartesian_2d(frame.axis(), 0.0..y_hi)
-        .map_err(pe)?;
+    let mut chart = frame.chart(area, "accelerometer movement", 44, 0.0..y_hi)?;
     let fmt_x = |t: &f64| frame.tick(t);
     chart
         .configure_mesh()
@@ -786,14 +797,7 @@ fn closeup_emg_panel<DB: DrawingBackend>(
         .filter_map(|e| e.1.map(|m| (m.0 as f64).abs().max((m.1 as f64).abs())))
         .fold(0.0, f64::max);
     let y = nice_ceil((amp * 1.05).max(1.0));
-    let mut chart = ChartBuilder::on(area)
-        .margin_right(RIGHT_MARGIN_PX)
-        .margin_top(8)
-        .x_label_area_size(22)
-        .y_label_area_size(Y_LABEL_AREA_PX)
-        .caption(format!("raw EMG, {}", e.channel), (FONT, 14))
-        .build_cartesian_2d(frame.axis(), -y..y)
-        .map_err(pe)?;
+    let mut chart = frame.chart(area, &format!("raw EMG, {}", e.channel), 22, -y..y)?;
     let fmt_x = |t: &f64| frame.tick(t);
     chart
         .configure_mesh()
@@ -825,21 +829,12 @@ fn closeup_spectrogram_panel<DB: DrawingBackend>(
     draw_cells: bool,
 ) -> Fig<(i32, i32, i32, i32)> {
     let f_hi = sp.max_hz.max(1.0);
-    let mut chart = ChartBuilder::on(area)
-        .margin_right(RIGHT_MARGIN_PX)
-        .margin_top(8)
-        .x_label_area_size(22)
-        .y_label_area_size(Y_LABEL_AREA_PX)
-        .caption(
-            format!(
-                "spectrogram, dB re 1 µV²/Hz, {} to {} dB",
-                fmt_num(sp.db_range.0, 0),
-                fmt_num(sp.db_range.1, 0)
-            ),
-            (FONT, 14),
-        )
-        .build_cartesian_2d(frame.axis(), 0.0..f_hi)
-        .map_err(pe)?;
+    let caption = format!(
+        "spectrogram, dB re 1 µV²/Hz, {} to {} dB",
+        fmt_num(sp.db_range.0, 0),
+        fmt_num(sp.db_range.1, 0)
+    );
+    let mut chart = frame.chart(area, &caption, 22, 0.0..f_hi)?;
     if draw_cells {
         let df = sp.max_hz / sp.n_bins.max(1) as f64;
         chart
@@ -892,14 +887,7 @@ fn closeup_accel_panel<DB: DrawingBackend>(
         "accelerometer: none in this night"
     };
     let r = accel_range(d);
-    let mut chart = ChartBuilder::on(area)
-        .margin_right(RIGHT_MARGIN_PX)
-        .margin_top(8)
-        .x_label_area_size(44)
-        .y_label_area_size(Y_LABEL_AREA_PX)
-        .caption(caption, (FONT, 14))
-        .build_cartesian_2d(frame.axis(), r.clone())
-        .map_err(pe)?;
+    let mut chart = frame.chart(area, caption, 44, r.clone())?;
     let fmt_x = |t: &f64| frame.tick(t);
     chart
         .configure_mesh()
