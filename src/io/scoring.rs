@@ -258,16 +258,20 @@ pub fn check_spans(path: &Path, spans: &[(f64, f64, &str)], duration_s: f64) -> 
 /// Stage names the readers accept, for error messages.
 pub const STAGE_NAMES: &str = "W/Wake, N1/Stage 1 sleep, N2/Stage 2 sleep, N3/N4/Stage 3 sleep/Stage 4 sleep, R/REM/REM sleep, ?/Unscored/Movement";
 
-/// A stage name as NSRR and Luna write them (`Wake|0`, `Stage 2 sleep|2`,
-/// `REM sleep|5`, `N2`, `NREM3`, `R`, `?`); `None` when not a stage name.
-pub fn parse_stage(name: &str) -> Option<Stage> {
-    let n = name
-        .split('|')
+/// The part of an NSRR/Luna name before its `|` code (`Stage 2 sleep|2`),
+/// trimmed and in lower case.
+fn label_key(name: &str) -> String {
+    name.split('|')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
-    let n = n.replace(['_', '-'], " ");
+        .to_ascii_lowercase()
+}
+
+/// A stage name as NSRR and Luna write them (`Wake|0`, `Stage 2 sleep|2`,
+/// `REM sleep|5`, `N2`, `NREM3`, `R`, `?`); `None` when not a stage name.
+pub fn parse_stage(name: &str) -> Option<Stage> {
+    let n = label_key(name).replace(['_', '-'], " ");
     let n = n.strip_suffix(" sleep").unwrap_or(&n).trim();
     match n {
         "nrem1" | "stage 1" => Some(Stage::N1),
@@ -282,13 +286,7 @@ pub fn parse_stage(name: &str) -> Option<Stage> {
 /// What an event of class (or NSRR concept) `name` is, when it is no stage;
 /// [`EventClass::Other`] when crampscan does not use it.
 pub fn classify_name(name: &str) -> EventClass {
-    let n = name
-        .split('|')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let n = n.replace(['_', '-', '(', ')'], " ");
+    let n = label_key(name).replace(['_', '-', '(', ')'], " ");
     let words: Vec<&str> = n.split_whitespace().collect();
     let has = |w: &str| words.contains(&w);
     let apnea = has("apnea") || has("apnoea");
