@@ -168,11 +168,10 @@ fn mutate(rng: &mut ChaCha8Rng, bytes: &mut Vec<u8>, header_len: usize) {
             bytes.drain(at..at + len);
         }
         _ => {
+            // Nothing above ran: `bytes` still holds its `n > 0` bytes.
             for _ in 0..rng.random_range(1..16) {
-                let k = rng.random_range(0..n.min(bytes.len()).max(1));
-                if k < bytes.len() {
-                    bytes[k] = rng.random();
-                }
+                let k = rng.random_range(0..n);
+                bytes[k] = rng.random();
             }
         }
     }
