@@ -552,6 +552,8 @@ pub struct ScanReport {
     pub out_dir: PathBuf,
     /// `report/index.html`, when figures were asked for.
     pub report_index: Option<PathBuf>,
+    /// Nights whose close-ups could not be drawn, with why.
+    pub closeup_failures: Vec<(String, String)>,
     /// Nights written with warnings, and how many each (night id order).
     pub nights_with_warnings: Vec<(String, usize)>,
 }
@@ -579,6 +581,19 @@ pub struct RunRecord {
     /// written before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_error: Option<String>,
+    /// The folder the scan ran in (absolute): relative paths in the night
+    /// documents' `sources` are relative to it. Absent in a merge whose
+    /// shards ran in different folders, and in outputs of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+}
+
+/// The shards' working folder when they all ran in the same one.
+fn common_working_dir(runs: &[RunRecord]) -> Option<String> {
+    let first = runs.first()?.working_dir.clone()?;
+    runs.iter()
+        .all(|r| r.working_dir.as_deref() == Some(first.as_str()))
+        .then_some(first)
 }
 
 fn unix_s(t: SystemTime) -> f64 {
@@ -791,8 +806,8 @@ pub fn write_tables(
 }
 
 fn write_run(out_dir: &Path, run: &RunRecord) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(run).expect("run record serialises");
-    bytes.push(b'\n');
+    let mut bytes = Vec::new();
+    summary::write_json_pretty(run, &mut bytes).expect("run record serialises");
     summary::write_atomic(&out_dir.join("run.json"), &bytes)
 }
 
@@ -934,6 +949,9 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         config: cfg.clone(),
         merged_from: Vec::new(),
         output_error: output_error.as_ref().map(|e| e.to_string()),
+        working_dir: std::env::current_dir()
+            .ok()
+            .map(|d| d.display().to_string()),
     };
     let written = write_run(&opts.out_dir, &run);
     if let Some(e) = output_error {
@@ -944,10 +962,15 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         let ropts = ReportOptions {
             out_dir: opts.out_dir.clone(),
             closeup_kinds: opts.closeup_kinds.clone(),
+            recordings_dir: None,
         };
-        Some(pool.install(|| report::write_report(&ropts))?.index)
+        Some(pool.install(|| report::write_report(&ropts))?)
     } else {
         None
+    };
+    let (report_index, closeup_failures) = match report_index {
+        Some(r) => (Some(r.index), r.closeup_failures),
+        None => (None, Vec::new()),
     };
     Ok(ScanReport {
         n_nights: run.n_nights,
@@ -955,6 +978,7 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         n_resumed,
         out_dir: opts.out_dir.clone(),
         report_index,
+        closeup_failures,
         nights_with_warnings,
     })
 }
@@ -1161,6 +1185,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         config: first.config.clone(),
         merged_from: shard_dirs.iter().map(|d| d.display().to_string()).collect(),
         output_error: None,
+        working_dir: common_working_dir(&runs),
     };
     write_run(out_dir, &run)?;
     Ok(ScanReport {
@@ -1169,6 +1194,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         n_resumed: run.n_resumed,
         out_dir: out_dir.to_path_buf(),
         report_index: None,
+        closeup_failures: Vec::new(),
         nights_with_warnings: warned(&docs),
     })
 }

@@ -365,8 +365,53 @@ impl NightDocument {
 /// `nights/<night>.json`, written to `out` as it is serialised, so that a
 /// night with many episodes is not held twice.
 pub fn write_night_json(doc: &NightDocument, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, doc)?;
+    write_json_pretty(doc, out)
+}
+
+/// `value` as serde_json's pretty JSON and a final newline, with every
+/// negative zero written as `0.0` (as in the tables: an empty sum or a
+/// rounded tiny negative is not a signed quantity).
+pub fn write_json_pretty<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let fmt = NoNegativeZero(serde_json::ser::PrettyFormatter::new());
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, fmt);
+    value.serialize(&mut ser).map_err(std::io::Error::other)?;
     out.write_all(b"\n")
+}
+
+/// serde_json's pretty layout, with `-0.0` written as `0.0`.
+struct NoNegativeZero<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+/// Forwards a layout method of [`serde_json::ser::Formatter`] to the
+/// pretty formatter.
+macro_rules! pretty_layout {
+    ($($name:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {$(
+        fn $name<W: ?Sized + Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> std::io::Result<()> {
+            self.0.$name(w $(, $arg)*)
+        }
+    )*};
+}
+
+impl serde_json::ser::Formatter for NoNegativeZero<'_> {
+    fn write_f64<W: ?Sized + Write>(&mut self, w: &mut W, v: f64) -> std::io::Result<()> {
+        self.0.write_f64(w, if v == 0.0 { 0.0 } else { v })
+    }
+    fn write_f32<W: ?Sized + Write>(&mut self, w: &mut W, v: f32) -> std::io::Result<()> {
+        self.0.write_f32(w, if v == 0.0 { 0.0 } else { v })
+    }
+    pretty_layout!(
+        begin_array(),
+        end_array(),
+        begin_array_value(first: bool),
+        end_array_value(),
+        begin_object(),
+        end_object(),
+        begin_object_key(first: bool),
+        begin_object_value(),
+        end_object_value(),
+    );
 }
 
 /// The fields of a night document besides the night's own.
@@ -540,6 +585,18 @@ mod tests {
     fn no_negative_zero_in_tables() {
         assert_eq!(fixed(-0.0, 1), "0.0");
         assert_eq!(fixed(-0.0001, 2), "0.00");
+    }
+
+    #[test]
+    fn json_has_no_negative_zero_and_keeps_the_pretty_layout() {
+        let v = serde_json::json!({"a": -0.0, "b": [-0.0_f32, -1.5], "c": {"d": 0.25}});
+        let mut ours = Vec::new();
+        write_json_pretty(&v, &mut ours).unwrap();
+        let mut theirs = serde_json::to_vec_pretty(&v).unwrap();
+        theirs.push(b'\n');
+        let theirs = String::from_utf8(theirs).unwrap().replace("-0.0", "0.0");
+        assert_eq!(String::from_utf8(ours).unwrap(), theirs);
+        assert!(theirs.contains("\"a\": 0.0") && theirs.contains("-1.5"));
         assert_eq!(fixed(-0.5, 1), "-0.5");
         assert_eq!(fixed(std::iter::empty::<f64>().sum(), 1), "0.0");
     }

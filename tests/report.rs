@@ -230,6 +230,83 @@ fn default_outputs_are_unchanged_by_plots_and_report_rebuilds_them() {
     assert!(stderr(&o).contains("expected cramp, lm, sustained, movement or all"));
 }
 
+fn crampscan_in(cwd: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_crampscan"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("run crampscan")
+}
+
+fn closeup_svgs(out: &Path) -> usize {
+    std::fs::read_dir(out.join("report/figures/p01"))
+        .map(|d| {
+            d.filter(|e| {
+                let n = e.as_ref().unwrap().file_name();
+                let n = n.to_string_lossy();
+                n.starts_with("episode-") && n.ends_with(".svg")
+            })
+            .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn report_finds_recordings_relative_to_the_scans_folder_and_fails_loudly_when_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    sim(&work.join("sim"), 1, 0.25, Format::Wav, 31, "p");
+    // The scan runs in `work` with relative paths, so the night document
+    // records `sim/...`; the report runs from elsewhere.
+    let o = crampscan_in(&work, &["scan", "sim", "-o", "out"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = work.join("out");
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    let recorded = run["working_dir"].as_str().unwrap();
+    assert_eq!(
+        Path::new(recorded).canonicalize().unwrap(),
+        work.canonicalize().unwrap()
+    );
+    let out_s = out.to_str().unwrap();
+    let o = crampscan_in(dir.path(), &["report", out_s, "--closeups", "all"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let n = closeup_svgs(&out);
+    assert!(n > 0, "no close-ups drawn from {recorded}");
+    // The recordings move: the report is still written, says why on the
+    // page, names the night and the way out on stderr, and exits 1.
+    std::fs::remove_dir_all(out.join("report")).unwrap();
+    let moved = dir.path().join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    std::fs::rename(work.join("sim"), moved.join("sim")).unwrap();
+    let o = crampscan_in(dir.path(), &["report", out_s, "--closeups", "all"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("night p01: no close-ups"), "{err}");
+    assert!(err.contains("recording sim/p01_"), "{err}");
+    assert!(err.contains("not found under"), "{err}");
+    assert!(err.contains("--recordings"), "{err}");
+    assert!(out.join("report/index.html").is_file());
+    let page = std::fs::read_to_string(out.join("report/p01.html")).unwrap();
+    assert!(page.contains("No close-ups"), "{page}");
+    assert_eq!(closeup_svgs(&out), 0);
+    // Given the new folder, it finds them again.
+    let moved_s = moved.to_str().unwrap();
+    let o = crampscan_in(
+        dir.path(),
+        &[
+            "report",
+            out_s,
+            "--closeups",
+            "all",
+            "--recordings",
+            moved_s,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(closeup_svgs(&out), n);
+}
+
 /// Every file under `dir`, by path relative to it, with its bytes.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();

@@ -77,9 +77,11 @@ enum Command {
     ///
     /// Reads OUT/run.json, OUT/nights/*.json and, for the overview figures,
     /// OUT/nights/<night>.traces.bin (written by scan --plots); re-reads the
-    /// recordings (paths as given to scan) for the close-ups. Writes
-    /// OUT/report/index.html, one page per night and the figures (SVG and
-    /// PNG) under OUT/report/figures/.
+    /// recordings for the close-ups (paths as given to scan: absolute, or
+    /// relative to the folder scan ran in, which run.json records; see
+    /// --recordings). Writes OUT/report/index.html, one page per night and
+    /// the figures (SVG and PNG) under OUT/report/figures/. Exits 1, after
+    /// writing the report, when a night's recordings cannot be read.
     Report(report::ReportArgs),
     /// Write seeded synthetic nights with ground truth (<night>.truth.csv).
     ///

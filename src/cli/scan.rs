@@ -144,6 +144,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     if let Some(index) = &report.report_index {
         outln!("{}", index.display());
     }
+    super::report::print_closeup_failures(&report.closeup_failures);
     if report.n_failed > 0 {
         eprintln!(
             "crampscan: see {} for the nights that failed",

@@ -33,6 +33,10 @@ pub struct ReportOptions {
     pub out_dir: PathBuf,
     /// Kinds of episode that get a close-up figure.
     pub closeup_kinds: Vec<EpisodeKind>,
+    /// The folder that relative recording paths in the night documents are
+    /// resolved against; `None`: the scan's working folder from `run.json`
+    /// (or the current folder, for outputs that do not record it).
+    pub recordings_dir: Option<PathBuf>,
 }
 
 impl ReportOptions {
@@ -40,6 +44,7 @@ impl ReportOptions {
         ReportOptions {
             out_dir: out_dir.to_path_buf(),
             closeup_kinds: DEFAULT_CLOSEUP_KINDS.to_vec(),
+            recordings_dir: None,
         }
     }
 }
@@ -53,6 +58,9 @@ pub struct NightFigures {
     pub closeups: Vec<(usize, String, String)>,
     /// Why a figure is missing.
     pub notes: Vec<String>,
+    /// Why the close-ups asked for could not be drawn (a recording not
+    /// found or not readable): the report says so and exits non-zero.
+    pub closeup_failure: Option<String>,
 }
 
 /// What a report run produced.
@@ -61,6 +69,64 @@ pub struct ReportSummary {
     pub n_nights: usize,
     pub n_figures: usize,
     pub index: PathBuf,
+    /// Nights whose close-ups could not be drawn, with why (night order).
+    pub closeup_failures: Vec<(String, String)>,
+}
+
+/// Where relative recording paths are looked for, and how that was chosen
+/// (for messages).
+struct RecordingRoot {
+    dir: PathBuf,
+    from: &'static str,
+}
+
+fn recording_root(opts: &ReportOptions, run: &serde_json::Value) -> RecordingRoot {
+    if let Some(d) = &opts.recordings_dir {
+        return RecordingRoot {
+            dir: d.clone(),
+            from: "given with --recordings",
+        };
+    }
+    match run.get("working_dir").and_then(|v| v.as_str()) {
+        Some(d) => RecordingRoot {
+            dir: PathBuf::from(d),
+            from: "the scan's working folder, from run.json",
+        },
+        None => RecordingRoot {
+            dir: PathBuf::from("."),
+            from: "the current folder; run.json does not record the scan's",
+        },
+    }
+}
+
+/// A night's recordings as paths to open: absolute ones as recorded,
+/// relative ones under `root`. Err names the first one that is not a file.
+fn resolve_sources(
+    sources: &[String],
+    root: &RecordingRoot,
+) -> std::result::Result<Vec<PathBuf>, String> {
+    let mut out = Vec::with_capacity(sources.len());
+    for s in sources {
+        let p = Path::new(s);
+        let path = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            root.dir.join(p)
+        };
+        if !path.is_file() {
+            return Err(if p.is_absolute() {
+                format!("recording {} not found", path.display())
+            } else {
+                format!(
+                    "recording {s} not found under {} ({}); give the folder the scan ran in with --recordings DIR",
+                    root.dir.display(),
+                    root.from
+                )
+            });
+        }
+        out.push(path);
+    }
+    Ok(out)
 }
 
 fn read_run_json(path: &Path) -> Result<serde_json::Value> {
@@ -131,6 +197,7 @@ fn plot_err(path: &Path, msg: String) -> Error {
 fn night_figures(
     doc: &NightDocument,
     opts: &ReportOptions,
+    root: &RecordingRoot,
     report_dir: &Path,
     plans: &PlanCache,
 ) -> Result<NightFigures> {
@@ -199,13 +266,15 @@ fn night_figures(
             }
         })
         .collect();
-    let sources: Vec<PathBuf> = n.sources.iter().map(PathBuf::from).collect();
-    let data = match closeup::read_closeups(&sources, config, &requests) {
+    let read = resolve_sources(&n.sources, root).and_then(|sources| {
+        closeup::read_closeups(&sources, config, &requests)
+            .map_err(|e| format!("the recording could not be read again: {e}"))
+    });
+    let data = match read {
         Ok(d) => d,
-        Err(e) => {
-            figs.notes.push(format!(
-                "No close-ups: the recording could not be read again: {e}"
-            ));
+        Err(why) => {
+            figs.notes.push(format!("No close-ups: {why}"));
+            figs.closeup_failure = Some(why);
             return Ok(figs);
         }
     };
@@ -260,9 +329,10 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportSummary> {
     let report_dir = out.join("report");
     std::fs::create_dir_all(&report_dir).map_err(|e| Error::output(&report_dir, e))?;
     let plans = PlanCache::new();
+    let root = recording_root(opts, &run);
     let figs: Vec<NightFigures> = nights
         .par_iter()
-        .map(|n| night_figures(n, opts, &report_dir, &plans))
+        .map(|n| night_figures(n, opts, &root, &report_dir, &plans))
         .collect::<Result<_>>()?;
     for (n, f) in nights.iter().zip(&figs) {
         write_atomic(
@@ -282,5 +352,10 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportSummary> {
             .map(|f| 2 * (f.closeups.len() + usize::from(f.overview.is_some())))
             .sum(),
         index,
+        closeup_failures: nights
+            .iter()
+            .zip(&figs)
+            .filter_map(|(n, f)| Some((n.night.night.clone(), f.closeup_failure.clone()?)))
+            .collect(),
     })
 }
