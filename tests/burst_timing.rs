@@ -17,8 +17,8 @@
 //! LM (the brief's 20–60 µV RMS); rest: white Gaussian noise of 3 µV RMS.
 //! The known onset and offset are the midpoints of the ramps; the burst's
 //! nominal duration is between them. Heartbeats: a Ricker QRS
-//! (σ = 6 ms) of 60 µV at 70 bpm, between the simulator's "hard" (30 µV)
-//! and "harder" (80 µV) presets. Hum: a 20 µV sine.
+//! (σ = 6 ms) of 30 µV at 70 bpm, as in the simulator's "hard" preset
+//! ("harder" has 80 µV). Hum: a 20 µV sine.
 
 use crampscan::config::Config;
 use crampscan::detect::{detect_spans, from_config, MainsPlan};
