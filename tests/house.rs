@@ -100,11 +100,6 @@ const MAX_FN_LINES: usize = 150;
 /// writers behind one trait, issue 17 item 3); split it there.
 const KNOWN_LONG: &[(&str, &str)] = &[
     ("src/batch.rs", "scan"),
-    ("src/config.rs", "validate"),
-    ("src/io/csv.rs", "open"),
-    ("src/io/edf.rs", "parse_header"),
-    ("src/io/edf.rs", "from_header"),
-    ("src/io/edf.rs", "sources"),
 ];
 
 /// Functions that read as a short sequence of named stages (issue 17),
