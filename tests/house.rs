@@ -98,9 +98,7 @@ const MAX_FN_LINES: usize = 150;
 /// repository, name): each entry is work left, not a licence.
 /// `src/batch.rs` `scan` is in code another change is reworking (the
 /// writers behind one trait, issue 17 item 3); split it there.
-const KNOWN_LONG: &[(&str, &str)] = &[
-    ("src/batch.rs", "scan"),
-];
+const KNOWN_LONG: &[(&str, &str)] = &[("src/batch.rs", "scan")];
 
 /// Functions that read as a short sequence of named stages (issue 17),
 /// held to STYLE's usual length, lines.
