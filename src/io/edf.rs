@@ -224,6 +224,29 @@ fn parse_fixed_header(
             "header bytes 244-251 (record duration): {record_s} s; expected 0 to {EDF_MAX_RECORD_S} s"
         )));
     }
+    let (plus, start_time) = plus_and_start(&field, warnings);
+    let patient = field(8, 88);
+    let recording = field(88, 168);
+    Ok(FixedHeader {
+        bdf,
+        plus,
+        patient,
+        recording,
+        start_time,
+        header_bytes: expected,
+        declared_records,
+        record_s,
+        ns,
+    })
+}
+
+/// The EDF+ kind of a header (`Some(true)`: EDF+C, `Some(false)`: EDF+D,
+/// `None`: plain EDF/BDF) and its start time; a start that does not parse
+/// is noted in `warnings`. `field(a, b)` gives header bytes `a..b`.
+fn plus_and_start(
+    field: &dyn Fn(usize, usize) -> String,
+    warnings: &mut Vec<String>,
+) -> (Option<bool>, Option<NaiveDateTime>) {
     let reserved = field(192, 236);
     let plus = if reserved.starts_with("EDF+C") || reserved.starts_with("BDF+C") {
         Some(true)
@@ -232,7 +255,6 @@ fn parse_fixed_header(
     } else {
         None
     };
-    let patient = field(8, 88);
     let recording = field(88, 168);
     let start_time = parse_start(
         &field(168, 176),
@@ -247,17 +269,7 @@ fn parse_fixed_header(
             field(176, 184)
         ));
     }
-    Ok(FixedHeader {
-        bdf,
-        plus,
-        patient,
-        recording,
-        start_time,
-        header_bytes: expected,
-        declared_records,
-        record_s,
-        ns,
-    })
+    (plus, start_time)
 }
 
 /// Field widths of the per-signal arrays, bytes, in header order.
