@@ -958,7 +958,7 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         return Err(e);
     }
     written?;
-    let report_index = if opts.plots {
+    let report = if opts.plots {
         let ropts = ReportOptions {
             out_dir: opts.out_dir.clone(),
             closeup_kinds: opts.closeup_kinds.clone(),
@@ -968,7 +968,7 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
     } else {
         None
     };
-    let (report_index, closeup_failures) = match report_index {
+    let (report_index, closeup_failures) = match report {
         Some(r) => (Some(r.index), r.closeup_failures),
         None => (None, Vec::new()),
     };
