@@ -776,7 +776,7 @@ pub fn write_tables(
     // the first failure is returned.
     let tables: [&dyn Export; 4] = [
         &EpisodesCsv(docs),
-        &NightsCsv(docs),
+        &NightsCsv(docs, errors),
         &CohortCsv(docs),
         &ErrorsCsv(errors),
     ];

@@ -644,9 +644,15 @@ fn scanned_hours(pred: &Path) -> Result<std::collections::BTreeMap<String, f64>>
         )
     })?;
     let hi = h.iter().position(|c| c == "analyzed_h");
+    // A failed night (listed with its status since the status column came)
+    // was not scanned.
+    let si = h.iter().position(|c| c == "status");
     let mut hours = std::collections::BTreeMap::new();
     for rec in rdr.records() {
         let rec = rec.map_err(bad)?;
+        if si.is_some_and(|si| rec.get(si) != Some(crate::export::tables::STATUS_OK)) {
+            continue;
+        }
         let v = hi
             .and_then(|hi| rec.get(hi))
             .and_then(|v| v.trim().parse::<f64>().ok())

@@ -27,11 +27,6 @@ pub fn count(v: Option<usize>) -> String {
     v.map(|n| n.to_string()).unwrap_or_default()
 }
 
-/// A yes/no cell: `true` or `false`.
-pub fn flag(v: bool) -> String {
-    v.to_string()
-}
-
 /// First characters that make a spreadsheet read a cell as a formula
 /// (OWASP, "CSV Injection": `=`, `+`, `-`, `@`, tab, carriage return).
 pub const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];

@@ -39,6 +39,7 @@ pub const EPISODE_COLUMNS: &[&str] = &[
 pub const NIGHT_COLUMNS: &[&str] = &[
     "night",
     "source",
+    "status",
     "duration_h",
     "analyzed_h",
     "n_cramps",
@@ -69,7 +70,62 @@ pub const NIGHT_COLUMNS: &[&str] = &[
     "plms_rem_index",
     "n_plm_arousal",
     "plm_arousal_index",
+    "q_rest_not_quiet",
+    "q_unit_suspect",
+    "q_clipped",
+    "q_upsampled",
+    "q_timing",
 ];
+
+/// The `quality` flags that get a `true`/`false` column of their own in
+/// `nights.csv`: those that change what the night's numbers mean, so that
+/// a researcher filters on them. Each column is `true` when any of its
+/// flags is in the night's `quality` (`<channel or file>:<flag>[=value]`).
+/// The flags without a column (`nonfinite`, `flat_s`, `excluded_s`) take
+/// time out of `analyzed_h`, which already says so.
+pub const QUALITY_COLUMNS: &[(&str, &[&str])] = &[
+    // The resting level is not rest: thresholds above it do not hold.
+    ("q_rest_not_quiet", &["rest_not_quiet"]),
+    // µV thresholds on a signal whose unit is doubtful.
+    ("q_unit_suspect", &["unit_suspect"]),
+    // Amplitudes (peak, mean RMS) are capped.
+    ("q_clipped", &["clipped"]),
+    // The true rate is lower: spectral figures and the band are off.
+    ("q_upsampled", &["upsampled"]),
+    // Onset times or the alignment of the night's parts are in doubt.
+    (
+        "q_timing",
+        &[
+            "irregular_time",
+            "gaps",
+            "ended_early",
+            "assumed_contiguous",
+            "start_differs",
+            "length_mismatch",
+        ],
+    ),
+];
+
+/// The `status` of a night that was processed, and of one that failed
+/// (its error is in `errors.csv`).
+pub const STATUS_OK: &str = "ok";
+pub const STATUS_FAILED: &str = "failed";
+
+/// The flag name of a `quality` entry: `emg_left_uv:clipped=12` → `clipped`.
+fn flag_name(entry: &str) -> &str {
+    let flag = entry.rsplit_once(':').map_or(entry, |(_, f)| f);
+    flag.split_once('=').map_or(flag, |(f, _)| f)
+}
+
+/// The [`QUALITY_COLUMNS`] cells of a night's `quality` list.
+fn quality_cells(quality: &[String]) -> impl Iterator<Item = String> + '_ {
+    QUALITY_COLUMNS.iter().map(move |(_, flags)| {
+        quality
+            .iter()
+            .any(|q| flags.contains(&flag_name(q)))
+            .to_string()
+    })
+}
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -129,53 +185,80 @@ impl<'a> EpisodesTable<'a> {
     }
 }
 
-/// `nights.csv`, one row per night.
-pub fn nights_csv(nights: &[NightDocument]) -> Vec<u8> {
-    let rows = nights.iter().map(|d| {
-        let n = &d.night;
-        let s = &n.summary;
-        vec![
-            escape_text(&n.night),
-            escape_text(&n.sources.join(";")),
-            fixed(s.duration_h, 4),
-            fixed(s.analyzed_h, 4),
-            s.n_cramps.to_string(),
-            fixed(s.cramps_per_h, 3),
-            fixed(s.cramp_total_s, 1),
-            fixed(s.cramp_longest_s, 1),
-            s.n_lm.to_string(),
-            fixed(s.lm_index, 2),
-            s.n_plm.to_string(),
-            fixed(s.plm_index, 2),
-            s.n_sustained.to_string(),
-            n.mains_hz
-                .map(|m| m.to_string())
-                .unwrap_or_else(|| "none".into()),
-            if n.quality.is_empty() {
-                "ok".to_string()
-            } else {
-                escape_text(&n.quality.join(";"))
-            },
-            escape_text(d.subject.as_deref().unwrap_or_default()),
-            s.n_movement.to_string(),
-            opt(s.periodicity_index, 3),
-            escape_text(&s.rules),
-            opt(s.sleep_h, 4),
-            opt(s.lms_index, 2),
-            opt(s.plms_index, 2),
-            n.n_warnings.to_string(),
-            count(s.n_lm_resp),
-            opt(s.context.wake_h, 4),
-            opt(s.context.plmw_index, 2),
-            opt(s.context.plms_n1_index, 2),
-            opt(s.context.plms_n2_index, 2),
-            opt(s.context.plms_n3_index, 2),
-            opt(s.context.plms_rem_index, 2),
-            count(s.context.n_plm_arousal),
-            opt(s.context.plm_arousal_index, 2),
-        ]
-    });
-    csv_bytes(NIGHT_COLUMNS, rows)
+/// `nights.csv`, one row per night in night order: the processed ones
+/// (`status` `ok`) and the failed ones (`failed`, every other cell empty;
+/// the error is in `errors.csv`).
+pub fn nights_csv(nights: &[NightDocument], errors: &[NightError]) -> Vec<u8> {
+    let mut rows: Vec<(&str, Vec<String>)> = nights
+        .iter()
+        .map(|d| (d.night.night.as_str(), night_row(d)))
+        .collect();
+    let mut failed = std::collections::BTreeSet::new();
+    for e in errors {
+        if !nights.iter().any(|d| d.night.night == e.night) && failed.insert(&e.night) {
+            rows.push((&e.night, failed_row(e)));
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(b.0));
+    csv_bytes(NIGHT_COLUMNS, rows.into_iter().map(|(_, r)| r))
+}
+
+/// The `nights.csv` row of a night that failed.
+fn failed_row(e: &NightError) -> Vec<String> {
+    let mut row = vec![
+        escape_text(&e.night),
+        escape_text(&e.source),
+        STATUS_FAILED.to_string(),
+    ];
+    row.resize(NIGHT_COLUMNS.len(), String::new());
+    row
+}
+
+/// The `nights.csv` row of a processed night.
+fn night_row(d: &NightDocument) -> Vec<String> {
+    let n = &d.night;
+    let s = &n.summary;
+    let mut row = vec![
+        escape_text(&n.night),
+        escape_text(&n.sources.join(";")),
+        STATUS_OK.to_string(),
+        fixed(s.duration_h, 4),
+        fixed(s.analyzed_h, 4),
+        s.n_cramps.to_string(),
+        fixed(s.cramps_per_h, 3),
+        fixed(s.cramp_total_s, 1),
+        fixed(s.cramp_longest_s, 1),
+        s.n_lm.to_string(),
+        fixed(s.lm_index, 2),
+        s.n_plm.to_string(),
+        fixed(s.plm_index, 2),
+        s.n_sustained.to_string(),
+        n.mains_hz.map(|m| m.to_string()).unwrap_or_default(),
+        if n.quality.is_empty() {
+            "ok".to_string()
+        } else {
+            escape_text(&n.quality.join(";"))
+        },
+        escape_text(d.subject.as_deref().unwrap_or_default()),
+        s.n_movement.to_string(),
+        opt(s.periodicity_index, 3),
+        escape_text(&s.rules),
+        opt(s.sleep_h, 4),
+        opt(s.lms_index, 2),
+        opt(s.plms_index, 2),
+        n.n_warnings.to_string(),
+        count(s.n_lm_resp),
+        opt(s.context.wake_h, 4),
+        opt(s.context.plmw_index, 2),
+        opt(s.context.plms_n1_index, 2),
+        opt(s.context.plms_n2_index, 2),
+        opt(s.context.plms_n3_index, 2),
+        opt(s.context.plms_rem_index, 2),
+        count(s.context.n_plm_arousal),
+        opt(s.context.plm_arousal_index, 2),
+    ];
+    row.extend(quality_cells(&n.quality));
+    row
 }
 
 /// Columns of `cohort.csv`.
@@ -258,8 +341,8 @@ impl Export for EpisodesCsv<'_> {
     }
 }
 
-/// `nights.csv` of a set of night documents.
-pub struct NightsCsv<'a>(pub &'a [NightDocument]);
+/// `nights.csv` of a set of night documents and the nights that failed.
+pub struct NightsCsv<'a>(pub &'a [NightDocument], pub &'a [NightError]);
 
 impl Export for NightsCsv<'_> {
     fn path(&self, out: &Layout) -> PathBuf {
@@ -267,7 +350,7 @@ impl Export for NightsCsv<'_> {
     }
 
     fn write(&self, _: &Layout, path: &Path, w: &mut dyn Write) -> Result<()> {
-        w.write_all(&nights_csv(self.0))
+        w.write_all(&nights_csv(self.0, self.1))
             .map_err(|e| Error::output(path, e))
     }
 }
@@ -315,13 +398,41 @@ pub fn read_errors_csv(path: &Path) -> Result<Vec<NightError>> {
         .collect()
 }
 
-/// The night ids listed in a `nights.csv`.
+/// The ids of the nights a `nights.csv` lists as processed (`status`
+/// `ok`, or every night of a table from before the `status` column).
 pub fn read_night_ids(path: &Path) -> Result<Vec<String>> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::input(path, e.to_string()))?;
+    let status = rdr
+        .headers()
+        .map_err(|e| Error::input(path, e.to_string()))?
+        .iter()
+        .position(|c| c == "status");
     let mut ids = Vec::new();
     for r in rdr.records() {
         let r = r.map_err(|e| Error::input(path, e.to_string()))?;
-        ids.push(unescape_text(r.get(0).unwrap_or("")));
+        if status.is_none_or(|i| r.get(i) == Some(STATUS_OK)) {
+            ids.push(unescape_text(r.get(0).unwrap_or("")));
+        }
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_flags_fill_their_columns() {
+        let q: Vec<String> = ["emg_l:clipped=12", "n1_acc.csv:gaps", "a:b:flat_s=3.0"]
+            .map(String::from)
+            .to_vec();
+        let cells: Vec<String> = quality_cells(&q).collect();
+        // rest_not_quiet, unit_suspect, clipped, upsampled, timing
+        assert_eq!(cells, ["false", "false", "true", "false", "true"]);
+        assert_eq!(flag_name("a:b:flat_s=3.0"), "flat_s");
+        assert_eq!(
+            NIGHT_COLUMNS[NIGHT_COLUMNS.len() - QUALITY_COLUMNS.len()..],
+            QUALITY_COLUMNS.iter().map(|(c, _)| *c).collect::<Vec<_>>()
+        );
+    }
 }
