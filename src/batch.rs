@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::detect;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
+use crate::export::events::{self, EventFormat};
 use crate::export::json::{parse_night_json, read_night_json, NightJson, RunJson};
 use crate::export::tables::{
     read_errors_csv, read_night_ids, CohortCsv, EpisodesCsv, ErrorsCsv, NightsCsv,
@@ -498,6 +499,8 @@ pub struct ScanOptions {
     /// `--hypnogram`: a hypnogram file (a run of one night) or a folder
     /// holding `<night>.hypnogram.csv` / `<night>-Hypnogram.edf` files.
     pub hypnogram: Option<PathBuf>,
+    /// `--events`: the event files written per night (none by default).
+    pub events: Vec<EventFormat>,
 }
 
 impl ScanOptions {
@@ -514,6 +517,7 @@ impl ScanOptions {
             plots: false,
             closeup_kinds: Vec::new(),
             hypnogram: None,
+            events: Vec::new(),
         }
     }
 }
@@ -727,7 +731,14 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
     };
     // A panic left in one night's code must not take the batch down: it
     // becomes that night's error row.
-    match guarded(&job.input.id, attempt) {
+    // The event files are made from the night's document, so a night kept
+    // by --resume gets them too.
+    let with_events = || {
+        let (doc, resumed) = attempt()?;
+        events::write_events(&Layout::new(&opts.out_dir), &job.input.id, &opts.events)?;
+        Ok((doc, resumed))
+    };
+    match guarded(&job.input.id, with_events) {
         Ok((doc, resumed)) => Outcome::Done(Box::new(doc.without_episodes()), resumed),
         Err(e @ Error::Output { .. }) => Outcome::OutputFailed(e),
         Err(e) => {
@@ -979,6 +990,30 @@ fn merge_traces(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
     }
 }
 
+/// Carries a night's event files (`scan --events`) from a shard to the
+/// merged folder, as they are; a format the shard has none of is removed
+/// from the merged folder, so no stale file outlives the merge.
+fn merge_events(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
+    let (from, to) = (Layout::new(shard_dir), Layout::new(out_dir));
+    for f in events::ALL_FORMATS {
+        for (a, b) in from.event_files(id, *f).iter().zip(to.event_files(id, *f)) {
+            match std::fs::read(a) {
+                Ok(bytes) => write_atomic(&b, &bytes)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    match std::fs::remove_file(&b) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(Error::output(&b, e))
+                        }
+                        _ => {}
+                    }
+                }
+                Err(e) => return Err(Error::io(a, e)),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The inputs of a merged run, each file once: those of its night
 /// documents in night order (as a single run lists them), then the shard
 /// runs' others (a manifest, failed nights' files) in shard order. A file
@@ -1125,6 +1160,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
             let doc = parse_night_json(&p, &bytes)?;
             write_atomic(&night_path(out_dir, &id), &bytes)?;
             merge_traces(d, out_dir, &id)?;
+            merge_events(d, out_dir, &id)?;
             docs.push(doc.without_episodes());
         }
         for e in read_errors_csv(&Layout::new(d).errors_csv())? {

@@ -7,11 +7,14 @@
 //! OUT/crampscan.lock                     while a run writes into OUT
 //! OUT/nights/<night>.json                the night in full
 //! OUT/nights/<night>.traces.bin          per-window features (--plots)
+//! OUT/nights/<night>.events.edf, .events.xml, .events.annot,
+//!     <night>_events.tsv, _events.json   event files (--events)
 //! OUT/report/                            figures and HTML (--plots, report)
 //! ```
 
 use std::path::{Path, PathBuf};
 
+use super::events::{bids, EventFormat};
 use crate::error::{Error, Result};
 
 /// The lock file's name inside the output folder.
@@ -89,6 +92,22 @@ impl Layout {
         self.nights_dir().join(format!("{night}.traces.bin"))
     }
 
+    /// The files of a night's events in `format` ([`super::events`]):
+    /// `nights/<night>.events.edf`, `.events.xml`, `.events.annot`, or the
+    /// BIDS pair `nights/<night>_events.tsv` and `_events.json`.
+    pub fn event_files(&self, night: &str, format: EventFormat) -> Vec<PathBuf> {
+        let dir = self.nights_dir();
+        match format {
+            EventFormat::Edf => vec![dir.join(format!("{night}.events.edf"))],
+            EventFormat::Xml => vec![dir.join(format!("{night}.events.xml"))],
+            EventFormat::Annot => vec![dir.join(format!("{night}.events.annot"))],
+            EventFormat::Tsv => vec![
+                dir.join(format!("{night}{}", bids::TSV_SUFFIX)),
+                dir.join(format!("{night}{}", bids::JSON_SUFFIX)),
+            ],
+        }
+    }
+
     /// `OUT/report/`.
     pub fn report_dir(&self) -> PathBuf {
         self.root.join("report")
@@ -112,7 +131,11 @@ impl Layout {
     }
 }
 
-/// Whether a file of `OUT/nights/` is a night document (`<night>.json`).
+/// Whether a file of `OUT/nights/` is a night document (`<night>.json`,
+/// not a BIDS events sidecar `<night>_events.json`).
 pub fn is_night_document(path: &Path) -> bool {
     path.extension().is_some_and(|x| x == "json")
+        && !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(bids::JSON_SUFFIX))
 }

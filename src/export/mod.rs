@@ -5,6 +5,8 @@
 //! - [`layout`]: the one place that knows where each file lives in OUT;
 //! - [`tables`]: `episodes.csv`, `nights.csv`, `cohort.csv`, `errors.csv`;
 //! - [`json`]: `nights/<night>.json` and `run.json`;
+//! - [`events`]: event files per night for review (EDF+, NSRR XML, Luna
+//!   `.annot`, BIDS `events.tsv`), with `scan --events`;
 //! - [`cells`]: how a number or a text cell is written;
 //! - [`write_atomic`] / [`write_atomic_with`]: the one way a file is
 //!   written (temporary file and rename).
@@ -12,6 +14,7 @@
 //! Adding a format is one new file with a type that implements [`Export`].
 
 pub mod cells;
+pub mod events;
 pub mod json;
 pub mod layout;
 pub mod tables;
