@@ -791,8 +791,9 @@ pub fn write_tables(
         &CohortCsv(docs),
         &ErrorsCsv(errors),
     ];
+    // Collected first, so that a failure does not skip the tables after it.
     let written: Vec<Result<PathBuf>> = tables.iter().map(|t| export::export(&out, *t)).collect();
-    written.into_iter().map(|r| r.map(drop)).collect()
+    written.into_iter().try_for_each(|r| r.map(drop))
 }
 
 fn write_run(out_dir: &Path, run: &RunRecord) -> Result<()> {
