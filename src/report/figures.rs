@@ -749,7 +749,7 @@ fn closeup_header<DB: DrawingBackend>(
 ) -> Fig<()> {
     let e = f.episode;
     let when = match f.start_time {
-        Some(_) => crate::summary::clock(f.start_time, e.start_s)
+        Some(_) => crate::export::cells::clock(f.start_time, e.start_s)
             .replace('T', " ")
             .chars()
             .take(19)
