@@ -20,11 +20,17 @@ use crate::config::Config;
 use crate::detect;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
+use crate::export::events::{self, EventFormat};
+use crate::export::json::{parse_night_json, read_night_json, NightJson, RunJson};
+use crate::export::tables::{
+    read_errors_csv, read_night_ids, CohortCsv, EpisodesCsv, ErrorsCsv, NightsCsv,
+};
+use crate::export::{self, write_atomic, Export, Layout};
 use crate::io;
 use crate::night::{process_night_with, NightInput, NightOptions};
 use crate::report::{self, traces, ReportOptions};
 use crate::score::EpisodeKind;
-use crate::summary::{self, InputRecord, NightDocument, NightError};
+use crate::summary::{InputRecord, NightDocument, NightError};
 
 /// File-name suffixes that mark one part of a night split over several
 /// files (`night01_emg.csv` + `night01_acc.csv` form night `night01`).
@@ -150,7 +156,7 @@ fn dir_key(meta: &std::fs::Metadata) -> (u64, u64) {
 /// Whether `dir` holds the outputs of a crampscan run (a `run.json` whose
 /// `tool` is `crampscan`): its tables are not nights.
 pub fn is_run_folder(dir: &Path) -> bool {
-    let run = dir.join("run.json");
+    let run = Layout::new(dir).run_json();
     let Ok(meta) = std::fs::metadata(&run) else {
         return false;
     };
@@ -493,6 +499,8 @@ pub struct ScanOptions {
     /// `--hypnogram`: a hypnogram file (a run of one night) or a folder
     /// holding `<night>.hypnogram.csv` / `<night>-Hypnogram.edf` files.
     pub hypnogram: Option<PathBuf>,
+    /// `--events`: the event files written per night (none by default).
+    pub events: Vec<EventFormat>,
 }
 
 impl ScanOptions {
@@ -509,6 +517,7 @@ impl ScanOptions {
             plots: false,
             closeup_kinds: Vec::new(),
             hypnogram: None,
+            events: Vec::new(),
         }
     }
 }
@@ -624,15 +633,16 @@ pub fn input_records(files: &[PathBuf]) -> Result<Vec<InputRecord>> {
 /// Checks that `out_dir` exists (creating it) and can be written, before
 /// any night is processed.
 pub fn prepare_output(out_dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(out_dir.join("nights")).map_err(|e| Error::output(out_dir, e))?;
-    let probe = out_dir.join(format!(".crampscan-write-test.{}", std::process::id()));
+    let layout = Layout::new(out_dir);
+    layout.create()?;
+    let probe = layout.write_probe();
     std::fs::write(&probe, b"").map_err(|e| Error::output(out_dir, e))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
 fn night_path(out_dir: &Path, id: &str) -> PathBuf {
-    out_dir.join("nights").join(format!("{id}.json"))
+    Layout::new(out_dir).night_json(id)
 }
 
 /// The existing document of a night, if it was made by this tool version
@@ -645,7 +655,7 @@ fn reusable(
     inputs: &[InputRecord],
     cfg: &Config,
 ) -> Option<NightDocument> {
-    let doc = summary::read_night_json(&night_path(out_dir, &job.input.id)).ok()?;
+    let doc = read_night_json(&night_path(out_dir, &job.input.id)).ok()?;
     (doc.tool_version == env!("CARGO_PKG_VERSION")
         && doc.inputs == inputs
         && &doc.config == cfg
@@ -716,7 +726,7 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
         };
         // Written now, so a batch never holds every night's features.
         if let Some(t) = night.traces.take() {
-            summary::write_atomic(
+            write_atomic(
                 &traces::path(&opts.out_dir, &job.input.id),
                 &traces::encode(&job.input.id, &t),
             )?;
@@ -728,18 +738,22 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
             night,
             config: cfg,
         };
-        let path = night_path(&opts.out_dir, &job.input.id);
-        summary::write_atomic_with(&path, |w| {
-            summary::write_night_json(&doc, w).map_err(|e| Error::output(&path, e))
-        })?;
+        let path = export::export(&Layout::new(&opts.out_dir), &NightJson(&doc))?;
         drop(doc);
         // The tables are built from what was written, read back, so that a
         // fresh run, a resumed run and a merge format the same values.
-        Ok((summary::read_night_json(&path)?, false))
+        Ok((read_night_json(&path)?, false))
     };
     // A panic left in one night's code must not take the batch down: it
     // becomes that night's error row.
-    match guarded(&job.input.id, attempt) {
+    // The event files are made from the night's document, so a night kept
+    // by --resume gets them too.
+    let with_events = || {
+        let (doc, resumed) = attempt()?;
+        events::write_events(&Layout::new(&opts.out_dir), &job.input.id, &opts.events)?;
+        Ok((doc, resumed))
+    };
+    match guarded(&job.input.id, with_events) {
         Ok((doc, resumed)) => Outcome::Done(Box::new(doc.without_episodes()), resumed),
         Err(e @ Error::Output { .. }) => Outcome::OutputFailed(e),
         Err(e) => {
@@ -783,32 +797,22 @@ pub fn write_tables(
 ) -> Result<()> {
     docs.sort_by(|a, b| a.night.night.cmp(&b.night.night));
     errors.sort();
-    let episodes_path = out_dir.join("episodes.csv");
-    let episodes_csv = &episodes_path;
-    let episodes = summary::write_atomic_with(episodes_csv, |w| {
-        let out = |e| Error::output(episodes_csv, e);
-        let mut table = summary::EpisodesTable::new(w).map_err(out)?;
-        for d in docs.iter() {
-            let n = summary::read_night_episodes(&night_path(out_dir, &d.night.night))?;
-            table.write_night(&n).map_err(out)?;
-        }
-        table.finish().map_err(out)
-    });
+    let out = Layout::new(out_dir);
     // Every table is tried, errors.csv last and whatever failed before it;
     // the first failure is returned.
-    let written = [
-        episodes,
-        summary::write_atomic(&out_dir.join("nights.csv"), &summary::nights_csv(docs)),
-        summary::write_atomic(&out_dir.join("cohort.csv"), &summary::cohort_csv(docs)),
-        summary::write_atomic(&out_dir.join("errors.csv"), &summary::errors_csv(errors)),
+    let tables: [&dyn Export; 4] = [
+        &EpisodesCsv(docs),
+        &NightsCsv(docs, errors),
+        &CohortCsv(docs),
+        &ErrorsCsv(errors),
     ];
-    written.into_iter().collect()
+    // Collected first, so that a failure does not skip the tables after it.
+    let written: Vec<Result<PathBuf>> = tables.iter().map(|t| export::export(&out, *t)).collect();
+    written.into_iter().try_for_each(|r| r.map(drop))
 }
 
 fn write_run(out_dir: &Path, run: &RunRecord) -> Result<()> {
-    let mut bytes = Vec::new();
-    summary::write_json_pretty(run, &mut bytes).expect("run record serialises");
-    summary::write_atomic(&out_dir.join("run.json"), &bytes)
+    export::export(&Layout::new(out_dir), &RunJson(run)).map(drop)
 }
 
 /// Runs a scan and writes `episodes.csv`, `nights.csv`, `cohort.csv`,
@@ -958,7 +962,7 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         return Err(e);
     }
     written?;
-    let report_index = if opts.plots {
+    let report = if opts.plots {
         let ropts = ReportOptions {
             out_dir: opts.out_dir.clone(),
             closeup_kinds: opts.closeup_kinds.clone(),
@@ -968,7 +972,7 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
     } else {
         None
     };
-    let (report_index, closeup_failures) = match report_index {
+    let (report_index, closeup_failures) = match report {
         Some(r) => (Some(r.index), r.closeup_failures),
         None => (None, Vec::new()),
     };
@@ -1001,7 +1005,7 @@ fn merge_traces(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
     match std::fs::read(&from) {
         Ok(bytes) => {
             traces::parse(&from, &bytes, id)?;
-            summary::write_atomic(&to, &bytes)
+            write_atomic(&to, &bytes)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::remove_file(&to) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::output(&to, e)),
@@ -1009,6 +1013,30 @@ fn merge_traces(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
         },
         Err(e) => Err(Error::io(&from, e)),
     }
+}
+
+/// Carries a night's event files (`scan --events`) from a shard to the
+/// merged folder, as they are; a format the shard has none of is removed
+/// from the merged folder, so no stale file outlives the merge.
+fn merge_events(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
+    let (from, to) = (Layout::new(shard_dir), Layout::new(out_dir));
+    for f in events::ALL_FORMATS {
+        for (a, b) in from.event_files(id, *f).iter().zip(to.event_files(id, *f)) {
+            match std::fs::read(a) {
+                Ok(bytes) => write_atomic(&b, &bytes)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    match std::fs::remove_file(&b) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(Error::output(&b, e))
+                        }
+                        _ => {}
+                    }
+                }
+                Err(e) => return Err(Error::io(a, e)),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The inputs of a merged run, each file once: those of its night
@@ -1067,7 +1095,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
     }
     let mut runs = Vec::new();
     for d in shard_dirs {
-        let p = d.join("run.json");
+        let p = Layout::new(d).run_json();
         let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
         let run: RunRecord = serde_json::from_slice(&bytes).map_err(|e| {
             Error::input(
@@ -1081,7 +1109,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
     for (d, r) in shard_dirs.iter().zip(&runs).skip(1) {
         if r.version != first.version {
             return Err(Error::input(
-                &d.join("run.json"),
+                &Layout::new(d).run_json(),
                 format!(
                     "made by crampscan {}, but {} by {}; merge shards of one version",
                     r.version,
@@ -1092,7 +1120,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         }
         if r.config != first.config {
             return Err(Error::input(
-                &d.join("run.json"),
+                &Layout::new(d).run_json(),
                 format!(
                     "made with a different config from {}; merge shards of one config",
                     shard_dirs[0].display()
@@ -1107,7 +1135,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         let s = r.shard.unwrap_or(Shard { index: 1, count: 1 });
         if s.count != count {
             return Err(Error::input(
-                &d.join("run.json"),
+                &Layout::new(d).run_json(),
                 format!(
                     "is shard {}/{}, but {} is one of {count}",
                     s.index,
@@ -1150,16 +1178,17 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
     };
     for d in shard_dirs {
         // A shard's result is what its tables list; its documents hold the detail.
-        for id in summary::read_night_ids(&d.join("nights.csv"))? {
+        for id in read_night_ids(&Layout::new(d).nights_csv())? {
             claim(&id, d)?;
             let p = night_path(d, &id);
             let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            let doc = summary::parse_night_json(&p, &bytes)?;
-            summary::write_atomic(&night_path(out_dir, &id), &bytes)?;
+            let doc = parse_night_json(&p, &bytes)?;
+            write_atomic(&night_path(out_dir, &id), &bytes)?;
             merge_traces(d, out_dir, &id)?;
+            merge_events(d, out_dir, &id)?;
             docs.push(doc.without_episodes());
         }
-        for e in summary::read_errors_csv(&d.join("errors.csv"))? {
+        for e in read_errors_csv(&Layout::new(d).errors_csv())? {
             claim(&e.night, d)?;
             errors.push(e);
         }

@@ -1201,10 +1201,27 @@ impl Config {
         }
     }
 
-    /// Checks ranges and names; the message names the field and what is expected.
+    /// Checks ranges and names; the message names the field and what is
+    /// expected. Stops at the first field out of range, in the order below.
     pub fn validate(&self) -> Result<()> {
+        require_numbers(&self.positive_fields(), Sign::Positive)?;
+        require_numbers(&self.non_negative_fields(), Sign::NonNegative)?;
+        self.validate_detector()?;
+        self.validate_cramp_and_scoring()?;
+        self.validate_quality()?;
+        if self.scoring.plm_min_count < 2 {
+            return Err(Error::Config(
+                "scoring.plm_min_count must be at least 2".into(),
+            ));
+        }
+        self.mains_setting()?;
+        self.check_upper_bounds()
+    }
+
+    /// Fields that must be finite and > 0.
+    fn positive_fields(&self) -> [(&'static str, f64); 12] {
         let d = &self.detector;
-        let positive = [
+        [
             ("detector.window_s", d.window_s),
             ("detector.hop_s", d.hop_s),
             ("detector.band_high_hz", d.band_high_hz),
@@ -1217,15 +1234,14 @@ impl Config {
             ("cramp.min_duration_s", self.cramp.min_duration_s),
             ("quality.min_emg_fs_hz", self.quality.min_emg_fs_hz),
             ("quality.flat_run_s", self.quality.flat_run_s),
-        ];
-        for (name, v) in positive {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::Config(format!(
-                    "{name} is {v}; expected a number > 0"
-                )));
-            }
-        }
-        let non_negative = [
+        ]
+    }
+
+    /// Fields that must be finite and >= 0, checked right after
+    /// [`Config::positive_fields`].
+    fn non_negative_fields(&self) -> [(&'static str, f64); 19] {
+        let d = &self.detector;
+        [
             ("input.fs_hz", self.input.fs_hz),
             ("detector.band_low_hz", d.band_low_hz),
             ("detector.nyquist_margin_hz", d.nyquist_margin_hz),
@@ -1251,14 +1267,13 @@ impl Config {
                 "scoring.plm_max_interval_s",
                 self.scoring.plm_max_interval_s,
             ),
-        ];
-        for (name, v) in non_negative {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::Config(format!(
-                    "{name} is {v}; expected a number >= 0"
-                )));
-            }
-        }
+        ]
+    }
+
+    /// The detector's name, segment, filters, band, hop, baseline and
+    /// threshold mode.
+    fn validate_detector(&self) -> Result<()> {
+        let d = &self.detector;
         if !DETECTORS.contains(&d.name.as_str()) {
             return Err(Error::Config(format!(
                 "detector.name is \"{}\"; expected one of {}",
@@ -1328,6 +1343,12 @@ impl Config {
                 )))
             }
         }
+        Ok(())
+    }
+
+    /// The cramp rule's fractions and durations, the scoring rules and the
+    /// bilateral combining.
+    fn validate_cramp_and_scoring(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.cramp.min_active_fraction) {
             return Err(Error::Config(
                 "cramp.min_active_fraction must lie between 0 and 1".into(),
@@ -1378,6 +1399,11 @@ impl Config {
                 "scoring.bilateral_max_parts must be at least 2".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// The resting-EMG, unit and clipping checks' thresholds.
+    fn validate_quality(&self) -> Result<()> {
         let q = &self.quality;
         for (name, v) in [
             ("quality.rest_above_offset_max", q.rest_above_offset_max),
@@ -1407,14 +1433,32 @@ impl Config {
                 "quality.clip_run_samples must be at least 2".into(),
             ));
         }
-        if self.scoring.plm_min_count < 2 {
-            return Err(Error::Config(
-                "scoring.plm_min_count must be at least 2".into(),
-            ));
-        }
-        self.mains_setting()?;
-        self.check_upper_bounds()
+        Ok(())
     }
+}
+
+/// What [`require_numbers`] asks of each field.
+#[derive(Clone, Copy)]
+enum Sign {
+    Positive,
+    NonNegative,
+}
+
+/// Refuses the first of `fields` (name, value) that is not a finite number
+/// > 0 or >= 0 as `sign` asks, naming it.
+fn require_numbers(fields: &[(&str, f64)], sign: Sign) -> Result<()> {
+    for &(name, v) in fields {
+        let (ok, expected) = match sign {
+            Sign::Positive => (v.is_finite() && v > 0.0, "> 0"),
+            Sign::NonNegative => (v.is_finite() && v >= 0.0, ">= 0"),
+        };
+        if !ok {
+            return Err(Error::Config(format!(
+                "{name} is {v}; expected a number {expected}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

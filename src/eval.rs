@@ -644,14 +644,23 @@ fn scanned_hours(pred: &Path) -> Result<std::collections::BTreeMap<String, f64>>
         )
     })?;
     let hi = h.iter().position(|c| c == "analyzed_h");
+    // A failed night (listed with its status since the status column came)
+    // was not scanned.
+    let si = h.iter().position(|c| c == "status");
     let mut hours = std::collections::BTreeMap::new();
     for rec in rdr.records() {
         let rec = rec.map_err(bad)?;
+        if si.is_some_and(|si| rec.get(si) != Some(crate::export::tables::STATUS_OK)) {
+            continue;
+        }
         let v = hi
             .and_then(|hi| rec.get(hi))
             .and_then(|v| v.trim().parse::<f64>().ok())
             .unwrap_or(f64::NAN);
-        hours.insert(crate::summary::unescape_text(rec.get(ni).unwrap_or("")), v);
+        hours.insert(
+            crate::export::cells::unescape_text(rec.get(ni).unwrap_or("")),
+            v,
+        );
     }
     Ok(hours)
 }
@@ -695,18 +704,18 @@ impl Evaluation {
     /// `families.csv` into `dir`.
     pub fn write(&self, dir: &Path) -> Result<()> {
         if !self.families.is_empty() {
-            crate::summary::write_atomic(
+            crate::export::write_atomic(
                 &dir.join("families.csv"),
                 families::families_csv(&self.families, &self.worst_families).as_bytes(),
             )?;
         }
-        crate::summary::write_atomic(&dir.join("evaluation.csv"), self.kinds_csv().as_bytes())?;
-        crate::summary::write_atomic(
+        crate::export::write_atomic(&dir.join("evaluation.csv"), self.kinds_csv().as_bytes())?;
+        crate::export::write_atomic(
             &dir.join("evaluation_nights.csv"),
             self.nights_csv().as_bytes(),
         )?;
         let json = serde_json::to_string_pretty(self).expect("evaluation serialises");
-        crate::summary::write_atomic(&dir.join("evaluation.json"), json.as_bytes())
+        crate::export::write_atomic(&dir.join("evaluation.json"), json.as_bytes())
     }
 }
 
@@ -835,12 +844,12 @@ pub fn read_events(path: &Path, night: Option<&str>) -> Result<Vec<Event>> {
         };
         let night = match (night, ni) {
             (Some(n), _) => n.to_string(),
-            (None, Some(i)) => crate::summary::unescape_text(rec.get(i).unwrap_or("")),
+            (None, Some(i)) => crate::export::cells::unescape_text(rec.get(i).unwrap_or("")),
             (None, None) => String::new(),
         };
         out.push(Event {
             night,
-            channel: crate::summary::unescape_text(rec.get(ci).unwrap_or("").trim()),
+            channel: crate::export::cells::unescape_text(rec.get(ci).unwrap_or("").trim()),
             kind: rec.get(ki).unwrap_or("").trim().to_string(),
             start_s: num(si, "start_s")?,
             end_s: num(ei, "end_s")?,

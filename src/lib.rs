@@ -4,7 +4,8 @@
 //! Data flows one way: [`io`] reads files into blocks of physical samples,
 //! [`detect`] turns each EMG channel into a per-window activity series and
 //! episodes, [`score`] classifies them and computes the night's figures,
-//! [`summary`] formats the tables, and [`batch`] runs many nights in
+//! [`summary`] holds each night's results, [`export`] writes every file of
+//! the output folder, and [`batch`] runs many nights in
 //! parallel. [`night`] wires the stages for one night.
 
 pub mod batch;
@@ -13,6 +14,7 @@ pub mod detect;
 pub mod dsp;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod inspect;
 pub mod io;
 pub mod night;

@@ -589,7 +589,8 @@ pub fn process_night(
     process_night_with(input, cfg, detector, plans, NightOptions::default())
 }
 
-/// [`process_night`], keeping what `opts` asks for.
+/// [`process_night`], keeping what `opts` asks for. The night runs as a
+/// sequence of stages, each handing the next what it needs.
 pub fn process_night_with(
     input: &NightInput,
     cfg: &Config,
@@ -597,15 +598,92 @@ pub fn process_night_with(
     plans: &PlanCache,
     opts: NightOptions,
 ) -> Result<NightResult> {
+    // 1. Open the files and refuse what cannot be scored, before any sample is read.
+    let (sources, notes) = open_night(input, cfg)?;
+    // 2. Stream the channels; again when the whole night overturns an early guess.
+    let pass = FirstPass {
+        cfg,
+        detector,
+        plans,
+        keep_traces: opts.keep_traces,
+    };
+    let streamed = stream_decided(input, sources, pass)?;
+    let (mains_hz, mains_source) = (streamed.mains_hz, streamed.mains_source);
+    // 3. Channel reports and quality flags, file by file.
+    let mut night = report_channels(streamed, cfg, notes)?;
+    // 4. Classify the groups of episodes still open at the end of the night.
+    let classified = classify_rest(&mut night.emg, night.accel.as_ref(), cfg);
+    // 5. Relabel long activity that imitates a cramp (body movements, sustained).
+    let mut episodes = classified.settle(cfg);
+    // 6. Score: PLM series, stages, arousals and respiratory events.
+    let scored = score_night(&mut episodes, &mut night, &opts, cfg)?;
+    // 7. Summarise for nights.csv, and keep the traces when asked.
+    let summary = summarise(&episodes, &scored, night.duration_s);
+    let traces = opts
+        .keep_traces
+        .then(|| night_traces(night.emg, night.accel));
+    let notes = night.notes;
+    Ok(NightResult {
+        night: input.id.clone(),
+        sources: input.files.iter().map(|p| display(p)).collect(),
+        start_time: night.start_time,
+        duration_s: night.duration_s,
+        analyzed_s: scored.analyzed_s,
+        mains_hz,
+        mains_source: mains_source.to_string(),
+        detector: detector.name().to_string(),
+        channels: night.channels,
+        quality: notes.quality,
+        n_warnings: notes.warnings.len() + notes.n_unlisted,
+        warnings: notes.warnings,
+        episodes,
+        leg_movements: scored.lm,
+        summary,
+        traces,
+    })
+}
+
+/// The night's quality flags and warnings, in the order the stages add them.
+#[derive(Default)]
+struct Notes {
+    quality: Vec<String>,
+    warnings: Vec<String>,
+    /// Warnings beyond the per-file cap, counted but not listed.
+    n_unlisted: usize,
+}
+
+impl Notes {
+    /// Adds a quality flag unless the night has it already.
+    fn flag_once(&mut self, flag: String) {
+        if !self.quality.contains(&flag) {
+            self.quality.push(flag);
+        }
+    }
+}
+
+/// Stage 1: opens every file of the night and checks, before reading a
+/// sample, that every `--channels` entry is there, that there is EMG, and
+/// that every EMG channel is sampled fast enough. Returns the sources and
+/// the first notes (EMG below [`SPECTRAL_MIN_FS_HZ`]).
+fn open_night(input: &NightInput, cfg: &Config) -> Result<(Vec<Box<dyn SampleSource>>, Notes)> {
     io::parts::check_parts(&input.id, &input.files)?;
     let first_file = input
         .files
         .first()
         .map_or(std::path::Path::new(&input.id), |p| p);
     let sources = open_sources(input, cfg)?;
-    let mut warnings = Vec::new();
-    // Every --channels entry must have one of its alternatives (`a|b`) in
-    // one of the night's files.
+    check_selected_channels(&sources, cfg, first_file)?;
+    let notes = check_emg_rates(&sources, cfg, first_file)?;
+    Ok((sources, notes))
+}
+
+/// Every `--channels` entry must have one of its alternatives (`a|b`) in
+/// one of the night's files.
+fn check_selected_channels(
+    sources: &[Box<dyn SampleSource>],
+    cfg: &Config,
+    first_file: &std::path::Path,
+) -> Result<()> {
     for name in &cfg.channels.select {
         let found = crate::io::select::alternatives(name).any(|alt| {
             sources.iter().any(|s| {
@@ -629,9 +707,20 @@ pub fn process_night_with(
             ));
         }
     }
-    // Refuse before reading samples: no EMG, or EMG sampled too slowly.
+    Ok(())
+}
+
+/// Refuses a night without EMG, or with EMG sampled below
+/// `quality.min_emg_fs_hz`, or a file below the readers' minimum rate;
+/// notes EMG sampled below [`SPECTRAL_MIN_FS_HZ`].
+fn check_emg_rates(
+    sources: &[Box<dyn SampleSource>],
+    cfg: &Config,
+    first_file: &std::path::Path,
+) -> Result<Notes> {
+    let mut notes = Notes::default();
     let mut any_emg = false;
-    for s in &sources {
+    for s in sources {
         let info = s.info();
         for ch in info.channels.iter().filter(|c| c.kind == ChannelKind::Emg) {
             any_emg = true;
@@ -645,7 +734,7 @@ pub fn process_night_with(
                 ));
             }
             if ch.fs_hz < SPECTRAL_MIN_FS_HZ {
-                warnings.push(format!(
+                notes.warnings.push(format!(
                     "{}: channel {} sampled at {} Hz: median_freq_hz is biased below {SPECTRAL_MIN_FS_HZ} Hz",
                     display(&info.path),
                     ch.name,
@@ -661,46 +750,56 @@ pub fn process_night_with(
             "no EMG channel: expected a column named emg_* (or with a _uv/_mv suffix), or a sidecar row with type EMG",
         ));
     }
-    let setting = cfg.mains_setting()?;
-    let plan = match setting {
-        MainsSetting::Fixed(m) => MainsPlan::Fixed(m),
-        MainsSetting::Auto => MainsPlan::Auto,
-    };
+    Ok(notes)
+}
+
+/// What stage 2 needs besides the sources.
+#[derive(Clone, Copy)]
+struct FirstPass<'a> {
+    cfg: &'a Config,
+    detector: &'a dyn Detector,
+    plans: &'a PlanCache,
+    keep_traces: bool,
+}
+
+/// Stage 2's hand-off: the night streamed with the night's own decisions.
+struct DecidedNight {
+    streamed: StreamedNight,
+    /// Mains frequency left out, Hz (`None`: none).
+    mains_hz: Option<u32>,
+    /// `config` or `auto`.
+    mains_source: &'static str,
+}
+
+/// Stage 2: streams the night once, decides the mains, and streams it
+/// again when the night overturns an early guess.
+///
+/// Detection runs behind the reader on two early guesses: the mains
+/// decision an analyzer commits to after its first minutes, and the
+/// tracker's bad stretches before the night shows which extremes are
+/// rails. When the whole night overturns either, it is streamed again with
+/// the night's decisions, so results never depend on the shortcut. This
+/// is the only place that decides whether a night runs twice.
+fn stream_decided(
+    input: &NightInput,
+    sources: Vec<Box<dyn SampleSource>>,
+    p: FirstPass,
+) -> Result<DecidedNight> {
+    let setting = p.cfg.mains_setting()?;
     let first_pass = Pass {
-        cfg,
-        detector,
-        plans,
-        mains: plan,
+        cfg: p.cfg,
+        detector: p.detector,
+        plans: p.plans,
+        mains: match setting {
+            MainsSetting::Fixed(m) => MainsPlan::Fixed(m),
+            MainsSetting::Auto => MainsPlan::Auto,
+        },
         exclusions: None,
-        keep_traces: opts.keep_traces,
+        keep_traces: p.keep_traces,
     };
     let mut streamed = stream_night(sources, first_pass)?;
-
-    // Mains: configured, or decided from all EMG channels together.
-    let ratios: Vec<MainsRatios> = streamed
-        .files
-        .iter()
-        .flat_map(|f| f.emg.iter().filter_map(|(_, e)| e.mains.ratios()))
-        .collect();
-    let (mains_hz, mains_source) = match setting {
-        MainsSetting::Fixed(m) => (m, "config"),
-        MainsSetting::Auto => (
-            mains::decide(&ratios, cfg.detector.mains_detect_ratio),
-            "auto",
-        ),
-    };
-    // Detection runs behind the reader on two early guesses: the mains
-    // decision an analyzer commits to after its first minutes, and the
-    // tracker's bad stretches before the night shows which extremes are
-    // rails. When the whole night overturns either, stream it again with
-    // the night's decisions, so results never depend on the shortcut.
-    let overturned = streamed.files.iter().any(|f| {
-        f.exclusion_overturned()
-            || f.emg
-                .iter()
-                .any(|(_, e)| e.analyzer.committed_mains().is_some_and(|m| m != mains_hz))
-    });
-    if overturned {
+    let (mains_hz, mains_source) = decide_mains(&streamed, setting, p.cfg);
+    if overturned(&streamed, mains_hz) {
         let exclusions: Vec<Vec<BadStretches>> =
             streamed.files.iter().map(|f| f.excluded.clone()).collect();
         let again = Pass {
@@ -708,75 +807,120 @@ pub fn process_night_with(
             exclusions: Some(&exclusions),
             ..first_pass
         };
-        streamed = stream_night(open_sources(input, cfg)?, again)?;
+        streamed = stream_night(open_sources(input, p.cfg)?, again)?;
     }
+    Ok(DecidedNight {
+        streamed,
+        mains_hz,
+        mains_source,
+    })
+}
 
-    let mut start_time = None;
-    let mut duration_s = 0f64;
-    let mut channels = Vec::new();
-    let mut quality = Vec::new();
-    let mut emg_streams: Vec<(String, StreamOutcome)> = Vec::new();
-    let accel = streamed.accel;
-    let mut classified: Vec<(Episode, Option<LongEvidence>)> = Vec::new();
-    // Warnings beyond the per-file cap, counted but not listed.
-    let mut n_unlisted = 0usize;
+/// The mains frequency (Hz, `None`: none) and where it comes from:
+/// configured, or decided from all EMG channels together.
+fn decide_mains(
+    streamed: &StreamedNight,
+    setting: MainsSetting,
+    cfg: &Config,
+) -> (Option<u32>, &'static str) {
+    let ratios: Vec<MainsRatios> = streamed
+        .files
+        .iter()
+        .flat_map(|f| f.emg.iter().filter_map(|(_, e)| e.mains.ratios()))
+        .collect();
+    match setting {
+        MainsSetting::Fixed(m) => (m, "config"),
+        MainsSetting::Auto => (
+            mains::decide(&ratios, cfg.detector.mains_detect_ratio),
+            "auto",
+        ),
+    }
+}
+
+/// Whether the whole night overturned an early guess: bad stretches left
+/// out while streaming that the end did not confirm, or an analyzer that
+/// committed to another mains frequency than the night's `mains_hz`.
+fn overturned(streamed: &StreamedNight, mains_hz: Option<u32>) -> bool {
+    streamed.files.iter().any(|f| {
+        f.exclusion_overturned()
+            || f.emg
+                .iter()
+                .any(|(_, e)| e.analyzer.committed_mains().is_some_and(|m| m != mains_hz))
+    })
+}
+
+/// An EMG channel whose detection has finished: its outcome (with the
+/// groups still to classify) and the episodes classified while streaming.
+struct FinishedEmg {
+    name: String,
+    outcome: StreamOutcome,
+    episodes: Vec<(Episode, Option<LongEvidence>)>,
+}
+
+/// Stage 3's hand-off: what the files say about the night.
+struct ReportedNight {
+    /// Start of the night's first file that gives one.
+    start_time: Option<NaiveDateTime>,
+    /// Length of the longest file, s.
+    duration_s: f64,
+    channels: Vec<ChannelReport>,
+    notes: Notes,
+    /// EMG channels in the order of `channels`.
+    emg: Vec<FinishedEmg>,
+    accel: Option<AccelSeries>,
+}
+
+/// Stage 3: the channel reports and quality flags of every file, and each
+/// EMG channel's detection finished with the night's mains decision.
+fn report_channels(d: DecidedNight, cfg: &Config, notes: Notes) -> Result<ReportedNight> {
+    let mut night = ReportedNight {
+        start_time: None,
+        duration_s: 0.0,
+        channels: Vec::new(),
+        notes,
+        emg: Vec::new(),
+        accel: d.streamed.accel,
+    };
     let mut part_lengths: Vec<(String, f64)> = Vec::new();
-    for f in streamed.files {
+    for f in d.streamed.files {
         let info = &f.info;
         check_emg_samples(info, f.frames, cfg)?;
-        duration_s = duration_s.max(f.frames as f64 / info.fs_hz);
-        part_lengths.push((file_name(&info.path), f.frames as f64 / info.fs_hz));
-        match (start_time, info.start_time) {
-            (None, Some(t)) => start_time = Some(t),
+        let length_s = f.frames as f64 / info.fs_hz;
+        night.duration_s = night.duration_s.max(length_s);
+        part_lengths.push((file_name(&info.path), length_s));
+        night.note_start(info);
+        night.notes.note_reader_warnings(info);
+        night.add_channels(f, d.mains_hz, cfg);
+    }
+    let notes = &mut night.notes;
+    flag_part_lengths(&part_lengths, &mut notes.quality, &mut notes.warnings);
+    Ok(night)
+}
+
+impl ReportedNight {
+    /// Takes the night's start from the first file that gives one; flags
+    /// (`<file>:start_differs`) a later file that starts more than 1 s
+    /// away from it.
+    fn note_start(&mut self, info: &RecordingInfo) {
+        match (self.start_time, info.start_time) {
+            (None, Some(t)) => self.start_time = Some(t),
             (Some(a), Some(b)) if (b - a).num_milliseconds().abs() > 1000 => {
-                warnings.push(format!(
+                self.notes.warnings.push(format!(
                     "{}: starts at {b}, not {a} like the night's first file; files are analysed as if aligned",
                     display(&info.path)
                 ));
                 // Results depend on it: the parts' episodes are paired as if aligned.
-                let flag = format!("{}:start_differs", file_name(&info.path));
-                if !quality.contains(&flag) {
-                    quality.push(flag);
-                }
+                self.notes
+                    .flag_once(format!("{}:start_differs", file_name(&info.path)));
             }
             _ => {}
         }
-        for (k, w) in info.warnings.iter().enumerate() {
-            if k < MAX_WARNINGS_PER_FILE {
-                warnings.push(format!("{}: {w}", display(&info.path)));
-            } else if k == MAX_WARNINGS_PER_FILE {
-                let rest = info.warnings.len() - MAX_WARNINGS_PER_FILE;
-                warnings.push(format!(
-                    "{}: {rest} more warnings not listed",
-                    display(&info.path)
-                ));
-                // The line above stands for one of them.
-                n_unlisted += rest - 1;
-            }
-            let flag = if w.starts_with("time column") {
-                Some("irregular_time")
-            } else if w.starts_with("gap of") {
-                Some("gaps")
-            } else if w.starts_with("the data chunk declares") {
-                Some("ended_early")
-            } else if w.ends_with("no time-keeping annotation; assumed contiguous") {
-                Some("assumed_contiguous")
-            } else {
-                None
-            };
-            if let Some(flag) = flag {
-                let f = format!(
-                    "{}:{flag}",
-                    info.path
-                        .file_name()
-                        .map(|n| n.to_string_lossy())
-                        .unwrap_or_default()
-                );
-                if !quality.contains(&f) {
-                    quality.push(f);
-                }
-            }
-        }
+    }
+
+    /// Reports every channel of a streamed file: its quality flags, and for
+    /// EMG the mains ratios, band, baseline and resting-EMG findings.
+    fn add_channels(&mut self, f: StreamedFile, mains_hz: Option<u32>, cfg: &Config) {
+        let info = &f.info;
         let mut emg_by_channel: Vec<Option<EmgLane>> =
             (0..info.channels.len()).map(|_| None).collect();
         for (c, e) in f.emg {
@@ -789,7 +933,7 @@ pub fn process_night_with(
             .zip(f.excluded)
             .zip(emg_by_channel)
         {
-            quality.extend(q.flags(&ch.name));
+            self.notes.quality.extend(q.flags(&ch.name));
             let mut report = ChannelReport {
                 name: ch.name.clone(),
                 kind: ch.kind,
@@ -806,20 +950,8 @@ pub fn process_night_with(
                 mains_segments: None,
                 rest: None,
             };
-            if let Some(mut e) = emg {
-                if let Some(r) = e.mains.ratios() {
-                    report.mains_ratio_50 = Some(round(r.r50, 2));
-                    report.mains_ratio_60 = Some(round(r.r60, 2));
-                    report.mains_segments_used = Some(r.segments_used);
-                    report.mains_segments = Some(r.segments);
-                }
-                let mut outcome = e.stream.finish(e.analyzer.finish(mains_hz), &bad);
-                let rest = std::mem::take(&mut outcome.groups);
-                classify_groups(&e.name, rest, accel.as_ref(), cfg, &mut e.episodes);
-                classified.append(&mut e.episodes);
-                report.band_hz = Some(outcome.band_hz);
-                report.baseline_median_uv = outcome.baseline_median_uv.map(|v| round(v as f64, 3));
-                report.rest = Some(outcome.rest.figures(outcome.hop_s));
+            if let Some(e) = emg {
+                let finished = finish_emg(&mut report, e, &bad, mains_hz);
                 for f in quality_checks::emg_findings(
                     &ch.name,
                     &ch.source_unit,
@@ -828,31 +960,143 @@ pub fn process_night_with(
                     report.rest.as_ref(),
                     cfg,
                 ) {
-                    quality.push(f.flag);
-                    warnings.push(f.warning);
+                    self.notes.quality.push(f.flag);
+                    self.notes.warnings.push(f.warning);
                 }
-                emg_streams.push((ch.name.clone(), outcome));
+                self.emg.push(finished);
             }
-            channels.push(report);
+            self.channels.push(report);
         }
     }
+}
 
-    flag_part_lengths(&part_lengths, &mut quality, &mut warnings);
-    classified.sort_by(|(a, _), (b, _)| {
+/// Finishes an EMG channel's detection with the night's mains and bad
+/// stretches, and fills in its report's mains ratios, band, baseline and
+/// resting-EMG figures.
+fn finish_emg(
+    report: &mut ChannelReport,
+    e: EmgLane,
+    bad: &[(u64, u64)],
+    mains_hz: Option<u32>,
+) -> FinishedEmg {
+    if let Some(r) = e.mains.ratios() {
+        report.mains_ratio_50 = Some(round(r.r50, 2));
+        report.mains_ratio_60 = Some(round(r.r60, 2));
+        report.mains_segments_used = Some(r.segments_used);
+        report.mains_segments = Some(r.segments);
+    }
+    let outcome = e.stream.finish(e.analyzer.finish(mains_hz), bad);
+    report.band_hz = Some(outcome.band_hz);
+    report.baseline_median_uv = outcome.baseline_median_uv.map(|v| round(v as f64, 3));
+    report.rest = Some(outcome.rest.figures(outcome.hop_s));
+    FinishedEmg {
+        name: report.name.clone(),
+        outcome,
+        episodes: e.episodes,
+    }
+}
+
+impl Notes {
+    /// Lists a file's reader warnings (at most [`MAX_WARNINGS_PER_FILE`],
+    /// then a line counting the rest) and flags the ones that change what
+    /// the numbers mean (`<file>:gaps`, ...).
+    fn note_reader_warnings(&mut self, info: &RecordingInfo) {
+        for (k, w) in info.warnings.iter().enumerate() {
+            if k < MAX_WARNINGS_PER_FILE {
+                self.warnings.push(format!("{}: {w}", display(&info.path)));
+            } else if k == MAX_WARNINGS_PER_FILE {
+                let rest = info.warnings.len() - MAX_WARNINGS_PER_FILE;
+                self.warnings.push(format!(
+                    "{}: {rest} more warnings not listed",
+                    display(&info.path)
+                ));
+                // The line above stands for one of them.
+                self.n_unlisted += rest - 1;
+            }
+            if let Some(flag) = reader_flag(w) {
+                self.flag_once(format!("{}:{flag}", file_name(&info.path)));
+            }
+        }
+    }
+}
+
+/// The quality flag a reader warning raises, if any.
+fn reader_flag(warning: &str) -> Option<&'static str> {
+    if warning.starts_with("time column") {
+        Some("irregular_time")
+    } else if warning.starts_with("gap of") {
+        Some("gaps")
+    } else if warning.starts_with("the data chunk declares") {
+        Some("ended_early")
+    } else if warning.ends_with("no time-keeping annotation; assumed contiguous") {
+        Some("assumed_contiguous")
+    } else {
+        None
+    }
+}
+
+/// Stage 4's hand-off: the night's episodes in onset order (then by
+/// channel), `evidence[i]` gathered for `episodes[i]` when it is long.
+struct Classified {
+    episodes: Vec<Episode>,
+    evidence: Vec<Option<LongEvidence>>,
+}
+
+/// Stage 4: classifies the groups each EMG channel still held at the end
+/// of the night, and gathers every channel's episodes in onset order.
+fn classify_rest(emg: &mut [FinishedEmg], accel: Option<&AccelSeries>, cfg: &Config) -> Classified {
+    let mut all: Vec<(Episode, Option<LongEvidence>)> = Vec::new();
+    for e in emg.iter_mut() {
+        let rest = std::mem::take(&mut e.outcome.groups);
+        classify_groups(&e.name, rest, accel, cfg, &mut e.episodes);
+        all.append(&mut e.episodes);
+    }
+    all.sort_by(|(a, _), (b, _)| {
         a.start_s
             .total_cmp(&b.start_s)
             .then_with(|| a.channel.cmp(&b.channel))
     });
-    let (mut episodes, evidence): (Vec<Episode>, Vec<Option<LongEvidence>>) =
-        classified.into_iter().unzip();
-    longact::settle(&mut episodes, &evidence, &cfg.cramp);
+    let (episodes, evidence) = all.into_iter().unzip();
+    Classified { episodes, evidence }
+}
 
-    let analyzed_s = emg_streams
+impl Classified {
+    /// Stage 5: settles the night's long activity ([`longact::settle`]):
+    /// what imitates a cramp becomes a body movement or sustained activity.
+    fn settle(self, cfg: &Config) -> Vec<Episode> {
+        let mut episodes = self.episodes;
+        longact::settle(&mut episodes, &self.evidence, &cfg.cramp);
+        episodes
+    }
+}
+
+/// Stage 6's hand-off: the night's leg-movement scoring and what it used.
+struct Scored {
+    /// Time with valid EMG windows (the longest channel's), s.
+    analyzed_s: f64,
+    lm: LmFigures,
+    hypnogram: Option<Hypnogram>,
+    scoring: Option<Scoring>,
+    /// Whether the scoring gave arousals.
+    has_arousals: bool,
+}
+
+/// Stage 6: scores the leg movements (PLM series) with the night's
+/// hypnogram, arousals and respiratory events, and marks each episode's
+/// sleep stage.
+fn score_night(
+    episodes: &mut [Episode],
+    night: &mut ReportedNight,
+    opts: &NightOptions,
+    cfg: &Config,
+) -> Result<Scored> {
+    let analyzed_s = night
+        .emg
         .iter()
-        .map(|(_, s)| s.valid_windows as f64 * s.hop_s)
+        .map(|e| e.outcome.valid_windows as f64 * e.outcome.hop_s)
         .fold(0.0, f64::max)
-        .min(duration_s);
-    let (hypnogram, scoring) = night_scorings(&opts, start_time, duration_s)?;
+        .min(night.duration_s);
+    let (hypnogram, scoring) = night_scorings(opts, night.start_time, night.duration_s)?;
     let apneas = scoring.as_ref().map(|s| s.apneas_hypopneas());
     let arousals = scoring.as_ref().map(|s| s.arousals());
     let ctx = plm::LmContext {
@@ -862,16 +1106,28 @@ pub fn process_night_with(
     };
     let params = cfg.plm_params()?;
     if !params.wake_lms_scored && hypnogram.is_none() {
-        warnings.push(format!(
+        night.notes.warnings.push(format!(
             "rules {}: no hypnogram, so LMs in wake could not be left out",
             params.rules.as_str()
         ));
     }
-    let lm = plm::score_in(&episodes, &params, &ctx);
+    let lm = plm::score_in(episodes, &params, &ctx);
     if let Some(h) = &hypnogram {
-        crate::score::context::mark_episodes(&mut episodes, h);
+        crate::score::context::mark_episodes(episodes, h);
     }
-    let analyzed_h = analyzed_s / 3600.0;
+    Ok(Scored {
+        analyzed_s,
+        lm,
+        hypnogram,
+        scoring,
+        has_arousals: arousals.is_some(),
+    })
+}
+
+/// Stage 7: the night's figures for `nights.csv`, per analysed hour and,
+/// with a hypnogram, per hour of sleep inside the recording.
+fn summarise(episodes: &[Episode], s: &Scored, duration_s: f64) -> NightSummary {
+    let analyzed_h = s.analyzed_s / 3600.0;
     let per_h = |n: usize| {
         if analyzed_h > 0.0 {
             n as f64 / analyzed_h
@@ -879,11 +1135,13 @@ pub fn process_night_with(
             0.0
         }
     };
+    let count = |k: EpisodeKind| episodes.iter().filter(|e| e.kind == k).count();
     let cramps: Vec<&Episode> = episodes
         .iter()
         .filter(|e| e.kind == EpisodeKind::Cramp)
         .collect();
-    let summary = NightSummary {
+    let lm = &s.lm;
+    let mut summary = NightSummary {
         duration_h: duration_s / 3600.0,
         analyzed_h,
         n_cramps: cramps.len(),
@@ -894,14 +1152,8 @@ pub fn process_night_with(
         lm_index: per_h(lm.n_lm),
         n_plm: lm.n_plm,
         plm_index: per_h(lm.n_plm),
-        n_sustained: episodes
-            .iter()
-            .filter(|e| e.kind == EpisodeKind::Sustained)
-            .count(),
-        n_movement: episodes
-            .iter()
-            .filter(|e| e.kind == EpisodeKind::Movement)
-            .count(),
+        n_sustained: count(EpisodeKind::Sustained),
+        n_movement: count(EpisodeKind::Movement),
         rules: lm.rules.clone(),
         periodicity_index: lm.periodicity_index,
         sleep_h: None,
@@ -910,32 +1162,38 @@ pub fn process_night_with(
         hypnogram: None,
         n_lm_resp: lm.n_lm_resp,
         context: crate::score::context::stage_figures(
-            &lm,
-            hypnogram.as_ref(),
-            arousals.is_some(),
+            lm,
+            s.hypnogram.as_ref(),
+            s.has_arousals,
             duration_s,
         )
         .into(),
-        scoring: scoring.as_ref().map(|s| display(&s.path)),
+        scoring: s.scoring.as_ref().map(|s| display(&s.path)),
     };
-    let mut summary = summary;
-    if let Some(h) = &hypnogram {
+    if let Some(h) = &s.hypnogram {
         // Sleep counted inside the recording only.
         let sleep_h = h.sleep_s(duration_s) / 3600.0;
-        let (n_lms, n_plms) = plm::count_where(&lm, |t| h.asleep(t));
+        let (n_lms, n_plms) = plm::count_where(lm, |t| h.asleep(t));
         let per_sleep_h = |n: usize| (sleep_h > 0.0).then(|| n as f64 / sleep_h);
         summary.sleep_h = Some(sleep_h);
         summary.lms_index = per_sleep_h(n_lms);
         summary.plms_index = per_sleep_h(n_plms);
         summary.hypnogram = Some(display(&h.path));
     }
-    let traces = opts.keep_traces.then(|| NightTraces {
-        emg: emg_streams
+    summary
+}
+
+/// The per-window series of every EMG channel and the accelerometer, for
+/// the figures.
+fn night_traces(emg: Vec<FinishedEmg>, accel: Option<AccelSeries>) -> NightTraces {
+    NightTraces {
+        emg: emg
             .into_iter()
-            .map(|(channel, s)| {
+            .map(|e| {
+                let s = e.outcome;
                 let (activity_uv, baseline_uv) = s.trace.unwrap_or_default();
                 EmgTrace {
-                    channel,
+                    channel: e.name,
                     hop_s: s.hop_s,
                     first_center_s: s.first_center_s,
                     activity_uv,
@@ -944,25 +1202,7 @@ pub fn process_night_with(
             })
             .collect(),
         accel,
-    });
-    Ok(NightResult {
-        night: input.id.clone(),
-        sources: input.files.iter().map(|p| display(p)).collect(),
-        start_time,
-        duration_s,
-        analyzed_s,
-        mains_hz,
-        mains_source: mains_source.to_string(),
-        detector: detector.name().to_string(),
-        channels,
-        quality,
-        n_warnings: warnings.len() + n_unlisted,
-        warnings,
-        episodes,
-        leg_movements: lm,
-        summary,
-        traces,
-    })
+    }
 }
 
 fn round(x: f64, decimals: i32) -> f64 {

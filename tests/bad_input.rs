@@ -304,7 +304,16 @@ fn a_path_that_does_not_exist_is_listed_and_the_rest_still_run() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["night"], "nope");
     assert!(errors[0]["error"].contains("nope_emg.csv: no such file or folder"));
-    assert_eq!(read_table(&out.join("nights.csv")).len(), 1);
+    // The failed night is a row too, with its status and nothing else.
+    let nights = read_table(&out.join("nights.csv"));
+    let status: Vec<(&str, &str)> = nights
+        .iter()
+        .map(|r| (r["night"].as_str(), r["status"].as_str()))
+        .collect();
+    assert_eq!(status, [("good01", "ok"), ("nope", "failed")]);
+    assert_eq!(nights[1]["n_cramps"], "");
+    assert_eq!(nights[1]["quality"], "");
+    assert_eq!(nights[0]["q_clipped"], "false");
 }
 
 #[test]

@@ -67,13 +67,22 @@ fn sharded_runs_merged_equal_the_single_run() {
             ]);
             shards.push(out.to_str().unwrap().to_string());
         }
-        // Each shard holds only its share.
+        // Each shard holds only its share: its processed nights, and the
+        // broken night (status `failed`) in the shard it fell to.
         if n == 3 {
-            let sizes: Vec<usize> = shards
+            let tables: Vec<_> = shards
                 .iter()
-                .map(|s| read_table(&Path::new(s).join("nights.csv")).len())
+                .map(|s| read_table(&Path::new(s).join("nights.csv")))
                 .collect();
-            assert_eq!(sizes.iter().sum::<usize>(), 7);
+            let sizes: Vec<usize> = tables.iter().map(Vec::len).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), 7 + 1);
+            let failed: Vec<&str> = tables
+                .iter()
+                .flatten()
+                .filter(|r| r["status"] != "ok")
+                .map(|r| r["status"].as_str())
+                .collect();
+            assert_eq!(failed, ["failed"]);
             assert!(sizes.iter().all(|&k| k >= 2), "{sizes:?}");
         }
         let merged = dir.path().join(format!("merged{n}"));

@@ -54,7 +54,15 @@ fn scan_with(setup: impl FnOnce(&Path), extra: &[&str]) -> Run {
         .into_iter()
         .map(|r| (r["night"].clone(), r["error"].clone()))
         .collect();
-    let nights = read_table(&out.join("nights.csv"));
+    // The processed nights; a failed one is listed with its status, and
+    // its error in errors.csv.
+    let (nights, failed): (Vec<_>, Vec<_>) = read_table(&out.join("nights.csv"))
+        .into_iter()
+        .partition(|n| n["status"] == "ok");
+    for f in &failed {
+        assert_eq!(f["status"], "failed");
+        assert!(errors.iter().any(|(n, _)| n == &f["night"]), "{f:?}");
+    }
     assert!(
         nights.iter().any(|n| n["night"] == "good01"),
         "the good night was lost: {}",
@@ -617,7 +625,17 @@ fn the_same_file_twice_in_a_manifest_night_is_an_error() {
         "{:?}",
         errors[0]
     );
-    assert_eq!(read_table(&out.join("nights.csv")).len(), 1);
+    let status: Vec<(String, String)> = read_table(&out.join("nights.csv"))
+        .into_iter()
+        .map(|r| (r["night"].clone(), r["status"].clone()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("g01".into(), "ok".into()),
+            ("twice".into(), "failed".into())
+        ]
+    );
 }
 
 #[test]

@@ -78,11 +78,11 @@ fn overview_shades_each_episode_at_its_time_and_labels_axes_with_units() {
     };
     let (again, layout) = figures::overview_svg(&ov).unwrap();
     assert_eq!(again, svg, "the overview is not reproducible");
-    // The plot area spans the figure less the y label area and the margin.
+    // The plot area spans the figure less the y label area and the margins.
     assert_eq!(
         layout.plot_x_px,
         (
-            Y_LABEL_AREA_PX as i32,
+            (figures::LEFT_MARGIN_PX + Y_LABEL_AREA_PX) as i32,
             (OVERVIEW_WIDTH_PX - RIGHT_MARGIN_PX) as i32
         )
     );
@@ -558,4 +558,238 @@ fn index_and_night_pages_render_in_headless_chromium() {
         &dom[..dom.len().min(400)]
     );
     assert!(dom.contains("failed to load"));
+}
+
+/// Every `<text ...>content</text>` of an SVG: its attributes and content.
+fn texts(svg: &str) -> Vec<(BTreeMap<String, String>, String)> {
+    let mut out = Vec::new();
+    for part in svg.split("<text ").skip(1) {
+        let open = part.find('>').expect("text tag closes");
+        let mut attrs = BTreeMap::new();
+        for kv in part[..open].split("\" ") {
+            if let Some((k, v)) = kv.split_once("=\"") {
+                attrs.insert(k.trim().to_string(), v.trim_end_matches('"').to_string());
+            }
+        }
+        let body = &part[open + 1..part.find("</text>").expect("text closes")];
+        out.push((attrs, body.trim().to_string()));
+    }
+    out
+}
+
+fn num(m: &BTreeMap<String, String>, k: &str) -> f64 {
+    m[k].parse().unwrap_or_else(|_| panic!("{k} in {m:?}"))
+}
+
+#[test]
+fn overview_legend_has_one_entry_per_shaded_kind_and_plm_strips_sit_on_their_leg() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out) = scan_plots(dir.path(), &["--plots"]);
+    let n = &load_nights(&out).unwrap()[0].night;
+    let tr = traces::read(&traces::path(&out, &n.night), &n.night).unwrap();
+    let ov = Overview {
+        night: &n.night,
+        start_time: n.start_time,
+        duration_s: n.duration_s,
+        traces: &tr,
+        episodes: &n.episodes,
+        movements: &n.leg_movements.movements,
+        thresholds: figures::Thresholds {
+            relative: false,
+            onset: 8.0,
+            offset: 2.0,
+        },
+    };
+    let (svg, layout) = figures::overview_svg(&ov).unwrap();
+    // Legend: the text items of the header strip, after the four lines.
+    let header: Vec<String> = texts(&svg)
+        .into_iter()
+        .filter(|(a, _)| num(a, "y") > 20.0 && num(a, "y") < figures::HEADER_HEIGHT_PX as f64)
+        .map(|(_, t)| t)
+        .collect();
+    // Expected by hand: the kinds among the night's episodes, in the
+    // order cramp, LM, sustained, body movement, then the PLM strip.
+    let mut want = vec![
+        "band RMS (min-max per pixel)",
+        "resting baseline",
+        "onset threshold",
+        "offset threshold",
+    ];
+    let kinds: Vec<&str> = n.episodes.iter().map(|e| e.kind.as_str()).collect();
+    for (k, label) in [
+        ("cramp", "cramp"),
+        ("lm", "LM"),
+        ("sustained", "sustained"),
+        ("movement", "body movement"),
+    ] {
+        if kinds.contains(&k) {
+            want.push(label);
+        }
+    }
+    let periodic: Vec<_> = n
+        .leg_movements
+        .movements
+        .iter()
+        .filter(|m| m.periodic)
+        .collect();
+    assert!(periodic.len() >= 5, "the night has a PLM series");
+    want.push(figures::PLM_LEGEND);
+    assert_eq!(header, want);
+    // Every shade drawn in a panel has its legend swatch (opaque, 14 px).
+    let all = rects(&svg);
+    let swatches: Vec<&String> = all
+        .iter()
+        .filter(|r| r["width"] == "14" && num(r, "y") < figures::HEADER_HEIGHT_PX as f64)
+        .map(|r| &r["fill"])
+        .collect();
+    let shades: std::collections::BTreeSet<&String> = all
+        .iter()
+        .filter(|r| num(r, "y") >= figures::HEADER_HEIGHT_PX as f64)
+        .filter(|r| r.get("opacity").map(String::as_str) == Some(&EPISODE_OPACITY.to_string()))
+        .map(|r| &r["fill"])
+        .collect();
+    assert!(shades.len() >= 2, "{shades:?}");
+    for s in shades {
+        assert!(swatches.contains(&s), "shade {s} has no legend entry");
+    }
+    // PLM strips: each lies in the panel of a channel with an episode at
+    // its time; per panel, as many as the periodic movements overlapping
+    // that channel's episodes (counted here by hand).
+    let plm = hex(figures::PLM_RGB);
+    let strips: Vec<_> = all
+        .iter()
+        .filter(|r| r["fill"] == plm && num(r, "y") >= figures::HEADER_HEIGHT_PX as f64)
+        .collect();
+    let mut per_panel = vec![0usize; layout.emg_panels.len()];
+    for r in &strips {
+        let (x, y) = (num(r, "x") as i32, num(r, "y") as i32);
+        let k = layout
+            .emg_panels
+            .iter()
+            .position(|(_, (y0, y1))| y >= *y0 && y < *y1)
+            .unwrap_or_else(|| panic!("strip at y {y} outside every panel"));
+        per_panel[k] += 1;
+        let ch = &layout.emg_panels[k].0;
+        assert!(
+            n.episodes.iter().any(|e| &e.channel == ch
+                && layout.x_px(e.start_s) <= x + 1
+                && layout.x_px(e.end_s) >= x - 1),
+            "strip at x {x} on {ch} has no episode of {ch} under it"
+        );
+    }
+    for (k, (ch, _)) in layout.emg_panels.iter().enumerate() {
+        let want = periodic
+            .iter()
+            .filter(|m| {
+                n.episodes
+                    .iter()
+                    .any(|e| &e.channel == ch && e.start_s < m.end_s && e.end_s > m.start_s)
+            })
+            .count();
+        assert_eq!(per_panel[k], want, "{ch}");
+        // Unilateral series: no panel carries every PLM (as it did when
+        // the strip was drawn on each panel).
+        assert!(want < periodic.len(), "{ch}: {want} of {}", periodic.len());
+    }
+    assert_eq!(per_panel.iter().sum::<usize>(), periodic.len());
+}
+
+#[test]
+fn closeup_has_a_colour_bar_spanning_its_colour_scale_and_png_text_has_no_clipped_titles() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out) = scan_plots(dir.path(), &["--plots", "--closeups", "cramp"]);
+    let n = &load_nights(&out).unwrap()[0].night;
+    let figs = out.join(format!("report/figures/{}", n.night));
+    let mut svgs: Vec<PathBuf> = std::fs::read_dir(&figs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".svg") && !p.ends_with("overview.svg"))
+        .collect();
+    svgs.sort();
+    let svg = std::fs::read_to_string(&svgs[0]).unwrap();
+    let closeup_png = svgs[0].with_extension("png");
+    let t = texts(&svg);
+    // The colour scale's range, from the spectrogram's caption.
+    let cap = &t
+        .iter()
+        .find(|(_, s)| s.starts_with("spectrogram, dB re 1 µV²/Hz, "))
+        .expect("spectrogram caption")
+        .1;
+    let range: Vec<f64> = cap
+        .trim_start_matches("spectrogram, dB re 1 µV²/Hz, ")
+        .trim_end_matches(" dB")
+        .split(" to ")
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let (lo, hi) = (range[0], range[1]);
+    assert!(hi - lo >= 20.0, "{cap}");
+    let bar_x = (figures::CLOSEUP_WIDTH_PX - figures::CLOSEUP_RIGHT_MARGIN_PX) as f64;
+    let title = t.iter().find(|(_, s)| s == "dB").expect("colour bar title");
+    assert!(num(&title.0, "x") > bar_x);
+    // Tick labels right of the plot area: multiples of 10 dB (a span of
+    // 50 dB at most 6 ticks), every one in [lo, hi], none missing.
+    let ticks: Vec<(f64, f64)> = t
+        .iter()
+        .filter(|(a, _)| num(a, "x") > bar_x)
+        .filter_map(|(a, s)| s.parse::<f64>().ok().map(|v| (v, num(a, "y"))))
+        .collect();
+    let want: Vec<f64> = ((lo / 10.0).ceil() as i64..=(hi / 10.0).floor() as i64)
+        .map(|k| k as f64 * 10.0)
+        .collect();
+    assert_eq!(ticks.iter().map(|t| t.0).collect::<Vec<_>>(), want);
+    assert_eq!(figures::colour_bar_ticks((lo, hi)), want);
+    // Higher dB higher up, evenly: 10 dB the same number of px each.
+    let dy: Vec<f64> = ticks.windows(2).map(|w| w[0].1 - w[1].1).collect();
+    assert!(dy.iter().all(|d| *d > 10.0), "{dy:?}");
+    assert!(dy.iter().all(|d| (d - dy[0]).abs() <= 1.0), "{dy:?}");
+    // The bar's bands: the low end of viridis at the bottom, the high end
+    // at the top.
+    let bands: Vec<_> = rects(&svg)
+        .into_iter()
+        .filter(|r| num(r, "x") > bar_x && r["fill"] != "none")
+        .collect();
+    assert!(bands.len() > 40, "{}", bands.len());
+    let first = bands.iter().min_by_key(|r| num(r, "y") as i64).unwrap();
+    let last = bands.iter().max_by_key(|r| num(r, "y") as i64).unwrap();
+    let v = |c: [u8; 3]| format!("#{:02X}{:02X}{:02X}", c[0], c[1], c[2]);
+    let near = |a: &str, b: [u8; 3]| {
+        let p = |s: &str, i: usize| i32::from_str_radix(&s[1 + 2 * i..3 + 2 * i], 16).unwrap();
+        (0..3).all(|i| (p(a, i) - b[i] as i32).abs() <= 6)
+    };
+    let (top, bottom) = (
+        crampscan::report::closeup::viridis(1.0),
+        crampscan::report::closeup::viridis(0.0),
+    );
+    assert!(near(&first["fill"], top), "{} vs {}", first["fill"], v(top));
+    assert!(
+        near(&last["fill"], bottom),
+        "{} vs {}",
+        last["fill"],
+        v(bottom)
+    );
+    // PNG: the left margin stays blank, so rotated y-axis titles hang
+    // from its edge as in the SVG (their tops rose about 2 px above the
+    // text box and were lost at the figure's edge: `requency (Hz)`), and
+    // the titles are inked (between the margin and the tick labels).
+    for path in [closeup_png, figs.join("overview.png")] {
+        let name = path.display();
+        let (px, w, h) = rgb_pixels(&path);
+        let ink = |x: usize| (0..h).filter(|&y| px[(y * w + x) * 3] < 128).count();
+        let m = figures::LEFT_MARGIN_PX as usize;
+        let margin: Vec<usize> = (0..m - 1).map(ink).collect();
+        assert!(margin.iter().all(|&k| k == 0), "{name}: margin {margin:?}");
+        let title_ink: usize = (m..m + 20).map(ink).sum();
+        assert!(title_ink > 100, "{name}: y-axis titles {title_ink}");
+    }
+}
+
+/// RGB pixels, width and height of a PNG.
+fn rgb_pixels(path: &Path) -> (Vec<u8>, usize, usize) {
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut r = dec.read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (buf, info.width as usize, info.height as usize)
 }

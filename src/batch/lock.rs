@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// The lock file's name inside the output folder.
-pub const LOCK_FILE: &str = "crampscan.lock";
+pub use crate::export::layout::LOCK_FILE;
 
 /// A held lock on an output folder, removed when dropped (the run ended,
 /// returned an error or panicked).
@@ -21,7 +20,7 @@ impl OutputLock {
     /// Takes the lock on `out_dir`, or refuses naming the run that holds
     /// it. A lock left by a process that no longer runs is replaced.
     pub fn acquire(out_dir: &Path) -> Result<OutputLock> {
-        let path = out_dir.join(LOCK_FILE);
+        let path = crate::export::Layout::new(out_dir).lock_file();
         // Twice: the second time after removing a stale lock.
         for _ in 0..2 {
             match create(&path) {

@@ -7,6 +7,7 @@ use anyhow::bail;
 use clap::Args;
 
 use crampscan::batch::{self, ScanOptions};
+use crampscan::export::events;
 
 use super::{load_config, parse_kinds, print_warned, EXIT_OK, EXIT_SOME_FAILED};
 
@@ -84,6 +85,13 @@ pub struct ScanArgs {
     /// scoring <night>-nsrr.xml, <night>.xml or <night>.annot beside them.
     #[arg(long, value_name = "PATH")]
     pub hypnogram: Option<PathBuf>,
+    /// Event files per night for review in EDFbrowser, Luna, MNE or a BIDS
+    /// tree, one event per episode: a comma-separated list of edf
+    /// (OUT/nights/<night>.events.edf, annotation-only EDF+), xml
+    /// (<night>.events.xml, NSRR style), annot (<night>.events.annot,
+    /// Luna), tsv (<night>_events.tsv + _events.json, BIDS), all, or none.
+    #[arg(long, value_name = "FORMATS", default_value = "none")]
+    pub events: String,
 }
 
 pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
@@ -126,6 +134,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         plots: a.plots,
         closeup_kinds,
         hypnogram: a.hypnogram,
+        events: events::parse_formats(&a.events).map_err(|e| anyhow::anyhow!("--events: {e}"))?,
     };
     let report = batch::scan(&opts, &cfg)?;
     eprintln!(

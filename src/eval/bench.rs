@@ -67,7 +67,7 @@ pub fn bench_detectors(opts: &BenchOptions, base: &Config) -> Result<BenchReport
             by_family.push((cfg.detector.name.clone(), e));
         }
     }
-    crate::summary::write_atomic(
+    crate::export::write_atomic(
         &opts.out_dir.join("leaderboard.csv"),
         leaderboard_csv(&rows).as_bytes(),
     )?;

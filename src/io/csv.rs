@@ -306,7 +306,194 @@ pub fn sniff(head: &[u8]) -> Sniff {
     }
 }
 
+/// The columns of a CSV file as mapped to channels: the time column, the
+/// channel columns with their scaling, and the columns left out.
+struct ColumnMap {
+    time_field: Option<usize>,
+    columns: Vec<Column>,
+    channels: Vec<ChannelInfo>,
+    /// `column N "name"` of each column left out, for the warning.
+    ignored: Vec<String>,
+}
+
+/// A CSV reader over `path` with the sniffed delimiter and header setting.
+fn csv_reader(
+    path: &Path,
+    sn: &Sniff,
+    has_headers: bool,
+) -> Result<csv::Reader<Box<dyn Read + Send>>> {
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(has_headers)
+        .delimiter(sn.delimiter)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(text_reader(path, sn.delimiter)?))
+}
+
+/// Refuses an empty file, then sniffs its first 8 KiB.
+fn sniff_file(path: &Path, file: &File) -> Result<Sniff> {
+    let mut head = Vec::with_capacity(8192);
+    std::io::Read::by_ref(&mut &*file)
+        .take(8192)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(sniff(&head))
+}
+
+/// Column names of a headerless file: a first column of increasing
+/// seconds or date-times is time; the others take the `# Labels:=` names
+/// or colN.
+fn headerless_names(path: &Path, sn: &Sniff) -> Result<Vec<String>> {
+    let mut probe = ByteRecord::new();
+    let mut peek = csv_reader(path, sn, false)?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    while rows.len() < 3 && peek.read_byte_record(&mut probe).unwrap_or(false) {
+        rows.push(
+            probe
+                .iter()
+                .map(|f| String::from_utf8_lossy(trim(f)).into_owned())
+                .collect(),
+        );
+    }
+    let n = rows.first().map(|r| r.len()).unwrap_or(0);
+    let first_col: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.first().map(|s| s.as_str()))
+        .collect();
+    let is_time = n >= 2
+        && (first_col.iter().all(|f| f.parse::<f64>().is_err() && sidecar::parse_datetime(f).is_some())
+            || (first_col.len() >= 2
+                && first_col
+                    .windows(2)
+                    .all(|w| matches!((w[0].parse::<f64>(), w[1].parse::<f64>()), (Ok(a), Ok(b)) if b > a))
+                && sn.rate_hz.is_none()));
+    let mut names = Vec::with_capacity(n);
+    let data_cols = if is_time { n - 1 } else { n };
+    if is_time {
+        names.push("time".to_string());
+    }
+    for k in 0..data_cols {
+        names.push(if sn.labels.len() == data_cols {
+            sn.labels[k].clone()
+        } else {
+            format!("col{}", names.len() + 1)
+        });
+    }
+    Ok(names)
+}
+
+/// Column names from the header row (or made up for a headerless file),
+/// refused when there are too many or all are empty.
+fn column_names(
+    path: &Path,
+    sn: &Sniff,
+    reader: &mut csv::Reader<Box<dyn Read + Send>>,
+) -> Result<Vec<String>> {
+    let names: Vec<String> = if sn.headerless {
+        headerless_names(path, sn)?
+    } else {
+        let header = reader
+            .byte_headers()
+            .map_err(|e| Error::input(path, format!("cannot read the header row: {e}")))?
+            .clone();
+        header
+            .iter()
+            .map(|h| {
+                String::from_utf8_lossy(trim(h))
+                    .trim_start_matches('\u{feff}')
+                    .to_string()
+            })
+            .collect()
+    };
+    if names.len() > MAX_CSV_COLUMNS {
+        return Err(Error::input(
+            path,
+            format!(
+                "line 1: {} columns; expected at most {MAX_CSV_COLUMNS}",
+                names.len()
+            ),
+        ));
+    }
+    if names.iter().all(|n| n.is_empty()) {
+        return Err(Error::input(
+            path,
+            "line 1: empty header row; expected channel names",
+        ));
+    }
+    Ok(names)
+}
+
+/// Maps the columns to the time column and channels: the sidecar gives
+/// kind, unit and scaling, else the column name, else (with
+/// `--channels`) EMG in µV; other columns are left out.
+fn map_columns(
+    path: &Path,
+    names: &[String],
+    sc: &sidecar::Sidecar,
+    cfg: &Config,
+) -> Result<ColumnMap> {
+    let mut map = ColumnMap {
+        time_field: None,
+        columns: Vec::new(),
+        channels: Vec::new(),
+        ignored: Vec::new(),
+    };
+    let explicit = !cfg.channels.select.is_empty();
+    for (i, name) in names.iter().enumerate() {
+        if map.time_field.is_none() && TIME_COLUMNS.contains(&name.to_ascii_lowercase().as_str()) {
+            map.time_field = Some(i);
+            continue;
+        }
+        if explicit && !select::is_selected(&cfg.channels, name) {
+            map.ignored
+                .push(format!("column {} \"{name}\" (not in --channels)", i + 1));
+            continue;
+        }
+        let (kind, unit, gain, offset, why) = match sc.channel(name) {
+            Some(c) => (c.kind, c.units.clone(), c.gain, c.offset, "sidecar"),
+            None => match kind_from_name(name) {
+                Some((k, u)) => (k, u.to_string(), 1.0, 0.0, "column name"),
+                None if explicit => (ChannelKind::Emg, "uV".to_string(), 1.0, 0.0, "--channels"),
+                None => {
+                    map.ignored.push(format!("column {} \"{name}\"", i + 1));
+                    continue;
+                }
+            },
+        };
+        let why = if explicit { "--channels" } else { why };
+        let unit_factor = checked_unit_scale(path, name, kind, &unit)?;
+        map.columns.push(Column {
+            field: i,
+            name: name.clone(),
+            scale: gain * unit_factor,
+            offset: offset * unit_factor,
+        });
+        map.channels.push(ChannelInfo {
+            name: name.clone(),
+            kind,
+            source_unit: unit,
+            fs_hz: 0.0,
+            selected_by: why.to_string(),
+        });
+    }
+    super::bounds::check_channel_count(path, map.columns.len())?;
+    if map.columns.is_empty() {
+        return Err(Error::input(
+            path,
+            format!(
+                "line 1: no channel columns among [{}]; expected names like emg_left_uv or acc_x_g, or a {}_channels.tsv sidecar",
+                names.join(", "),
+                path.file_stem().and_then(|s| s.to_str()).unwrap_or("<stem>")
+            ),
+        ));
+    }
+    Ok(map)
+}
+
 impl CsvSource {
+    /// Opens a CSV or text file: sniffs its layout, maps its columns to
+    /// channels, reads ahead the first rows, and fixes the sample rate and
+    /// start time. Errors name the file and the line.
     pub fn open(path: &Path, cfg: &Config) -> Result<CsvSource> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
@@ -316,150 +503,15 @@ impl CsvSource {
             ));
         }
         let sc = sidecar::load(path)?;
-        let mut head = Vec::with_capacity(8192);
-        std::io::Read::by_ref(&mut &file)
-            .take(8192)
-            .read_to_end(&mut head)
-            .map_err(|e| Error::io(path, e))?;
-        let sn = sniff(&head);
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(!sn.headerless)
-            .delimiter(sn.delimiter)
-            .flexible(true)
-            .comment(Some(b'#'))
-            .from_reader(text_reader(path, sn.delimiter)?);
-        let names: Vec<String> = if sn.headerless {
-            // Headerless: a first column of increasing seconds or date-times
-            // is time; the others take the `# Labels:=` names or colN.
-            let mut probe = ByteRecord::new();
-            let mut peek = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .delimiter(sn.delimiter)
-                .flexible(true)
-                .comment(Some(b'#'))
-                .from_reader(text_reader(path, sn.delimiter)?);
-            let mut rows: Vec<Vec<String>> = Vec::new();
-            while rows.len() < 3 && peek.read_byte_record(&mut probe).unwrap_or(false) {
-                rows.push(
-                    probe
-                        .iter()
-                        .map(|f| String::from_utf8_lossy(trim(f)).into_owned())
-                        .collect(),
-                );
-            }
-            let n = rows.first().map(|r| r.len()).unwrap_or(0);
-            let first_col: Vec<&str> = rows
-                .iter()
-                .filter_map(|r| r.first().map(|s| s.as_str()))
-                .collect();
-            let is_time = n >= 2
-                && (first_col.iter().all(|f| f.parse::<f64>().is_err() && sidecar::parse_datetime(f).is_some())
-                    || (first_col.len() >= 2
-                        && first_col
-                            .windows(2)
-                            .all(|w| matches!((w[0].parse::<f64>(), w[1].parse::<f64>()), (Ok(a), Ok(b)) if b > a))
-                        && sn.rate_hz.is_none()));
-            let mut names = Vec::with_capacity(n);
-            let data_cols = if is_time { n - 1 } else { n };
-            if is_time {
-                names.push("time".to_string());
-            }
-            for k in 0..data_cols {
-                names.push(if sn.labels.len() == data_cols {
-                    sn.labels[k].clone()
-                } else {
-                    format!("col{}", names.len() + 1)
-                });
-            }
-            names
-        } else {
-            let header = reader
-                .byte_headers()
-                .map_err(|e| Error::input(path, format!("cannot read the header row: {e}")))?
-                .clone();
-            header
-                .iter()
-                .map(|h| {
-                    String::from_utf8_lossy(trim(h))
-                        .trim_start_matches('\u{feff}')
-                        .to_string()
-                })
-                .collect()
-        };
-        if names.len() > MAX_CSV_COLUMNS {
-            return Err(Error::input(
-                path,
-                format!(
-                    "line 1: {} columns; expected at most {MAX_CSV_COLUMNS}",
-                    names.len()
-                ),
-            ));
-        }
-        if names.iter().all(|n| n.is_empty()) {
-            return Err(Error::input(
-                path,
-                "line 1: empty header row; expected channel names",
-            ));
-        }
-        let mut time_field = None;
-        let mut columns = Vec::new();
-        let mut channels = Vec::new();
-        let mut ignored = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            if time_field.is_none() && TIME_COLUMNS.contains(&name.to_ascii_lowercase().as_str()) {
-                time_field = Some(i);
-                continue;
-            }
-            let explicit = !cfg.channels.select.is_empty();
-            if explicit && !select::is_selected(&cfg.channels, name) {
-                ignored.push(format!("column {} \"{name}\" (not in --channels)", i + 1));
-                continue;
-            }
-            let (kind, unit, gain, offset, why) = match sc.channel(name) {
-                Some(c) => (c.kind, c.units.clone(), c.gain, c.offset, "sidecar"),
-                None => match kind_from_name(name) {
-                    Some((k, u)) => (k, u.to_string(), 1.0, 0.0, "column name"),
-                    None if explicit => {
-                        (ChannelKind::Emg, "uV".to_string(), 1.0, 0.0, "--channels")
-                    }
-                    None => {
-                        ignored.push(format!("column {} \"{name}\"", i + 1));
-                        continue;
-                    }
-                },
-            };
-            let why = if explicit { "--channels" } else { why };
-            let unit_factor = checked_unit_scale(path, name, kind, &unit)?;
-            columns.push(Column {
-                field: i,
-                name: name.clone(),
-                scale: gain * unit_factor,
-                offset: offset * unit_factor,
-            });
-            channels.push(ChannelInfo {
-                name: name.clone(),
-                kind,
-                source_unit: unit,
-                fs_hz: 0.0,
-                selected_by: why.to_string(),
-            });
-        }
-        super::bounds::check_channel_count(path, columns.len())?;
-        if columns.is_empty() {
-            return Err(Error::input(
-                path,
-                format!(
-                    "line 1: no channel columns among [{}]; expected names like emg_left_uv or acc_x_g, or a {}_channels.tsv sidecar",
-                    names.join(", "),
-                    path.file_stem().and_then(|s| s.to_str()).unwrap_or("<stem>")
-                ),
-            ));
-        }
+        let sn = sniff_file(path, &file)?;
+        let mut reader = csv_reader(path, &sn, !sn.headerless)?;
+        let names = column_names(path, &sn, &mut reader)?;
+        let map = map_columns(path, &names, &sc, cfg)?;
         let mut warnings = Vec::new();
-        if !ignored.is_empty() {
+        if !map.ignored.is_empty() {
             warnings.push(format!(
                 "ignored columns of unknown kind: {}",
-                ignored.join(", ")
+                map.ignored.join(", ")
             ));
         }
         let mut src = CsvSource {
@@ -468,14 +520,14 @@ impl CsvSource {
                 format: "csv",
                 fs_hz: 0.0,
                 start_time: sc.start_time,
-                channels,
+                channels: map.channels,
                 warnings,
             },
             path: path.to_path_buf(),
             reader,
             record: ByteRecord::new(),
             n_fields: names.len(),
-            columns,
+            columns: map.columns,
             time: None,
             t0_s: 0.0,
             start_iso: None,
@@ -486,35 +538,57 @@ impl CsvSource {
             first_irregular: None,
             done: false,
         };
-        // Read ahead: the first rows fix the time format and the sample rate.
+        let times = src.read_ahead(map.time_field)?;
+        let fs_hz = src.sample_rate(&times, &sc, &sn, cfg)?;
+        src.settle_rate_and_start(fs_hz, &times);
+        Ok(src)
+    }
+
+    /// Reads ahead the first rows (they fix the time format and the
+    /// sample rate); returns their times, s, when there is a time column.
+    fn read_ahead(&mut self, time_field: Option<usize>) -> Result<Vec<f64>> {
         let mut times = Vec::new();
-        while src.head.len() < RATE_PROBE_ROWS {
-            let Some(line) = src.next_record()? else {
+        while self.head.len() < RATE_PROBE_ROWS {
+            let Some(line) = self.next_record()? else {
                 break;
             };
             if let Some(tf) = time_field {
-                if src.time.is_none() {
-                    let first = trim(&src.record[tf]);
+                if self.time.is_none() {
+                    let first = trim(&self.record[tf]);
                     let format = if fast_float2::parse::<f64, _>(first).is_ok() {
                         TimeFormat::Seconds
                     } else {
                         TimeFormat::Iso
                     };
-                    src.time = Some((tf, format));
+                    self.time = Some((tf, format));
                 }
-                times.push(src.parse_time(line)?);
+                times.push(self.parse_time(line)?);
             }
-            let mut row = vec![0f32; src.columns.len()];
-            src.parse_row(line, &mut row)?;
-            src.head.push((line, row));
+            let mut row = vec![0f32; self.columns.len()];
+            self.parse_row(line, &mut row)?;
+            self.head.push((line, row));
         }
-        if src.head.is_empty() {
+        if self.head.is_empty() {
             return Err(Error::input(
-                path,
+                &self.path,
                 "no data rows after the header; expected at least one row of samples",
             ));
         }
-        let fs_hz = if src.time.is_some() {
+        Ok(times)
+    }
+
+    /// The sample rate, Hz: from the median interval of the time column
+    /// (which also sets the first sample's time), else the sidecar, the
+    /// file's comments, or `--fs`.
+    fn sample_rate(
+        &mut self,
+        times: &[f64],
+        sc: &sidecar::Sidecar,
+        sn: &Sniff,
+        cfg: &Config,
+    ) -> Result<f64> {
+        let path = &self.path;
+        if self.time.is_some() {
             if times.len() < 2 {
                 return Err(Error::input(
                     path,
@@ -530,43 +604,48 @@ impl CsvSource {
                     format!("time column: median interval is {dt} s; expected increasing times"),
                 ));
             }
-            src.t0_s = times[0];
-            1.0 / dt
+            self.t0_s = times[0];
+            Ok(1.0 / dt)
         } else if let Some(fs) = sc
             .fs_hz
             .or_else(|| sc.channels.iter().find_map(|c| c.fs_hz))
             .or(sn.rate_hz)
         {
-            fs
+            Ok(fs)
         } else if cfg.input.fs_hz > 0.0 {
-            cfg.input.fs_hz
+            Ok(cfg.input.fs_hz)
         } else {
-            return Err(Error::input(
+            Err(Error::input(
                 path,
                 format!(
                     "no sample rate: expected a time column ({}), a sampling_frequency in the sidecar, or --fs",
                     TIME_COLUMNS.join(", ")
                 ),
-            ));
-        };
+            ))
+        }
+    }
+
+    /// Sets the rate of the file and its channels, the start time when the
+    /// sidecar gave none (ISO times, else Unix seconds), and checks the
+    /// intervals of the rows read ahead.
+    fn settle_rate_and_start(&mut self, fs_hz: f64, times: &[f64]) {
         // Round an inferred rate to 1e-6 Hz so that float noise in the time
         // column does not leak into window lengths.
         let fs_hz = (fs_hz * 1e6).round() / 1e6;
-        src.info.fs_hz = fs_hz;
-        for c in &mut src.info.channels {
+        self.info.fs_hz = fs_hz;
+        for c in &mut self.info.channels {
             c.fs_hz = fs_hz;
         }
-        if src.start_iso.is_some() && src.info.start_time.is_none() {
-            src.info.start_time = src.start_iso;
+        if self.start_iso.is_some() && self.info.start_time.is_none() {
+            self.info.start_time = self.start_iso;
         }
-        if src.info.start_time.is_none() {
-            src.info.start_time = times.first().and_then(|&t0| unix_start(t0));
+        if self.info.start_time.is_none() {
+            self.info.start_time = times.first().and_then(|&t0| unix_start(t0));
         }
         for (i, t) in times.iter().enumerate() {
-            let line = src.head[i].0;
-            src.check_interval(line, *t);
+            let line = self.head[i].0;
+            self.check_interval(line, *t);
         }
-        Ok(src)
     }
 
     /// Reads the next record; returns its line number, `None` at the end.

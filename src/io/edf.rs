@@ -124,6 +124,52 @@ fn latin1(bytes: &[u8]) -> String {
 /// Parses the header at the start of `bytes` (which must hold at least the
 /// whole header). Harmless deviations become `warnings`.
 pub fn parse_header(path: &Path, bytes: &[u8], warnings: &mut Vec<String>) -> Result<EdfHeader> {
+    let fixed = parse_fixed_header(path, bytes, warnings)?;
+    let fields = SignalFields::new(path, bytes, fixed.ns);
+    let bps = if fixed.bdf { 3 } else { 2 };
+    let mut signals = Vec::with_capacity(fixed.ns);
+    let mut offset = 0usize;
+    for i in 0..fixed.ns {
+        let s = fields.signal(i, fixed.bdf, offset)?;
+        offset += s.samples_per_record * bps;
+        signals.push(s);
+    }
+    Ok(EdfHeader {
+        bdf: fixed.bdf,
+        plus: fixed.plus,
+        patient: fixed.patient,
+        recording: fixed.recording,
+        start_time: fixed.start_time,
+        header_bytes: fixed.header_bytes,
+        declared_records: fixed.declared_records,
+        record_s: fixed.record_s,
+        signals,
+        record_bytes: offset,
+    })
+}
+
+/// The fixed first 256 bytes of an EDF/BDF header, checked.
+struct FixedHeader {
+    bdf: bool,
+    plus: Option<bool>,
+    patient: String,
+    recording: String,
+    start_time: Option<NaiveDateTime>,
+    /// Header size, bytes (checked against the number of signals).
+    header_bytes: usize,
+    declared_records: i64,
+    record_s: f64,
+    /// Number of signals.
+    ns: usize,
+}
+
+/// Parses and checks the fixed part of the header: version, sizes, number
+/// of signals, record duration, EDF+ kind and start.
+fn parse_fixed_header(
+    path: &Path,
+    bytes: &[u8],
+    warnings: &mut Vec<String>,
+) -> Result<FixedHeader> {
     let err = |msg: String| Error::input(path, msg);
     if bytes.len() < FIXED_HEADER_BYTES {
         return Err(err(format!(
@@ -178,6 +224,29 @@ pub fn parse_header(path: &Path, bytes: &[u8], warnings: &mut Vec<String>) -> Re
             "header bytes 244-251 (record duration): {record_s} s; expected 0 to {EDF_MAX_RECORD_S} s"
         )));
     }
+    let (plus, start_time) = plus_and_start(&field, warnings);
+    let patient = field(8, 88);
+    let recording = field(88, 168);
+    Ok(FixedHeader {
+        bdf,
+        plus,
+        patient,
+        recording,
+        start_time,
+        header_bytes: expected,
+        declared_records,
+        record_s,
+        ns,
+    })
+}
+
+/// The EDF+ kind of a header (`Some(true)`: EDF+C, `Some(false)`: EDF+D,
+/// `None`: plain EDF/BDF) and its start time; a start that does not parse
+/// is noted in `warnings`. `field(a, b)` gives header bytes `a..b`.
+fn plus_and_start(
+    field: &dyn Fn(usize, usize) -> String,
+    warnings: &mut Vec<String>,
+) -> (Option<bool>, Option<NaiveDateTime>) {
     let reserved = field(192, 236);
     let plus = if reserved.starts_with("EDF+C") || reserved.starts_with("BDF+C") {
         Some(true)
@@ -186,7 +255,6 @@ pub fn parse_header(path: &Path, bytes: &[u8], warnings: &mut Vec<String>) -> Re
     } else {
         None
     };
-    let patient = field(8, 88);
     let recording = field(88, 168);
     let start_time = parse_start(
         &field(168, 176),
@@ -201,67 +269,97 @@ pub fn parse_header(path: &Path, bytes: &[u8], warnings: &mut Vec<String>) -> Re
             field(176, 184)
         ));
     }
-    // Field widths of the per-signal arrays, in header order.
-    let widths = [16usize, 80, 8, 8, 8, 8, 8, 80, 8, 32];
-    let mut starts = [0usize; 10];
-    let mut pos = FIXED_HEADER_BYTES;
-    for (s, w) in starts.iter_mut().zip(widths) {
-        *s = pos;
-        pos += w * ns;
+    (plus, start_time)
+}
+
+/// Field widths of the per-signal arrays, bytes, in header order.
+const SIGNAL_FIELD_WIDTHS: [usize; 10] = [16, 80, 8, 8, 8, 8, 8, 80, 8, 32];
+
+/// Names of the per-signal fields, for messages.
+const SIGNAL_FIELD_NAMES: [&str; 10] = [
+    "label",
+    "transducer",
+    "physical dimension",
+    "physical minimum",
+    "physical maximum",
+    "digital minimum",
+    "digital maximum",
+    "prefiltering",
+    "samples per record",
+    "reserved",
+];
+
+/// The per-signal arrays of a header with `ns` signals.
+struct SignalFields<'a> {
+    path: &'a Path,
+    bytes: &'a [u8],
+    /// Offset of each array in the header, bytes.
+    starts: [usize; 10],
+}
+
+impl<'a> SignalFields<'a> {
+    fn new(path: &'a Path, bytes: &'a [u8], ns: usize) -> Self {
+        let mut starts = [0usize; 10];
+        let mut pos = FIXED_HEADER_BYTES;
+        for (s, w) in starts.iter_mut().zip(SIGNAL_FIELD_WIDTHS) {
+            *s = pos;
+            pos += w * ns;
+        }
+        SignalFields {
+            path,
+            bytes,
+            starts,
+        }
     }
-    let sfield = |k: usize, i: usize| {
-        let a = starts[k] + widths[k] * i;
-        latin1(&bytes[a..a + widths[k]])
-    };
-    const NAMES: [&str; 10] = [
-        "label",
-        "transducer",
-        "physical dimension",
-        "physical minimum",
-        "physical maximum",
-        "digital minimum",
-        "digital maximum",
-        "prefiltering",
-        "samples per record",
-        "reserved",
-    ];
-    let snum = |k: usize, i: usize| -> Result<f64> {
-        let s = sfield(k, i);
+
+    /// Field `k` of signal `i`, trimmed.
+    fn text(&self, k: usize, i: usize) -> String {
+        let a = self.starts[k] + SIGNAL_FIELD_WIDTHS[k] * i;
+        latin1(&self.bytes[a..a + SIGNAL_FIELD_WIDTHS[k]])
+    }
+
+    fn err(&self, msg: String) -> Error {
+        Error::input(self.path, msg)
+    }
+
+    /// Field `k` of signal `i` as a finite number.
+    fn num(&self, k: usize, i: usize) -> Result<f64> {
+        let s = self.text(k, i);
         s.parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
             .ok_or_else(|| {
-                err(format!(
+                self.err(format!(
                     "signal {} (\"{}\"): {} \"{s}\" is not a number",
                     i + 1,
-                    sfield(0, i),
-                    NAMES[k]
+                    self.text(0, i),
+                    SIGNAL_FIELD_NAMES[k]
                 ))
             })
-    };
-    let bps = if bdf { 3 } else { 2 };
-    let mut signals = Vec::with_capacity(ns);
-    let mut offset = 0usize;
-    for i in 0..ns {
-        let label = sfield(0, i);
-        let spr = snum(8, i)?;
+    }
+
+    /// Signal `i`, checked, its samples starting `offset` bytes into a
+    /// data record.
+    fn signal(&self, i: usize, bdf: bool, offset: usize) -> Result<EdfSignal> {
+        let label = self.text(0, i);
+        let spr = self.num(8, i)?;
         if !(0.0..=1e8).contains(&spr) || spr.fract() != 0.0 {
-            return Err(err(format!(
+            return Err(self.err(format!(
                 "signal {} (\"{label}\"): samples per record \"{}\"; expected a whole number >= 0",
                 i + 1,
-                sfield(8, i)
+                self.text(8, i)
             )));
         }
         let is_annotation = label == "EDF Annotations" || label == "BDF Annotations";
         if spr == 0.0 && !is_annotation {
             // Dropping a signal's samples shifts every later signal's bytes.
-            return Err(err(format!(
+            return Err(self.err(format!(
                 "signal {} (\"{label}\"): samples per record 0; expected at least 1 for a data signal",
                 i + 1
             )));
         }
-        let dmin = snum(5, i)?;
-        let dmax = snum(6, i)?;
+        let dmin = self.num(5, i)?;
+        let dmax = self.num(6, i)?;
         let (lo, hi) = if bdf {
             BDF_DIGITAL_RANGE
         } else {
@@ -269,42 +367,29 @@ pub fn parse_header(path: &Path, bytes: &[u8], warnings: &mut Vec<String>) -> Re
         };
         for (k, v) in [(5, dmin), (6, dmax)] {
             if !(lo as f64..=hi as f64).contains(&v) || v.fract() != 0.0 {
-                return Err(err(format!(
+                return Err(self.err(format!(
                     "signal {} (\"{label}\"): {} \"{}\"; expected a whole number from {lo} to {hi} ({}-bit samples)",
                     i + 1,
-                    NAMES[k],
-                    sfield(k, i),
+                    SIGNAL_FIELD_NAMES[k],
+                    self.text(k, i),
                     if bdf { 24 } else { 16 }
                 )));
             }
         }
-        signals.push(EdfSignal {
-            transducer: sfield(1, i),
-            unit: sfield(2, i),
-            physical_min: snum(3, i)?,
-            physical_max: snum(4, i)?,
+        Ok(EdfSignal {
+            transducer: self.text(1, i),
+            unit: self.text(2, i),
+            physical_min: self.num(3, i)?,
+            physical_max: self.num(4, i)?,
             digital_min: dmin as i64,
             digital_max: dmax as i64,
-            prefilter: sfield(7, i),
+            prefilter: self.text(7, i),
             samples_per_record: spr as usize,
             is_annotation,
             offset_in_record: offset,
             label,
-        });
-        offset += spr as usize * bps;
+        })
     }
-    Ok(EdfHeader {
-        bdf,
-        plus,
-        patient,
-        recording,
-        start_time,
-        header_bytes: expected,
-        declared_records,
-        record_s,
-        signals,
-        record_bytes: offset,
-    })
 }
 
 /// Start from `dd.mm.yy` and `hh.mm.ss`: years 85–99 are 1985–1999 and
@@ -441,6 +526,9 @@ impl EdfFile {
         Self::from_header(path, header, f, file_len, warnings)
     }
 
+    /// The file as `header` describes it: the number of data records
+    /// checked against the file size, the signals' rates checked, and the
+    /// EDF+ time keeping and annotations read.
     fn from_header(
         path: &Path,
         header: EdfHeader,
@@ -448,158 +536,41 @@ impl EdfFile {
         file_len: u64,
         mut warnings: Vec<String>,
     ) -> Result<EdfFile> {
-        let rb = header.record_bytes as u64;
-        let data_len = file_len.saturating_sub(header.header_bytes as u64);
-        if rb == 0 {
-            return Err(Error::input(
-                path,
-                "every signal has 0 samples per record; expected at least one sample",
-            ));
-        }
-        if rb > data_len && data_len > 0 {
-            return Err(Error::input(
-                path,
-                format!(
-                    "samples per record: a data record of {rb} bytes (the signals' samples per record × {} bytes) is longer than the file's {data_len} bytes of data",
-                    header.bytes_per_sample()
-                ),
-            ));
-        }
-        let full = data_len / rb;
-        let rest = data_len % rb;
-        let n_records = if header.declared_records < 0 || (header.declared_records == 0 && full > 0)
-        {
-            warnings.push(format!(
-                "number of data records is {} in the header (recording not closed); {full} records read from the file size",
-                header.declared_records
-            ));
-            if rest > 0 {
-                warnings.push(format!(
-                    "the last {rest} bytes are an incomplete data record and were ignored"
-                ));
-            }
-            full
-        } else {
-            let n = header.declared_records as u64;
-            if full < n {
-                return Err(Error::input(
-                    path,
-                    format!(
-                        "truncated: the header declares {n} data records of {rb} bytes ({} bytes in all) but the file is {file_len} bytes; data record {} is incomplete",
-                        header.header_bytes as u64 + n * rb,
-                        full + 1
-                    ),
-                ));
-            }
-            if full > n && n > 0 {
-                return Err(Error::input(
-                    path,
-                    format!(
-                        "samples per record: the header declares {n} data records of {rb} bytes but the file holds {full} whole records of that size; the signals' samples per record do not fit the file length"
-                    ),
-                ));
-            }
-            if full > n || rest > 0 {
-                warnings.push(format!(
-                    "{} bytes after the {n} declared data records were ignored",
-                    data_len - n * rb
-                ));
-            }
-            n
-        } as usize;
-        let data_signals = header.signals.iter().filter(|s| !s.is_annotation).count();
-        if header.record_s <= 0.0 && data_signals > 0 && n_records > 0 {
-            return Err(Error::input(
-                path,
-                format!(
-                    "header bytes 244-251 (record duration): {} s; signals with samples need a duration > 0",
-                    header.record_s
-                ),
-            ));
-        }
-        for (i, s) in header.signals.iter().enumerate() {
-            let fs_hz = s.fs_hz(header.record_s);
-            if !s.is_annotation && n_records > 0 && fs_hz > OTHER_MAX_FS_HZ {
-                return Err(Error::input(
-                    path,
-                    format!(
-                        "signal {} (\"{}\"): {} samples per record of {} s is {fs_hz} Hz; expected at most {OTHER_MAX_FS_HZ} Hz (header bytes 244-251, record duration, or the samples per record is damaged)",
-                        i + 1,
-                        s.label,
-                        s.samples_per_record,
-                        header.record_s
-                    ),
-                ));
-            }
-        }
+        let n_records = record_count(path, &header, file_len, &mut warnings)?;
+        check_signal_rates(path, &header, n_records)?;
         let mut record_start_s: Vec<f64> =
             (0..n_records).map(|i| i as f64 * header.record_s).collect();
         let mut annotations = Vec::new();
-        let ann: Vec<&EdfSignal> = header.signals.iter().filter(|s| s.is_annotation).collect();
-        let bps = header.bytes_per_sample();
-        if !ann.is_empty() {
-            let mut first_keeping = None;
-            let mut buf = Vec::new();
-            for (r, start) in record_start_s.iter_mut().enumerate() {
-                let mut keeping = None;
-                for s in &ann {
-                    buf.resize(s.samples_per_record * bps, 0);
-                    let at = header.header_bytes as u64 + r as u64 * rb + s.offset_in_record as u64;
-                    f.seek(SeekFrom::Start(at))
-                        .map_err(|e| Error::io(path, e))?;
-                    f.read_exact(&mut buf).map_err(|e| Error::io(path, e))?;
-                    let (k, a) = parse_tals(&buf, r, &mut warnings);
-                    keeping = keeping.or(k);
-                    annotations.extend(a);
-                }
-                match keeping {
-                    Some(t) => *start = t,
-                    None if header.plus.is_some() => {
-                        warnings.push(format!(
-                            "data record {}: no time-keeping annotation; assumed contiguous",
-                            r + 1
-                        ));
-                        if r > 0 {
-                            let prev = (r - 1) as f64 * header.record_s;
-                            *start = prev + header.record_s;
-                        }
-                    }
-                    None => {}
-                }
-                if r == 0 {
-                    first_keeping = keeping;
-                }
-            }
+        let first_keeping = read_time_keeping(
+            path,
+            &header,
+            &mut f,
+            &mut record_start_s,
+            &mut annotations,
+            &mut warnings,
+        )?;
+        let start_time = match first_keeping {
             // Make times relative to the first sample; fix the start clock.
-            if let Some(t0) = first_keeping {
+            Some(t0) => {
                 for s in &mut record_start_s {
                     *s -= t0;
                 }
                 for a in &mut annotations {
                     a.onset_s -= t0;
                 }
+                header
+                    .start_time
+                    .map(|t| t + Duration::nanoseconds((t0 * 1e9).round() as i64))
             }
-            let t0 = first_keeping.unwrap_or(0.0);
-            let start_time = header
-                .start_time
-                .map(|t| t + Duration::nanoseconds((t0 * 1e9).round() as i64));
-            return Ok(EdfFile {
-                path: path.to_path_buf(),
-                header,
-                n_records,
-                record_start_s,
-                annotations,
-                start_time,
-                warnings,
-            });
-        }
+            None => header.start_time,
+        };
         Ok(EdfFile {
             path: path.to_path_buf(),
-            start_time: header.start_time,
             header,
             n_records,
             record_start_s,
             annotations,
+            start_time,
             warnings,
         })
     }
@@ -659,11 +630,35 @@ impl EdfFile {
     /// The sources of this file: one per distinct sample rate among the
     /// selected signals, in order of first appearance.
     pub fn sources(self, cfg: &Config) -> Result<Vec<EdfSource>> {
-        let path = self.path.clone();
+        let mut warnings = self.warnings.clone();
+        let groups = self.rate_groups(cfg, &mut warnings)?;
+        if self.n_records == 0 {
+            return Err(Error::input(
+                &self.path,
+                "no data records: the file holds no samples; expected at least one data record",
+            ));
+        }
+        let gaps = self.checked_gaps(&mut warnings)?;
+        let n_groups = groups.len();
+        let mut out = Vec::new();
+        for (k, (spr, chans)) in groups.into_iter().enumerate() {
+            let w = if k == 0 { warnings.clone() } else { Vec::new() };
+            out.push(self.group_source(spr, chans, n_groups, &gaps, w)?);
+        }
+        if out.is_empty() {
+            return Err(self.no_signal_error());
+        }
+        Ok(out)
+    }
+
+    /// The signals chosen for analysis (by the channel patterns or
+    /// `--channels`), grouped by samples per record; the others are listed
+    /// in a warning. Refuses a chosen signal without usable ranges.
+    fn rate_groups(&self, cfg: &Config, warnings: &mut Vec<String>) -> Result<Vec<RateGroup>> {
+        let path = &self.path;
         let d = self.header.record_s;
         let mut groups: Vec<RateGroup> = Vec::new();
         let mut skipped = Vec::new();
-        let mut warnings = self.warnings.clone();
         for (i, s) in self.header.signals.iter().enumerate() {
             if s.is_annotation {
                 continue;
@@ -681,7 +676,7 @@ impl EdfFile {
             }
             if s.digital_max <= s.digital_min || s.physical_max == s.physical_min {
                 return Err(Error::input(
-                    &path,
+                    path,
                     format!(
                         "signal {} (\"{}\"): digital range {}..{} and physical range {}..{}; expected digital maximum > minimum and distinct physical limits",
                         i + 1,
@@ -719,19 +714,20 @@ impl EdfFile {
         if !skipped.is_empty() {
             warnings.push(format!("signals not used: {}", skipped.join(", ")));
         }
-        if self.n_records == 0 {
-            return Err(Error::input(
-                &path,
-                "no data records: the file holds no samples; expected at least one data record",
-            ));
-        }
+        Ok(groups)
+    }
+
+    /// The gaps between records ([`EdfFile::gaps`]), each noted in
+    /// `warnings`; refused when they add up to more than
+    /// [`EDF_MAX_TOTAL_GAP_S`].
+    fn checked_gaps(&self, warnings: &mut Vec<String>) -> Result<Vec<(usize, f64)>> {
         let gaps = self.gaps();
         let mut total_gap_s = 0.0;
         for (r, g) in &gaps {
             total_gap_s += g;
             if total_gap_s > EDF_MAX_TOTAL_GAP_S {
                 return Err(Error::input(
-                    &path,
+                    &self.path,
                     format!(
                         "data record {}: the EDF+D time keeping puts {total_gap_s:.0} s of gaps before it; expected at most {EDF_MAX_TOTAL_GAP_S} s of gaps in all (the record onsets are damaged)",
                         r + 1
@@ -746,78 +742,240 @@ impl EdfFile {
                 self.record_start_s[*r] - g
             ));
         }
+        Ok(gaps)
+    }
+
+    /// The source of one rate group (`spr` samples per record), reading
+    /// the file from its first data record; `warnings` go with it.
+    fn group_source(
+        &self,
+        spr: usize,
+        chans: Vec<Chosen>,
+        n_groups: usize,
+        gaps: &[(usize, f64)],
+        mut warnings: Vec<String>,
+    ) -> Result<EdfSource> {
+        let path = &self.path;
+        let fs_hz = spr as f64 / self.header.record_s;
         let format = match (self.header.bdf, self.header.plus.is_some()) {
             (false, false) => "edf",
             (false, true) => "edf+",
             (true, false) => "bdf",
             (true, true) => "bdf+",
         };
-        let mut out = Vec::new();
-        let n_groups = groups.len();
-        for (k, (spr, chans)) in groups.into_iter().enumerate() {
-            let fs_hz = spr as f64 / d;
-            let signals = chans
-                .iter()
-                .map(|(i, _, g, o)| (self.header.signals[*i].offset_in_record, *g, *o))
-                .collect();
-            let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-            let mut reader =
-                BufReader::with_capacity(self.header.record_bytes.clamp(8192, 1 << 22), file);
-            reader
-                .seek(SeekFrom::Start(self.header.header_bytes as u64))
-                .map_err(|e| Error::io(&path, e))?;
-            // Gap lengths in frames of this group, by record index.
-            let gap_frames: Vec<(usize, u64)> = gaps
-                .iter()
-                .map(|(r, g)| (*r, (g.min(MAX_GAP_S) * fs_hz).round() as u64))
-                .collect();
-            let mut w = if k == 0 { warnings.clone() } else { Vec::new() };
-            if n_groups > 1 {
-                w.push(format!(
-                    "signals at {fs_hz} Hz read as one of {n_groups} rate groups of this file"
-                ));
-            }
-            out.push(EdfSource {
-                info: RecordingInfo {
-                    path: path.clone(),
-                    format,
-                    fs_hz,
-                    start_time: self.start_time,
-                    channels: chans.into_iter().map(|c| c.1).collect(),
-                    warnings: w,
-                },
-                path: path.clone(),
-                reader,
-                bdf: self.header.bdf,
-                record: vec![0; self.header.record_bytes],
-                signals,
-                spr,
-                n_records: self.n_records,
-                next_record: 0,
-                pos_in_record: spr,
-                gap_frames,
-                pending_gap: 0,
-                decoded: Vec::new(),
-            });
+        let signals = chans
+            .iter()
+            .map(|(i, _, g, o)| (self.header.signals[*i].offset_in_record, *g, *o))
+            .collect();
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader =
+            BufReader::with_capacity(self.header.record_bytes.clamp(8192, 1 << 22), file);
+        reader
+            .seek(SeekFrom::Start(self.header.header_bytes as u64))
+            .map_err(|e| Error::io(path, e))?;
+        // Gap lengths in frames of this group, by record index.
+        let gap_frames: Vec<(usize, u64)> = gaps
+            .iter()
+            .map(|(r, g)| (*r, (g.min(MAX_GAP_S) * fs_hz).round() as u64))
+            .collect();
+        if n_groups > 1 {
+            warnings.push(format!(
+                "signals at {fs_hz} Hz read as one of {n_groups} rate groups of this file"
+            ));
         }
-        if out.is_empty() {
-            let labels: Vec<String> = self
-                .header
-                .signals
-                .iter()
-                .filter(|s| !s.is_annotation)
-                .map(|s| format!("\"{}\"", s.label))
-                .collect();
+        Ok(EdfSource {
+            info: RecordingInfo {
+                path: path.clone(),
+                format,
+                fs_hz,
+                start_time: self.start_time,
+                channels: chans.into_iter().map(|c| c.1).collect(),
+                warnings,
+            },
+            path: path.clone(),
+            reader,
+            bdf: self.header.bdf,
+            record: vec![0; self.header.record_bytes],
+            signals,
+            spr,
+            n_records: self.n_records,
+            next_record: 0,
+            pos_in_record: spr,
+            gap_frames,
+            pending_gap: 0,
+            decoded: Vec::new(),
+        })
+    }
+
+    /// The error for a file without a signal to analyse, listing its labels.
+    fn no_signal_error(&self) -> Error {
+        let labels: Vec<String> = self
+            .header
+            .signals
+            .iter()
+            .filter(|s| !s.is_annotation)
+            .map(|s| format!("\"{}\"", s.label))
+            .collect();
+        Error::input(
+            &self.path,
+            format!(
+                "no leg EMG or accelerometer signal among [{}]; expected a label matching the channel patterns (e.g. LAT, RAT, Leg 1, EMG Tib L) or --channels",
+                labels.join(", ")
+            ),
+        )
+    }
+}
+
+/// The number of data records to read: the declared number, checked
+/// against the file size, or (for a recording not closed) as many whole
+/// records as the file holds.
+fn record_count(
+    path: &Path,
+    header: &EdfHeader,
+    file_len: u64,
+    warnings: &mut Vec<String>,
+) -> Result<usize> {
+    let rb = header.record_bytes as u64;
+    let data_len = file_len.saturating_sub(header.header_bytes as u64);
+    if rb == 0 {
+        return Err(Error::input(
+            path,
+            "every signal has 0 samples per record; expected at least one sample",
+        ));
+    }
+    if rb > data_len && data_len > 0 {
+        return Err(Error::input(
+            path,
+            format!(
+                "samples per record: a data record of {rb} bytes (the signals' samples per record × {} bytes) is longer than the file's {data_len} bytes of data",
+                header.bytes_per_sample()
+            ),
+        ));
+    }
+    let full = data_len / rb;
+    let rest = data_len % rb;
+    if header.declared_records < 0 || (header.declared_records == 0 && full > 0) {
+        warnings.push(format!(
+            "number of data records is {} in the header (recording not closed); {full} records read from the file size",
+            header.declared_records
+        ));
+        if rest > 0 {
+            warnings.push(format!(
+                "the last {rest} bytes are an incomplete data record and were ignored"
+            ));
+        }
+        return Ok(full as usize);
+    }
+    let n = header.declared_records as u64;
+    if full < n {
+        return Err(Error::input(
+            path,
+            format!(
+                "truncated: the header declares {n} data records of {rb} bytes ({} bytes in all) but the file is {file_len} bytes; data record {} is incomplete",
+                header.header_bytes as u64 + n * rb,
+                full + 1
+            ),
+        ));
+    }
+    if full > n && n > 0 {
+        return Err(Error::input(
+            path,
+            format!(
+                "samples per record: the header declares {n} data records of {rb} bytes but the file holds {full} whole records of that size; the signals' samples per record do not fit the file length"
+            ),
+        ));
+    }
+    if full > n || rest > 0 {
+        warnings.push(format!(
+            "{} bytes after the {n} declared data records were ignored",
+            data_len - n * rb
+        ));
+    }
+    Ok(n as usize)
+}
+
+/// Refuses a record duration of 0 s with data, and a data signal faster
+/// than [`OTHER_MAX_FS_HZ`] (a damaged duration or samples per record).
+fn check_signal_rates(path: &Path, header: &EdfHeader, n_records: usize) -> Result<()> {
+    let data_signals = header.signals.iter().filter(|s| !s.is_annotation).count();
+    if header.record_s <= 0.0 && data_signals > 0 && n_records > 0 {
+        return Err(Error::input(
+            path,
+            format!(
+                "header bytes 244-251 (record duration): {} s; signals with samples need a duration > 0",
+                header.record_s
+            ),
+        ));
+    }
+    for (i, s) in header.signals.iter().enumerate() {
+        let fs_hz = s.fs_hz(header.record_s);
+        if !s.is_annotation && n_records > 0 && fs_hz > OTHER_MAX_FS_HZ {
             return Err(Error::input(
-                &path,
+                path,
                 format!(
-                    "no leg EMG or accelerometer signal among [{}]; expected a label matching the channel patterns (e.g. LAT, RAT, Leg 1, EMG Tib L) or --channels",
-                    labels.join(", ")
+                    "signal {} (\"{}\"): {} samples per record of {} s is {fs_hz} Hz; expected at most {OTHER_MAX_FS_HZ} Hz (header bytes 244-251, record duration, or the samples per record is damaged)",
+                    i + 1,
+                    s.label,
+                    s.samples_per_record,
+                    header.record_s
                 ),
             ));
         }
-        Ok(out)
     }
+    Ok(())
+}
+
+/// Reads the annotation signals of every record: sets each record's onset
+/// from its time-keeping annotation (EDF+ without one: contiguous, with a
+/// warning) and collects the annotations. Returns the first record's
+/// time keeping, s, when it has one; `None` without annotation signals.
+fn read_time_keeping(
+    path: &Path,
+    header: &EdfHeader,
+    f: &mut File,
+    record_start_s: &mut [f64],
+    annotations: &mut Vec<Annotation>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<f64>> {
+    let ann: Vec<&EdfSignal> = header.signals.iter().filter(|s| s.is_annotation).collect();
+    if ann.is_empty() {
+        return Ok(None);
+    }
+    let rb = header.record_bytes as u64;
+    let bps = header.bytes_per_sample();
+    let mut first_keeping = None;
+    let mut buf = Vec::new();
+    for (r, start) in record_start_s.iter_mut().enumerate() {
+        let mut keeping = None;
+        for s in &ann {
+            buf.resize(s.samples_per_record * bps, 0);
+            let at = header.header_bytes as u64 + r as u64 * rb + s.offset_in_record as u64;
+            f.seek(SeekFrom::Start(at))
+                .map_err(|e| Error::io(path, e))?;
+            f.read_exact(&mut buf).map_err(|e| Error::io(path, e))?;
+            let (k, a) = parse_tals(&buf, r, warnings);
+            keeping = keeping.or(k);
+            annotations.extend(a);
+        }
+        match keeping {
+            Some(t) => *start = t,
+            None if header.plus.is_some() => {
+                warnings.push(format!(
+                    "data record {}: no time-keeping annotation; assumed contiguous",
+                    r + 1
+                ));
+                if r > 0 {
+                    let prev = (r - 1) as f64 * header.record_s;
+                    *start = prev + header.record_s;
+                }
+            }
+            None => {}
+        }
+        if r == 0 {
+            first_keeping = keeping;
+        }
+    }
+    Ok(first_keeping)
 }
 
 /// A signal chosen for analysis: header index, description, gain and

@@ -12,6 +12,11 @@ use chrono::{NaiveDateTime, Timelike};
 use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+mod raster;
+
+pub use raster::{layout_text, Raster};
 
 use super::closeup::{Closeup, Spectrogram};
 use crate::dsp::enmo::AccelSeries;
@@ -20,7 +25,7 @@ use crate::score::plm::Movement;
 use crate::score::{Episode, EpisodeKind};
 
 /// DejaVu Sans, subset to Latin-1 and a few symbols by `scripts/subset_font.sh`.
-static FONT_TTF: &[u8] = include_bytes!("fonts/DejaVuSans-subset.ttf");
+pub(crate) static FONT_TTF: &[u8] = include_bytes!("fonts/DejaVuSans-subset.ttf");
 /// The family name every figure asks for.
 pub const FONT: &str = "sans-serif";
 
@@ -39,8 +44,20 @@ pub const CLOSEUP_PANEL_HEIGHT_PX: u32 = 200;
 /// Width of the y label area, px (the same for every panel, so that the
 /// panels share their x mapping).
 pub const Y_LABEL_AREA_PX: u32 = 92;
-/// Right margin of the panels, px.
-pub const RIGHT_MARGIN_PX: u32 = 16;
+/// Left margin of every panel, px: the rotated y-axis titles hang from
+/// its edge (their glyph tops at the text box's top, as in the SVG).
+pub const LEFT_MARGIN_PX: u32 = 6;
+/// Right margin of the overview panels, px: room for half of the last
+/// time label (`00:00` at size 12 is about 30 px wide).
+pub const RIGHT_MARGIN_PX: u32 = 24;
+/// Height of the PLM strip, as a fraction of the panel's (log) y range.
+pub const PLM_STRIP_FRACTION: f64 = 0.04;
+/// Right margin of the close-up panels, px: room for the spectrogram's
+/// colour bar and its dB labels.
+pub const CLOSEUP_RIGHT_MARGIN_PX: u32 = 84;
+/// Colour bar: gap after the plot area and width, px.
+pub const COLOUR_BAR_GAP_PX: i32 = 12;
+pub const COLOUR_BAR_WIDTH_PX: i32 = 14;
 /// Opacity of the episode shading.
 pub const EPISODE_OPACITY: f64 = 0.3;
 /// Seconds shown before and after an episode in its close-up.
@@ -399,17 +416,25 @@ struct Frame {
     start: Option<NaiveDateTime>,
     /// Plot columns, px (one envelope value each).
     columns: usize,
+    /// Right margin of every panel, px.
+    right_px: u32,
 }
 
 impl Frame {
-    fn new(start: Option<NaiveDateTime>, x_range: (f64, f64), width_px: u32) -> Frame {
+    fn new(
+        start: Option<NaiveDateTime>,
+        x_range: (f64, f64),
+        width_px: u32,
+        right_px: u32,
+    ) -> Frame {
         let (ticks, step_s) = time_ticks(start, x_range.0, x_range.1, 12);
         Frame {
             x_range,
             ticks,
             step_s,
             start,
-            columns: (width_px - Y_LABEL_AREA_PX - RIGHT_MARGIN_PX) as usize,
+            columns: (width_px - LEFT_MARGIN_PX - Y_LABEL_AREA_PX - right_px) as usize,
+            right_px,
         }
     }
 
@@ -440,7 +465,8 @@ impl Frame {
         y: Y,
     ) -> Fig<ChartContext<'a, DB, Cartesian2d<TimeAxis, Y::CoordDescType>>> {
         ChartBuilder::on(area)
-            .margin_right(RIGHT_MARGIN_PX)
+            .margin_right(self.right_px)
+            .margin_left(LEFT_MARGIN_PX)
             .margin_top(8)
             .x_label_area_size(x_label_px)
             .y_label_area_size(Y_LABEL_AREA_PX)
@@ -487,6 +513,7 @@ pub fn draw_overview<DB: DrawingBackend>(
         ov.start_time,
         (0.0, ov.duration_s.max(1.0)),
         OVERVIEW_WIDTH_PX,
+        RIGHT_MARGIN_PX,
     );
     let mut layout = OverviewLayout {
         plot_x_px: (0, 0),
@@ -526,14 +553,59 @@ fn overview_header<DB: DrawingBackend>(header: &DrawingArea<DB, Shift>, ov: &Ove
         ("resting baseline", BASELINE_RGB, false),
         ("onset threshold", ONSET_RGB, false),
         ("offset threshold", OFFSET_RGB, false),
-        ("cramp", CRAMP_RGB, true),
-        ("LM", LM_RGB, true),
-        ("sustained", SUSTAINED_RGB, true),
     ];
-    if ov.movements.iter().any(|m| m.periodic) {
-        legend.push(("PLM series", PLM_RGB, true));
-    }
+    legend.extend(shaded_kinds(ov).into_iter().map(|(l, c)| (l, c, true)));
     draw_legend(header, 40, &legend)
+}
+
+/// Legend label of an episode kind's shading.
+pub fn kind_legend(kind: EpisodeKind) -> &'static str {
+    match kind {
+        EpisodeKind::Cramp => "cramp",
+        EpisodeKind::Lm => "LM",
+        EpisodeKind::Sustained => "sustained",
+        EpisodeKind::Movement => "body movement",
+    }
+}
+
+/// Legend label of the PLM strip.
+pub const PLM_LEGEND: &str = "PLM series";
+
+/// The shadings the overview draws, in legend order: each episode kind
+/// shaded on some panel, then the PLM strip when a PLM series is drawn.
+pub fn shaded_kinds(ov: &Overview) -> Vec<(&'static str, RGBColor)> {
+    let on_panel = |e: &&Episode| ov.traces.emg.iter().any(|t| t.channel == e.channel);
+    let mut out: Vec<(&'static str, RGBColor)> = [
+        EpisodeKind::Cramp,
+        EpisodeKind::Lm,
+        EpisodeKind::Sustained,
+        EpisodeKind::Movement,
+    ]
+    .into_iter()
+    .filter(|k| ov.episodes.iter().filter(on_panel).any(|e| e.kind == *k))
+    .map(|k| (kind_legend(k), kind_rgb(k)))
+    .collect();
+    let strip = ov
+        .traces
+        .emg
+        .iter()
+        .any(|t| plm_on(ov, &t.channel).next().is_some());
+    if strip {
+        out.push((PLM_LEGEND, PLM_RGB));
+    }
+    out
+}
+
+/// The PLM series movements that involve `channel`: those overlapping one
+/// of its episodes (a bilateral movement is on both legs).
+pub fn plm_on<'a>(ov: &'a Overview, channel: &'a str) -> impl Iterator<Item = &'a Movement> + 'a {
+    ov.movements.iter().filter(move |m| {
+        m.periodic
+            && ov
+                .episodes
+                .iter()
+                .any(|e| e.channel == channel && e.start_s < m.end_s && e.end_s > m.start_s)
+    })
 }
 
 /// Log-scale y range of an EMG panel: decades around the envelope, the
@@ -621,10 +693,11 @@ fn overview_emg_panel<DB: DrawingBackend>(
                 }),
         )
         .map_err(pe)?;
-    // PLM series: a strip along the top of every EMG panel.
-    let strip_lo = y_hi / (y_hi / y_lo).powf(0.04);
+    // PLM series: a strip along the top of the panels of the legs whose
+    // LMs make them up.
+    let strip_lo = y_hi / (y_hi / y_lo).powf(PLM_STRIP_FRACTION);
     chart
-        .draw_series(ov.movements.iter().filter(|m| m.periodic).map(|m| {
+        .draw_series(plm_on(ov, &tr.channel).map(|m| {
             let end = m.end_s.max(m.start_s + 1.5 * s_per_px);
             Rectangle::new([(m.start_s, y_hi), (end, strip_lo)], PLM_RGB.filled())
         }))
@@ -733,6 +806,7 @@ pub fn draw_closeup<DB: DrawingBackend>(
         f.start_time,
         (d.t0_s, d.t1_s.max(d.t0_s + 1.0)),
         CLOSEUP_WIDTH_PX,
+        CLOSEUP_RIGHT_MARGIN_PX,
     );
     let (p1, rest) = body.split_vertically(CLOSEUP_PANEL_HEIGHT_PX);
     let (p2, p3) = rest.split_vertically(CLOSEUP_PANEL_HEIGHT_PX);
@@ -749,7 +823,7 @@ fn closeup_header<DB: DrawingBackend>(
 ) -> Fig<()> {
     let e = f.episode;
     let when = match f.start_time {
-        Some(_) => crate::summary::clock(f.start_time, e.start_s)
+        Some(_) => crate::export::cells::clock(f.start_time, e.start_s)
             .replace('T', " ")
             .chars()
             .take(19)
@@ -775,7 +849,7 @@ fn closeup_header<DB: DrawingBackend>(
         40,
         &[
             ("raw EMG (min-max per pixel)", TRACE_RGB, false),
-            (e.kind.as_str(), kind_rgb(e.kind), true),
+            (kind_legend(e.kind), kind_rgb(e.kind), true),
         ],
     )
 }
@@ -872,7 +946,76 @@ fn closeup_spectrogram_panel<DB: DrawingBackend>(
             .map_err(pe)?;
     }
     let (sx, sy) = chart.plotting_area().get_pixel_range();
+    let (bx, by) = area.get_base_pixel();
+    colour_bar(
+        area,
+        (sx.end - bx + COLOUR_BAR_GAP_PX, sy.start - by, sy.end - by),
+        sp.db_range,
+    )?;
     Ok((sx.start, sy.start, sx.end, sy.end))
+}
+
+/// Tick step of the colour bar: the smallest of these giving at most
+/// `COLOUR_BAR_MAX_TICKS` ticks, dB.
+const COLOUR_BAR_STEPS_DB: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0];
+const COLOUR_BAR_MAX_TICKS: f64 = 6.0;
+/// Colour bar bands, px high each.
+const COLOUR_BAR_BAND_PX: i32 = 2;
+
+/// The colour bar's tick values for the colour scale `(lo, hi)` dB: the
+/// multiples of a 1-2-5 step in `[lo, hi]`, lowest first.
+pub fn colour_bar_ticks((lo, hi): (f64, f64)) -> Vec<f64> {
+    let span = (hi - lo).max(1e-9);
+    let step = COLOUR_BAR_STEPS_DB
+        .iter()
+        .copied()
+        .find(|s| span / s <= COLOUR_BAR_MAX_TICKS)
+        .unwrap_or(span);
+    let mut t = (lo / step).ceil() * step;
+    let mut v = Vec::new();
+    while t <= hi + 1e-9 {
+        v.push(if t == 0.0 { 0.0 } else { t });
+        t += step;
+    }
+    v
+}
+
+/// The spectrogram's colour bar at `(x, y_top, y_bottom)` of `area`, px:
+/// the viridis scale from `lo` (bottom) to `hi` dB (top), its ticks, and
+/// "dB" over it (re 1 µV²/Hz, as the caption says).
+fn colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (x, y0, y1): (i32, i32, i32),
+    (lo, hi): (f64, f64),
+) -> Fig<()> {
+    let h = (y1 - y0).max(1);
+    let x1 = x + COLOUR_BAR_WIDTH_PX;
+    let mut y = y0;
+    while y < y1 {
+        let yb = (y + COLOUR_BAR_BAND_PX).min(y1);
+        let v = 1.0 - ((y + yb) as f64 / 2.0 - y0 as f64) / h as f64;
+        let c = super::closeup::viridis(v);
+        area.draw(&Rectangle::new(
+            [(x, y), (x1, yb)],
+            RGBColor(c[0], c[1], c[2]).filled(),
+        ))
+        .map_err(pe)?;
+        y = yb;
+    }
+    area.draw(&Rectangle::new([(x, y0), (x1, y1)], BLACK.stroke_width(1)))
+        .map_err(pe)?;
+    let style = (FONT, 12).into_font().color(&BLACK);
+    let left = style.pos(Pos::new(HPos::Left, VPos::Center));
+    for t in colour_bar_ticks((lo, hi)) {
+        let ty = y1 - ((t - lo) / (hi - lo).max(1e-9) * h as f64).round() as i32;
+        area.draw(&PathElement::new(vec![(x1, ty), (x1 + 4, ty)], BLACK))
+            .map_err(pe)?;
+        area.draw_text(&fmt_num(t, 0), &left, (x1 + 6, ty))
+            .map_err(pe)?;
+    }
+    let over = style.pos(Pos::new(HPos::Left, VPos::Bottom));
+    area.draw_text("dB", &over, (x, y0 - 4)).map_err(pe)?;
+    Ok(())
 }
 
 fn closeup_accel_panel<DB: DrawingBackend>(
@@ -959,7 +1102,7 @@ pub fn overview_png(ov: &Overview) -> Fig<Vec<u8>> {
     );
     let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        let root = Raster(BitMapBackend::with_buffer(&mut buf, size)).into_drawing_area();
         draw_overview(&root, ov)?;
     }
     encode_png(&buf, size, png::ColorType::Rgb)
@@ -1015,7 +1158,7 @@ pub fn closeup_png(f: &CloseupFigure) -> Fig<Vec<u8>> {
     let size = (CLOSEUP_WIDTH_PX, closeup_height_px());
     let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        let root = Raster(BitMapBackend::with_buffer(&mut buf, size)).into_drawing_area();
         draw_closeup(&root, f, true)?;
     }
     encode_png(&buf, size, png::ColorType::Rgb)
@@ -1094,6 +1237,65 @@ mod tests {
         let mut w = v.clone();
         w[200..300].fill(f32::NAN);
         assert_eq!(envelope(&w, 0.0, 0.01, 0.0, 10.0, 10)[2].1, None);
+    }
+
+    /// Ink columns of `text` laid out at 12 px (the tick labels' size):
+    /// the runs of columns holding ink, as `[start, end)`.
+    fn ink_runs(text: &str) -> Vec<(i32, i32)> {
+        let ink = layout_text(text, 12.0 / 1.24, HPos::Left, VPos::Top);
+        let mut cols: Vec<i32> = ink.iter().filter(|p| p.2 > 0.25).map(|p| p.0).collect();
+        cols.sort();
+        cols.dedup();
+        let mut runs: Vec<(i32, i32)> = Vec::new();
+        for c in cols {
+            match runs.last_mut() {
+                Some(r) if r.1 == c => r.1 = c + 1,
+                _ => runs.push((c, c + 1)),
+            }
+        }
+        runs
+    }
+
+    #[test]
+    fn raster_glyphs_keep_their_side_bearings() {
+        // DejaVu Sans: `0` has side bearings of 135/2048 em each, `:` of
+        // 231 and 229, so the colon sits centred between the zeros. Drawn
+        // without its bearing (plotters 0.3.7) it touched the left zero
+        // and left a wide gap on its right (`23:00: 05`).
+        let runs = ink_runs("0:0");
+        assert_eq!(runs.len(), 3, "{runs:?}");
+        let left = runs[1].0 - runs[0].1;
+        let right = runs[2].0 - runs[1].1;
+        assert!(left >= 1 && (left - right).abs() <= 1, "{runs:?}");
+        // The ink does not overlap and has the advance widths' extent:
+        // 2 × 1303 + 690 units less the outer bearings, about 15 px.
+        let span = runs[2].1 - runs[0].0;
+        assert!((14..=17).contains(&span), "{runs:?}");
+    }
+
+    #[test]
+    fn raster_text_hangs_from_a_top_anchor_as_in_the_svg() {
+        // Baseline 0.76 em below the anchor, `H` 1493/2048 em tall: its top
+        // lies 0.03 em below the anchor, inside the text box (it rose
+        // about 0.16 em above it before, clipping rotated titles at the edge).
+        let em = 13.0 / 1.24;
+        let ink = layout_text("H", em, HPos::Left, VPos::Top);
+        let top = ink.iter().filter(|p| p.2 > 0.5).map(|p| p.1).min().unwrap();
+        let bottom = ink.iter().filter(|p| p.2 > 0.5).map(|p| p.1).max().unwrap();
+        assert_eq!(top, 0, "top {top}");
+        assert_eq!(bottom + 1, (0.76 * em).round() as i32, "bottom {bottom}");
+    }
+
+    #[test]
+    fn colour_bar_ticks_are_the_round_values_of_the_scale() {
+        assert_eq!(
+            colour_bar_ticks((-33.0, 17.0)),
+            vec![-30.0, -20.0, -10.0, 0.0, 10.0]
+        );
+        assert_eq!(
+            colour_bar_ticks((0.0, 10.0)),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+        );
     }
 
     #[test]

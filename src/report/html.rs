@@ -12,7 +12,8 @@
 use std::fmt::Write;
 
 use super::NightFigures;
-use crate::summary::{clock, NightDocument, NightError};
+use crate::export::cells::clock;
+use crate::summary::{NightDocument, NightError};
 
 const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:1.5rem auto;max-width:1440px;padding:0 1rem;color:#222}

@@ -18,8 +18,10 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
+use crate::export::json::read_night_json;
+use crate::export::{write_atomic, Layout};
 use crate::score::EpisodeKind;
-use crate::summary::{read_night_json, write_atomic, NightDocument, NightError};
+use crate::summary::{NightDocument, NightError};
 
 use figures::{CloseupFigure, Overview, Thresholds, CLOSEUP_PAD_S};
 
@@ -145,22 +147,16 @@ fn read_run_json(path: &Path) -> Result<serde_json::Value> {
 
 /// The night documents of a scan output folder, in file-name order.
 pub fn load_nights(out_dir: &Path) -> Result<Vec<NightDocument>> {
-    let dir = out_dir.join("nights");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| Error::io(&dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
+    let paths = Layout::new(out_dir).night_documents()?;
     paths.iter().map(|p| read_night_json(p)).collect()
 }
 
 fn load_errors(out_dir: &Path) -> Result<Vec<NightError>> {
-    let path = out_dir.join("errors.csv");
+    let path = Layout::new(out_dir).errors_csv();
     if !path.exists() {
         return Ok(Vec::new());
     }
-    crate::summary::read_errors_csv(&path)
+    crate::export::tables::read_errors_csv(&path)
 }
 
 fn thresholds(cfg: &Config) -> Thresholds {
@@ -322,11 +318,12 @@ fn night_figures(
 pub fn write_report(opts: &ReportOptions) -> Result<ReportSummary> {
     figures::ensure_font();
     let out = &opts.out_dir;
-    let run_path = out.join("run.json");
+    let layout = Layout::new(out);
+    let run_path = layout.run_json();
     let run = read_run_json(&run_path)?;
     let nights = load_nights(out)?;
     let errors = load_errors(out)?;
-    let report_dir = out.join("report");
+    let report_dir = layout.report_dir();
     std::fs::create_dir_all(&report_dir).map_err(|e| Error::output(&report_dir, e))?;
     let plans = PlanCache::new();
     let root = recording_root(opts, &run);

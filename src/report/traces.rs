@@ -53,7 +53,7 @@ struct Header {
 
 /// Path of a night's trace file in a scan output folder.
 pub fn path(out_dir: &Path, night: &str) -> std::path::PathBuf {
-    out_dir.join("nights").join(format!("{night}.traces.bin"))
+    crate::export::Layout::new(out_dir).traces(night)
 }
 
 /// The trace file's bytes for a night.
