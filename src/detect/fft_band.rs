@@ -6,7 +6,7 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::RealToComplex;
 
-use super::backward::{lesser, BackwardCells};
+use super::backward::{same_gaps, BackwardCells};
 use super::commit::Commitment;
 use super::refine::FINE_CELL_S;
 use super::timedomain::{
@@ -217,7 +217,7 @@ impl FftBandAnalyzer {
         let cells = n * self.fine_per_window;
         let fine_power_uv2: Vec<f32> = self.fine_power_uv2.drain(..cells).collect();
         let mut fine_offset_uv2: Vec<f32> = self.fine_offset_uv2.drain(..cells).collect();
-        lesser(&fine_power_uv2, &mut fine_offset_uv2);
+        same_gaps(&fine_power_uv2, &mut fine_offset_uv2);
         let piece = ActivitySeries {
             hop_s: self.hop_s,
             first_center_s: self.win_n as f64 / 2.0 / self.fs_hz,
@@ -229,7 +229,10 @@ impl FftBandAnalyzer {
             fine_per_window: self.fine_per_window,
             fine_power_uv2,
             fine_offset_uv2,
-            fine_scale: self.fine_scale.drain(..n.min(self.fine_scale.len())).collect(),
+            fine_scale: self
+                .fine_scale
+                .drain(..n.min(self.fine_scale.len()))
+                .collect(),
         };
         self.drained += n;
         piece
@@ -338,7 +341,11 @@ impl FftBandAnalyzer {
             start += self.hop_n;
         }
         if let Some(b) = self.robust.as_mut().and_then(|r| r.backward.as_mut()) {
-            b.push(&self.pending[from..], &mut self.fine_offset_uv2);
+            b.push(
+                &self.pending[from..],
+                &self.fine_power_uv2,
+                &mut self.fine_offset_uv2,
+            );
         }
         self.pending.drain(..start);
         if let Some(r) = &mut self.robust {
@@ -411,8 +418,7 @@ impl ChannelAnalyzer for FftBandAnalyzer {
     /// decision (at once with a fixed one, after
     /// [`MAINS_COMMIT_S`](super::commit::MAINS_COMMIT_S) with auto).
     fn drain_final(&mut self) -> Option<ActivitySeries> {
-        (self.mains.committed().is_some() && self.ready_windows() > 0)
-            .then(|| self.take_windows())
+        (self.mains.committed().is_some() && self.ready_windows() > 0).then(|| self.take_windows())
     }
 
     /// A pending analyzer takes the night's decision; a committed one keeps
@@ -424,7 +430,7 @@ impl ChannelAnalyzer for FftBandAnalyzer {
         }
         let n_windows = self.drained + self.activity_uv.len();
         if let Some(b) = self.robust.as_mut().and_then(|r| r.backward.as_mut()) {
-            b.finish(n_windows, &mut self.fine_offset_uv2);
+            b.finish(n_windows, &self.fine_power_uv2, &mut self.fine_offset_uv2);
         }
         self.take_windows()
     }

@@ -52,12 +52,12 @@ pub struct ActivitySeries {
     /// µV², window `i`'s cells at `i * fine_per_window..`; NaN where the
     /// window is. See [`refine`].
     pub fine_power_uv2: Vec<f32>,
-    /// The same cells for offsets, µV²: per cell the lesser of
-    /// `fine_power_uv2` and the mean square of the signal filtered by the
-    /// same cascade run backwards in time, whose ringing falls before a
-    /// burst or a heartbeat instead of after it, so that no filter tail
-    /// holds an offset late; NaN where either is. Empty where the detector
-    /// has none (offsets then use `fine_power_uv2`). See [`refine`].
+    /// The same cells of the signal filtered by the same cascade run
+    /// backwards in time, µV², whose ringing falls before a burst or a
+    /// heartbeat instead of after it; offsets are found on the lesser of
+    /// the two envelopes, so that no filter tail holds one late. NaN where
+    /// `fine_power_uv2` is; empty where the detector has none (offsets then
+    /// use `fine_power_uv2` alone). See [`refine`].
     pub fine_offset_uv2: Vec<f32>,
     /// Per window with fine cells: the window's band measure (`activity_uv`
     /// squared, before the transient rejection) over the Hann-weighted

@@ -107,8 +107,8 @@ struct Levels {
 #[derive(Clone, Copy)]
 struct Fine<'a> {
     series: &'a ActivitySeries,
-    /// The cells read: the series' forward cells for onsets, its offset
-    /// cells for offsets.
+    /// The cells read: the series' forward cells, or its backward ones
+    /// (`fine_offset_uv2`).
     cells: &'a [f32],
     baseline_uv: &'a [f32],
     /// Cells per window.
@@ -249,16 +249,12 @@ pub fn refine_span(
     let gap = (RUN_GAP_S / cell_s).round() as usize;
     let onset = refine_onset(&fine, &levels, series.time_s(start), cells(MIN_RUN_S), gap)?;
     let onset = settle_onset(&fine, onset).unwrap_or(onset);
-    let for_offsets = Fine {
-        cells: if series.fine_offset_uv2.len() == series.fine_power_uv2.len() {
-            &series.fine_offset_uv2
-        } else {
-            &series.fine_power_uv2
-        },
+    let backward = (series.fine_offset_uv2.len() == series.fine_power_uv2.len()).then_some(Fine {
+        cells: &series.fine_offset_uv2,
         ..fine
-    };
+    });
     let offset = refine_offset(
-        &for_offsets,
+        (&fine, backward.as_ref()),
         &levels,
         (onset, series.time_s(end)),
         cells(MIN_OFFSET_RUN_S),
@@ -372,11 +368,17 @@ fn refine_onset(fine: &Fine, lv: &Levels, t_s: f64, min_run: usize, gap: usize) 
     ))
 }
 
+/// How far before the end of the offset search the backward envelope is
+/// read, s: filter tails reach tens of milliseconds past a burst's end
+/// (the 50 Hz notch's time constant is 64 ms), and the window-level end
+/// is within a hop or two of the burst's.
+pub const BACKWARD_REACH_S: f64 = 1.0;
+
 /// Refined offset of the burst from `onset_s` whose first quiet window is
 /// centred at `quiet_s`: the end of the last lasting run at the offset
 /// level (or the run the onset opens) before the search end.
 fn refine_offset(
-    fine: &Fine,
+    (fine, backward): (&Fine, Option<&Fine>),
     lv: &Levels,
     (onset_s, quiet_s): (f64, f64),
     min_run: usize,
@@ -385,7 +387,24 @@ fn refine_offset(
     let a = fine.cell_at(onset_s);
     let hi = fine.cell_at(quiet_s + OFFSET_SEARCH_AFTER_S);
     let b = (hi + 2).min(fine.len());
-    let x = excess_over(fine, lv.relative, a, b);
+    let mut x = excess_over(fine, lv.relative, a, b);
+    if let Some(back) = backward {
+        // The lesser envelope, each smoothed first: the lesser of two noisy
+        // cells would read a burst low (the minimum of two estimates).
+        let from = hi
+            .saturating_sub((BACKWARD_REACH_S / fine.cell_s).round() as usize)
+            .clamp(a, b);
+        for (v, w) in x[from - a..]
+            .iter_mut()
+            .zip(excess_over(back, lv.relative, from, b))
+        {
+            *v = if w.is_nan() || v.is_nan() {
+                f32::NAN
+            } else {
+                v.min(w)
+            };
+        }
+    }
     let run = runs(&x, lv.offset, gap)
         .into_iter()
         .rev()
@@ -460,5 +479,15 @@ mod tests {
         s.fine_power_uv2.clear();
         s.fine_scale.clear();
         assert_eq!(refine_span(&s, &b, (29, 36), &Config::default()), None);
+    }
+
+    #[test]
+    fn change_point_splits_quiet_from_loud_where_the_power_steps() {
+        // Noise-like cells: a weak cell just after the step does not move it.
+        let cells = [1.0, 1.2, 0.8, 1.1, 0.9, 1.0, 9.0, 1.5, 11.0, 8.0, 10.0, 9.5];
+        assert_eq!(change_point(&cells), Some(6));
+        // Falling power has no rise to find; too few cells either side.
+        assert_eq!(change_point(&[9.0, 9.0, 9.0, 1.0, 1.0, 1.0]), None);
+        assert_eq!(change_point(&[1.0, 1.0, 9.0, 9.0, 9.0]), None);
     }
 }
