@@ -126,6 +126,7 @@ fn detect_and_score(c: &mut Criterion) {
         band_hz: (20.0, 150.0),
         fine_per_window: 0,
         fine_power_uv2: Vec::new(),
+        fine_offset_uv2: Vec::new(),
         fine_scale: Vec::new(),
     };
     let cfg = Config::default();

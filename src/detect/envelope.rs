@@ -180,6 +180,7 @@ impl EnvelopeAnalyzer {
             band_hz: self.band_hz,
             fine_per_window: 0,
             fine_power_uv2: Vec::new(),
+            fine_offset_uv2: Vec::new(),
             fine_scale: Vec::new(),
         };
         self.drained += n;

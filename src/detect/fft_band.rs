@@ -6,6 +6,7 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::RealToComplex;
 
+use super::backward::{same_gaps, BackwardCells};
 use super::commit::Commitment;
 use super::refine::FINE_CELL_S;
 use super::timedomain::{
@@ -100,6 +101,7 @@ impl FftBand {
                     fs_hz,
                 )?,
                 filter: None,
+                backward: None,
                 n_segments,
                 expected,
                 weights: {
@@ -122,6 +124,7 @@ impl FftBand {
             robust,
             fine_per_window,
             fine_power_uv2: Vec::new(),
+            fine_offset_uv2: Vec::new(),
             fine_scale: Vec::new(),
             fs_hz,
             win_n,
@@ -155,6 +158,8 @@ struct Robust {
     bank: FilterBank,
     /// The bank's cascade for the committed mains decision.
     filter: Option<SosFilter>,
+    /// The same cascade run backwards, for the offset cells.
+    backward: Option<BackwardCells>,
     n_segments: usize,
     expected: f32,
     /// Hann window squared, scaled to mean 1.
@@ -169,6 +174,9 @@ pub struct FftBandAnalyzer {
     fine_per_window: usize,
     /// Fine cells not yet handed out, µV² (see [`ActivitySeries::fine_power_uv2`]).
     fine_power_uv2: Vec<f32>,
+    /// Backward cells not yet handed out, µV², from the first window not
+    /// handed out; fewer than the forward ones while their block waits.
+    fine_offset_uv2: Vec<f32>,
     /// Fine scale per window not yet handed out (see [`ActivitySeries::fine_scale`]).
     fine_scale: Vec<f32>,
     fs_hz: f64,
@@ -194,21 +202,39 @@ pub struct FftBandAnalyzer {
 }
 
 impl FftBandAnalyzer {
-    /// The windows computed and not yet handed out, as a series piece.
+    /// Windows computed whose offset cells are ready too (all of them
+    /// without a fine envelope).
+    fn ready_windows(&self) -> usize {
+        match self.fine_per_window {
+            0 => self.activity_uv.len(),
+            k => self.activity_uv.len().min(self.fine_offset_uv2.len() / k),
+        }
+    }
+
+    /// The ready windows not yet handed out, as a series piece.
     fn take_windows(&mut self) -> ActivitySeries {
+        let n = self.ready_windows();
+        let cells = n * self.fine_per_window;
+        let fine_power_uv2: Vec<f32> = self.fine_power_uv2.drain(..cells).collect();
+        let mut fine_offset_uv2: Vec<f32> = self.fine_offset_uv2.drain(..cells).collect();
+        same_gaps(&fine_power_uv2, &mut fine_offset_uv2);
         let piece = ActivitySeries {
             hop_s: self.hop_s,
             first_center_s: self.win_n as f64 / 2.0 / self.fs_hz,
             first_index: self.drained,
-            activity_uv: std::mem::take(&mut self.activity_uv),
-            median_freq_hz: std::mem::take(&mut self.median_freq_hz),
-            motion_uv: std::mem::take(&mut self.motion_uv),
+            activity_uv: self.activity_uv.drain(..n).collect(),
+            median_freq_hz: self.median_freq_hz.drain(..n).collect(),
+            motion_uv: self.motion_uv.drain(..n).collect(),
             band_hz: self.band_hz,
             fine_per_window: self.fine_per_window,
-            fine_power_uv2: std::mem::take(&mut self.fine_power_uv2),
-            fine_scale: std::mem::take(&mut self.fine_scale),
+            fine_power_uv2,
+            fine_offset_uv2,
+            fine_scale: self
+                .fine_scale
+                .drain(..n.min(self.fine_scale.len()))
+                .collect(),
         };
-        self.drained += piece.activity_uv.len();
+        self.drained += n;
         piece
     }
 
@@ -284,6 +310,16 @@ impl FftBandAnalyzer {
             let old = r.squares.len();
             r.squares.resize(old + self.pending.len() - from, 0.0);
             let out = &mut r.squares[old..];
+            if r.backward.is_none() {
+                // `filter` is still at rest here.
+                r.backward = Some(BackwardCells::new(
+                    filter.clone(),
+                    self.win_n,
+                    self.hop_n,
+                    self.fine_per_window,
+                    self.fs_hz,
+                ));
+            }
             filter.process_f32(&self.pending[from..], out);
             for v in out.iter_mut() {
                 *v *= *v;
@@ -303,6 +339,13 @@ impl FftBandAnalyzer {
             self.median_freq_hz.push(median_hz);
             self.motion_uv.push(motion_uv);
             start += self.hop_n;
+        }
+        if let Some(b) = self.robust.as_mut().and_then(|r| r.backward.as_mut()) {
+            b.push(
+                &self.pending[from..],
+                &self.fine_power_uv2,
+                &mut self.fine_offset_uv2,
+            );
         }
         self.pending.drain(..start);
         if let Some(r) = &mut self.robust {
@@ -375,8 +418,7 @@ impl ChannelAnalyzer for FftBandAnalyzer {
     /// decision (at once with a fixed one, after
     /// [`MAINS_COMMIT_S`](super::commit::MAINS_COMMIT_S) with auto).
     fn drain_final(&mut self) -> Option<ActivitySeries> {
-        (self.mains.committed().is_some() && !self.activity_uv.is_empty())
-            .then(|| self.take_windows())
+        (self.mains.committed().is_some() && self.ready_windows() > 0).then(|| self.take_windows())
     }
 
     /// A pending analyzer takes the night's decision; a committed one keeps
@@ -385,6 +427,10 @@ impl ChannelAnalyzer for FftBandAnalyzer {
         if self.mains.committed().is_none() {
             self.mains = Commitment::Committed(mains_hz);
             self.advance(0, mains_hz);
+        }
+        let n_windows = self.drained + self.activity_uv.len();
+        if let Some(b) = self.robust.as_mut().and_then(|r| r.backward.as_mut()) {
+            b.finish(n_windows, &self.fine_power_uv2, &mut self.fine_offset_uv2);
         }
         self.take_windows()
     }

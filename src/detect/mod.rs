@@ -5,6 +5,7 @@
 //! hysteresis and the episode rules are shared, so that detectors are
 //! compared on equal terms.
 
+pub mod backward;
 pub mod baseline;
 pub mod commit;
 pub mod envelope;
@@ -51,6 +52,13 @@ pub struct ActivitySeries {
     /// µV², window `i`'s cells at `i * fine_per_window..`; NaN where the
     /// window is. See [`refine`].
     pub fine_power_uv2: Vec<f32>,
+    /// The same cells of the signal filtered by the same cascade run
+    /// backwards in time, µV², whose ringing falls before a burst or a
+    /// heartbeat instead of after it; offsets are found on the lesser of
+    /// the two envelopes, so that no filter tail holds one late. NaN where
+    /// `fine_power_uv2` is; empty where the detector has none (offsets then
+    /// use `fine_power_uv2` alone). See [`refine`].
+    pub fine_offset_uv2: Vec<f32>,
     /// Per window with fine cells: the window's band measure (`activity_uv`
     /// squared, before the transient rejection) over the Hann-weighted
     /// mean square of the same filtered signal, so that the baseline can be
@@ -73,6 +81,12 @@ impl ActivitySeries {
             band_hz: self.band_hz,
             fine_per_window: self.fine_per_window,
             fine_power_uv2: self.fine_cells(at, at + len).to_vec(),
+            fine_offset_uv2: if self.fine_offset_uv2.is_empty() {
+                Vec::new()
+            } else {
+                let k = self.fine_per_window;
+                self.fine_offset_uv2[at * k..(at + len) * k].to_vec()
+            },
             fine_scale: if self.fine_scale.is_empty() {
                 Vec::new()
             } else {

@@ -104,8 +104,12 @@ struct Levels {
 }
 
 /// A series' fine envelope with the baseline it is judged against.
+#[derive(Clone, Copy)]
 struct Fine<'a> {
     series: &'a ActivitySeries,
+    /// The cells read: the series' forward cells, or its backward ones
+    /// (`fine_offset_uv2`).
+    cells: &'a [f32],
     baseline_uv: &'a [f32],
     /// Cells per window.
     k: usize,
@@ -118,7 +122,7 @@ struct Fine<'a> {
 
 impl Fine<'_> {
     fn len(&self) -> usize {
-        self.series.fine_power_uv2.len()
+        self.cells.len()
     }
 
     /// Centre time of cell `c`, s.
@@ -137,7 +141,7 @@ impl Fine<'_> {
     /// Running median of the cells over [`HAMPEL_WINDOW_S`] centred on
     /// cell `c`; NaN where any of them is (or `c` is too near the ends).
     fn running_median(&self, c: usize, scratch: &mut Vec<f32>) -> f32 {
-        let cells = &self.series.fine_power_uv2;
+        let cells = self.cells;
         let h = self.hampel_half;
         if c < h || c + h >= cells.len() {
             return f32::NAN;
@@ -155,7 +159,7 @@ impl Fine<'_> {
     /// its running median is replaced by the median; NaN where the median
     /// is.
     fn cleaned(&self, a: usize, b: usize) -> Vec<f32> {
-        let cells = &self.series.fine_power_uv2;
+        let cells = self.cells;
         let mut scratch = Vec::with_capacity(2 * self.hampel_half + 1);
         (a..b)
             .map(|c| {
@@ -220,6 +224,7 @@ pub fn refine_span(
     let n_median = ((HAMPEL_WINDOW_S / cell_s).round() as usize).max(1);
     let fine = Fine {
         series,
+        cells: &series.fine_power_uv2,
         baseline_uv,
         k,
         half: n_rms / 2,
@@ -243,8 +248,13 @@ pub fn refine_span(
     let cells = |s: f64| ((s / cell_s).round() as usize).max(1);
     let gap = (RUN_GAP_S / cell_s).round() as usize;
     let onset = refine_onset(&fine, &levels, series.time_s(start), cells(MIN_RUN_S), gap)?;
+    let onset = settle_onset(&fine, onset).unwrap_or(onset);
+    let backward = (series.fine_offset_uv2.len() == series.fine_power_uv2.len()).then_some(Fine {
+        cells: &series.fine_offset_uv2,
+        ..fine
+    });
     let offset = refine_offset(
-        &fine,
+        (&fine, backward.as_ref()),
         &levels,
         (onset, series.time_s(end)),
         cells(MIN_OFFSET_RUN_S),
@@ -253,7 +263,61 @@ pub fn refine_span(
     (offset > onset).then_some((onset, offset))
 }
 
-/// Excess over cells `a..b`.
+/// Half-length of the change-point search around a threshold onset, s:
+/// a lasting run can begin up to about 0.07 s after a ramped burst's
+/// midpoint where its noise is weak at the start (tests/burst_timing.rs).
+pub const CHANGE_SEARCH_S: f64 = 0.15;
+/// Fewest cells either side of a change point (30 ms).
+const CHANGE_MIN_CELLS: usize = 3;
+
+/// The threshold onset at `t_s` moved to the most likely rise of power
+/// within [`CHANGE_SEARCH_S`] of it ([`change_point`] of the cleaned
+/// cells); `None` where a cell there is not finite or nothing rises.
+fn settle_onset(fine: &Fine, t_s: f64) -> Option<f64> {
+    let a = fine.cell_at(t_s - CHANGE_SEARCH_S);
+    let b = (fine.cell_at(t_s + CHANGE_SEARCH_S) + 1).min(fine.len());
+    let clean = fine.cleaned(a, b);
+    if clean.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let k = change_point(&clean)?;
+    // The boundary between cells a + k - 1 and a + k.
+    Some(fine.time_s(a + k) - fine.cell_s / 2.0)
+}
+
+/// Index `k` that best splits `cells` (mean squares) into a quieter
+/// stretch `..k` and a louder one `k..`, each of constant power: the
+/// maximum-likelihood change point of a scaled chi-square (exponential)
+/// model, where `n_l ln m_l + n_r ln m_r` is least. It uses every cell
+/// either side rather than the first crossing of a noisy envelope, so a
+/// burst whose first tens of milliseconds happen to be weak is still
+/// timed from its rise.
+fn change_point(cells: &[f32]) -> Option<usize> {
+    let n = cells.len();
+    if n < 2 * CHANGE_MIN_CELLS {
+        return None;
+    }
+    let total: f64 = cells.iter().map(|&v| v as f64).sum();
+    let mut left = 0.0;
+    let mut best: Option<(f64, usize)> = None;
+    for k in 1..=n - CHANGE_MIN_CELLS {
+        left += cells[k - 1] as f64;
+        if k < CHANGE_MIN_CELLS {
+            continue;
+        }
+        let (nl, nr) = (k as f64, (n - k) as f64);
+        let (ml, mr) = (left / nl, (total - left) / nr);
+        if ml <= 0.0 || mr <= ml {
+            continue;
+        }
+        let cost = nl * ml.ln() + nr * mr.ln();
+        if best.is_none_or(|(c, _)| cost < c) {
+            best = Some((cost, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
 /// Excess of the envelope (the moving RMS of the cleaned cells over
 /// `2 * half + 1` cells) over the baseline, cells `a..b`; NaN where any
 /// cell is.
@@ -304,11 +368,17 @@ fn refine_onset(fine: &Fine, lv: &Levels, t_s: f64, min_run: usize, gap: usize) 
     ))
 }
 
+/// How far before the end of the offset search the backward envelope is
+/// read, s: filter tails reach tens of milliseconds past a burst's end
+/// (the 50 Hz notch's time constant is 64 ms), and the window-level end
+/// is within a hop or two of the burst's.
+pub const BACKWARD_REACH_S: f64 = 1.0;
+
 /// Refined offset of the burst from `onset_s` whose first quiet window is
 /// centred at `quiet_s`: the end of the last lasting run at the offset
 /// level (or the run the onset opens) before the search end.
 fn refine_offset(
-    fine: &Fine,
+    (fine, backward): (&Fine, Option<&Fine>),
     lv: &Levels,
     (onset_s, quiet_s): (f64, f64),
     min_run: usize,
@@ -317,7 +387,24 @@ fn refine_offset(
     let a = fine.cell_at(onset_s);
     let hi = fine.cell_at(quiet_s + OFFSET_SEARCH_AFTER_S);
     let b = (hi + 2).min(fine.len());
-    let x = excess_over(fine, lv.relative, a, b);
+    let mut x = excess_over(fine, lv.relative, a, b);
+    if let Some(back) = backward {
+        // The lesser envelope, each smoothed first: the lesser of two noisy
+        // cells would read a burst low (the minimum of two estimates).
+        let from = hi
+            .saturating_sub((BACKWARD_REACH_S / fine.cell_s).round() as usize)
+            .clamp(a, b);
+        for (v, w) in x[from - a..]
+            .iter_mut()
+            .zip(excess_over(back, lv.relative, from, b))
+        {
+            *v = if w.is_nan() || v.is_nan() {
+                f32::NAN
+            } else {
+                v.min(w)
+            };
+        }
+    }
     let run = runs(&x, lv.offset, gap)
         .into_iter()
         .rev()
@@ -350,6 +437,7 @@ mod tests {
             band_hz: (20.0, 150.0),
             fine_per_window: k,
             fine_power_uv2: vec![4.0; n * k],
+            fine_offset_uv2: Vec::new(),
             fine_scale: vec![1.0; n],
         };
         for c in 0..n * k {
@@ -391,5 +479,15 @@ mod tests {
         s.fine_power_uv2.clear();
         s.fine_scale.clear();
         assert_eq!(refine_span(&s, &b, (29, 36), &Config::default()), None);
+    }
+
+    #[test]
+    fn change_point_splits_quiet_from_loud_where_the_power_steps() {
+        // Noise-like cells: a weak cell just after the step does not move it.
+        let cells = [1.0, 1.2, 0.8, 1.1, 0.9, 1.0, 9.0, 1.5, 11.0, 8.0, 10.0, 9.5];
+        assert_eq!(change_point(&cells), Some(6));
+        // Falling power has no rise to find; too few cells either side.
+        assert_eq!(change_point(&[9.0, 9.0, 9.0, 1.0, 1.0, 1.0]), None);
+        assert_eq!(change_point(&[1.0, 1.0, 9.0, 9.0, 9.0]), None);
     }
 }

@@ -92,6 +92,8 @@ pub struct SpanStream {
     waiting: VecDeque<(f32, f32, f32)>,
     /// The fine cells of the windows in `waiting`, `fine_per_window` each.
     waiting_fine: VecDeque<f32>,
+    /// Their offset cells (see [`ActivitySeries::fine_offset_uv2`]).
+    waiting_fine_offset: VecDeque<f32>,
     /// The fine scales of the windows in `waiting` (when they have cells).
     waiting_scale: VecDeque<f32>,
     fine_per_window: usize,
@@ -107,6 +109,7 @@ pub struct SpanStream {
     baseline_uv: Vec<f32>,
     /// Fine cells of the windows held, from `offset` on.
     fine_power_uv2: Vec<f32>,
+    fine_offset_uv2: Vec<f32>,
     fine_scale: Vec<f32>,
     baseline: Option<BaselineStream>,
     hysteresis: Option<Hysteresis>,
@@ -145,6 +148,7 @@ impl SpanStream {
             geometry: None,
             waiting: VecDeque::new(),
             waiting_fine: VecDeque::new(),
+            waiting_fine_offset: VecDeque::new(),
             waiting_scale: VecDeque::new(),
             fine_per_window: 0,
             released: 0,
@@ -155,6 +159,7 @@ impl SpanStream {
             motion_uv: Vec::new(),
             baseline_uv: Vec::new(),
             fine_power_uv2: Vec::new(),
+            fine_offset_uv2: Vec::new(),
             fine_scale: Vec::new(),
             baseline: None,
             hysteresis: None,
@@ -221,6 +226,8 @@ impl SpanStream {
         debug_assert_eq!(piece.fine_per_window, self.fine_per_window);
         self.waiting_fine
             .extend(piece.fine_power_uv2.iter().copied());
+        self.waiting_fine_offset
+            .extend(piece.fine_offset_uv2.iter().copied());
         self.waiting_scale.extend(piece.fine_scale.iter().copied());
         self.geometry = Some((piece.hop_s, piece.first_center_s, piece.band_hz));
         self.waiting.extend(
@@ -347,6 +354,10 @@ impl SpanStream {
             for v in self.waiting_fine.drain(..fine) {
                 self.fine_power_uv2.push(if hit { f32::NAN } else { v });
             }
+            let fine_off = self.waiting_fine_offset.len().min(fine);
+            for v in self.waiting_fine_offset.drain(..fine_off) {
+                self.fine_offset_uv2.push(if hit { f32::NAN } else { v });
+            }
             if let Some(v) = self.waiting_scale.pop_front() {
                 self.fine_scale.push(if hit { f32::NAN } else { v });
             }
@@ -423,6 +434,11 @@ impl SpanStream {
         } else {
             self.fine_power_uv2[a * k..b * k].to_vec()
         };
+        let fine_offset = if self.fine_offset_uv2.is_empty() {
+            Vec::new()
+        } else {
+            self.fine_offset_uv2[a * k..b * k].to_vec()
+        };
         let scale = if self.fine_scale.is_empty() {
             Vec::new()
         } else {
@@ -439,6 +455,7 @@ impl SpanStream {
                 band_hz,
                 fine_per_window: k,
                 fine_power_uv2: fine,
+                fine_offset_uv2: fine_offset,
                 fine_scale: scale,
             },
             baseline_uv: self.baseline_uv[a..b].to_vec(),
@@ -470,6 +487,9 @@ impl SpanStream {
             self.baseline_uv.drain(..drop);
             if !self.fine_power_uv2.is_empty() {
                 self.fine_power_uv2.drain(..drop * self.fine_per_window);
+                if !self.fine_offset_uv2.is_empty() {
+                    self.fine_offset_uv2.drain(..drop * self.fine_per_window);
+                }
                 self.fine_scale.drain(..drop);
             }
             self.offset += drop;
@@ -551,6 +571,10 @@ mod tests {
             fine_power_uv2: a
                 .iter()
                 .flat_map(|&v| (0..10).map(move |j| v * v * (0.9 + 0.02 * j as f32)))
+                .collect(),
+            fine_offset_uv2: a
+                .iter()
+                .flat_map(|&v| (0..10).map(move |j| v * v * (0.85 + 0.02 * j as f32)))
                 .collect(),
             fine_per_window: 10,
             fine_scale: (0..n).map(|i| 0.6 + 0.1 * (i % 3) as f32).collect(),
@@ -664,6 +688,7 @@ mod tests {
             band_hz: (20.0, 150.0),
             fine_per_window: 0,
             fine_power_uv2: Vec::new(),
+            fine_offset_uv2: Vec::new(),
             fine_scale: Vec::new(),
         };
         // Samples 2000..3000 at 1 kHz: 2.0-3.0 s. Window i spans

@@ -504,6 +504,7 @@ mod tests {
             band_hz: (20.0, 150.0),
             fine_per_window: 0,
             fine_power_uv2: Vec::new(),
+            fine_offset_uv2: Vec::new(),
             fine_scale: Vec::new(),
         }
     }
