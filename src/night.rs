@@ -1188,6 +1188,9 @@ fn summarise(episodes: &[Episode], s: &Scored, duration_s: f64) -> NightSummary 
         summary.lms_index = per_sleep_h(n_lms);
         summary.plms_index = per_sleep_h(n_plms);
         summary.hypnogram = Some(display(&h.path));
+        let (wake_min, woke) = crate::score::context::cramp_wake(episodes, h);
+        summary.cramp_wake_min = Some(wake_min);
+        summary.n_cramp_awakenings = Some(woke);
     }
     summary
 }

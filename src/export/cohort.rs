@@ -71,7 +71,7 @@ fn night_row(n: &CohortNight) -> Vec<String> {
         n.n_cramps.to_string(),
         fixed(n.cramp_total_s, 1),
         opt(n.sleep_h, 4),
-        opt(n.cramp_wake_min, 1),
+        opt(n.cramp_wake_min, 2),
         count(n.n_cramp_awakenings),
     ];
     row.extend(n.cells.iter().map(|c| escape_text(c)));

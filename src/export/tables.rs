@@ -35,6 +35,8 @@ pub const EPISODE_COLUMNS: &[&str] = &[
     "ambiguous",
     "stage",
     "wake_within_120s",
+    "wake_after_min",
+    "back_to_sleep_min",
 ];
 
 /// Columns of `nights.csv`.
@@ -72,6 +74,8 @@ pub const NIGHT_COLUMNS: &[&str] = &[
     "plms_rem_index",
     "n_plm_arousal",
     "plm_arousal_index",
+    "cramp_wake_min",
+    "n_cramp_awakenings",
     "q_rest_not_quiet",
     "q_unit_suspect",
     "q_clipped",
@@ -177,6 +181,8 @@ impl<'a> EpisodesTable<'a> {
                 e.wake_within_120s
                     .map(|w| w.to_string())
                     .unwrap_or_default(),
+                opt(e.wake_after_min, 2),
+                opt(e.back_to_sleep_min, 2),
             ])?;
         }
         Ok(())
@@ -302,6 +308,8 @@ fn night_row(d: &NightDocument) -> Vec<String> {
         opt(s.context.plms_rem_index, 2),
         count(s.context.n_plm_arousal),
         opt(s.context.plm_arousal_index, 2),
+        opt(s.cramp_wake_min, 2),
+        count(s.n_cramp_awakenings),
     ];
     row.extend(quality_cells(&n.quality));
     row
