@@ -5,7 +5,10 @@
 //! interrupted run can be resumed and shards can be merged into exactly the
 //! tables a single run would have written.
 
+mod covariates;
 mod lock;
+
+pub use covariates::{cohort, diary_stage, CohortReport, DiaryRecord, DiaryStage};
 
 pub use lock::{OutputLock, LOCK_FILE};
 
@@ -501,6 +504,8 @@ pub struct ScanOptions {
     pub hypnogram: Option<PathBuf>,
     /// `--events`: the event files written per night (none by default).
     pub events: Vec<EventFormat>,
+    /// `--diary`: nightly covariates joined to the nights (issue 19).
+    pub diary: Option<PathBuf>,
 }
 
 impl ScanOptions {
@@ -518,6 +523,7 @@ impl ScanOptions {
             closeup_kinds: Vec::new(),
             hypnogram: None,
             events: Vec::new(),
+            diary: None,
         }
     }
 }
@@ -565,6 +571,8 @@ pub struct ScanReport {
     pub closeup_failures: Vec<(String, String)>,
     /// Nights written with warnings, and how many each (night id order).
     pub nights_with_warnings: Vec<(String, usize)>,
+    /// With a diary: what the join found, and the cohort's rate ratios.
+    pub diary: Option<(DiaryRecord, Vec<crate::cohort::Effect>)>,
 }
 
 /// `run.json`: how and when the outputs were made.
@@ -595,6 +603,10 @@ pub struct RunRecord {
     /// shards ran in different folders, and in outputs of older versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
+    /// With `--diary`: the diary, and the rows and nights the join could
+    /// not match (absent without a diary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diary: Option<DiaryRecord>,
 }
 
 /// The shards' working folder when they all ran in the same one.
@@ -794,21 +806,49 @@ pub fn write_tables(
     out_dir: &Path,
     docs: &mut [NightDocument],
     errors: &mut [NightError],
+    diary: Option<&DiaryStage>,
 ) -> Result<()> {
     docs.sort_by(|a, b| a.night.night.cmp(&b.night.night));
     errors.sort();
     let out = Layout::new(out_dir);
+    let (cells, table) = (diary.map(|d| &d.cells), diary.map(|d| &d.table));
     // Every table is tried, errors.csv last and whatever failed before it;
     // the first failure is returned.
-    let tables: [&dyn Export; 4] = [
-        &EpisodesCsv(docs),
-        &NightsCsv(docs, errors),
-        &CohortCsv(docs),
-        &ErrorsCsv(errors),
-    ];
+    let (episodes, nights) = (EpisodesCsv(docs), NightsCsv(docs, errors, cells));
+    let (cohort, errors_csv) = (CohortCsv(docs, table), ErrorsCsv(errors));
+    let mut tables: Vec<&dyn Export> = vec![&episodes, &nights, &cohort];
+    let (cohort_nights, effects);
+    if let Some(d) = diary {
+        cohort_nights = export::cohort::CohortNightsCsv(&d.table);
+        effects = export::cohort::CohortEffectsCsv(&d.effects);
+        tables.push(&cohort_nights);
+        tables.push(&effects);
+    }
+    tables.push(&errors_csv);
     // Collected first, so that a failure does not skip the tables after it.
     let written: Vec<Result<PathBuf>> = tables.iter().map(|t| export::export(&out, *t)).collect();
     written.into_iter().try_for_each(|r| r.map(drop))
+}
+
+/// The diary of a run, read and checked before any night is processed
+/// (a bad diary should not wait for hours of analysis to be reported).
+fn read_diary(path: Option<&Path>) -> Result<Option<crate::diary::Diary>> {
+    path.map(crate::diary::Diary::read).transpose()
+}
+
+/// The diary joined to the run's nights; when the join fails (a date on
+/// two recordings), the tables are still written without the diary and
+/// the error returned after them.
+fn join_diary(
+    diary: Option<&crate::diary::Diary>,
+    docs: &mut [NightDocument],
+) -> (Option<DiaryStage>, Option<Error>) {
+    docs.sort_by(|a, b| a.night.night.cmp(&b.night.night));
+    match diary.map(|d| diary_stage(d, docs)) {
+        None => (None, None),
+        Some(Ok(s)) => (Some(s), None),
+        Some(Err(e)) => (None, Some(e)),
+    }
 }
 
 fn write_run(out_dir: &Path, run: &RunRecord) -> Result<()> {
@@ -846,6 +886,7 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
             ));
         }
     }
+    let diary = read_diary(opts.diary.as_deref())?;
     prepare_output(&opts.out_dir)?;
     // Held to the end of the scan (report included), removed on return.
     let _lock = OutputLock::acquire(&opts.out_dir)?;
@@ -932,9 +973,13 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
             Outcome::Skipped => {}
         }
     }
+    if let Some(p) = &opts.diary {
+        inputs.extend(input_records(std::slice::from_ref(p))?);
+    }
+    let (stage, diary_error) = join_diary(diary.as_ref(), &mut docs);
     // Tables, errors.csv and run.json are written whatever failed before
     // them (as far as they can be), so the run says what happened.
-    if let Err(e) = write_tables(&opts.out_dir, &mut docs, &mut errors) {
+    if let Err(e) = write_tables(&opts.out_dir, &mut docs, &mut errors, stage.as_ref()) {
         output_error.get_or_insert(e);
     }
     let nights_with_warnings = warned(&docs);
@@ -956,9 +1001,10 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         working_dir: std::env::current_dir()
             .ok()
             .map(|d| d.display().to_string()),
+        diary: stage.as_ref().map(|s| s.record.clone()),
     };
     let written = write_run(&opts.out_dir, &run);
-    if let Some(e) = output_error {
+    if let Some(e) = output_error.or(diary_error) {
         return Err(e);
     }
     written?;
@@ -984,6 +1030,7 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
         report_index,
         closeup_failures,
         nights_with_warnings,
+        diary: stage.map(|s| (s.record, s.effects)),
     })
 }
 
@@ -1087,7 +1134,8 @@ fn merged_inputs(
 /// they are and the tables rebuilt, giving the bytes a single run would
 /// have written. Refuses shards made by another tool version or config, an
 /// incomplete or repeated set of shards, and nights that appear twice.
-pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
+pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path, diary: Option<&Path>) -> Result<ScanReport> {
+    let diary_file = read_diary(diary)?;
     if shard_dirs.is_empty() {
         return Err(Error::Config(
             "merge needs at least one shard folder".into(),
@@ -1194,8 +1242,12 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         }
     }
     docs.sort_by(|a, b| a.night.night.cmp(&b.night.night));
-    let inputs = merged_inputs(shard_dirs, &runs, &docs)?;
-    write_tables(out_dir, &mut docs, &mut errors)?;
+    let mut inputs = merged_inputs(shard_dirs, &runs, &docs)?;
+    if let Some(p) = diary {
+        inputs.extend(input_records(&[p.to_path_buf()])?);
+    }
+    let (stage, diary_error) = join_diary(diary_file.as_ref(), &mut docs);
+    write_tables(out_dir, &mut docs, &mut errors, stage.as_ref())?;
     let run = RunRecord {
         tool: "crampscan".into(),
         version: first.version.clone(),
@@ -1215,8 +1267,12 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         merged_from: shard_dirs.iter().map(|d| d.display().to_string()).collect(),
         output_error: None,
         working_dir: common_working_dir(&runs),
+        diary: stage.as_ref().map(|s| s.record.clone()),
     };
     write_run(out_dir, &run)?;
+    if let Some(e) = diary_error {
+        return Err(e);
+    }
     Ok(ScanReport {
         n_nights: run.n_nights,
         n_failed: run.n_failed,
@@ -1225,6 +1281,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_dir: &Path) -> Result<ScanReport> {
         report_index: None,
         closeup_failures: Vec::new(),
         nights_with_warnings: warned(&docs),
+        diary: stage.map(|s| (s.record, s.effects)),
     })
 }
 

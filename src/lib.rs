@@ -9,8 +9,10 @@
 //! parallel. [`night`] wires the stages for one night.
 
 pub mod batch;
+pub mod cohort;
 pub mod config;
 pub mod detect;
+pub mod diary;
 pub mod dsp;
 pub mod error;
 pub mod eval;

@@ -160,6 +160,13 @@ pub struct NightSummary {
     /// Figures by stage and arousal ([`crate::score::context`]).
     #[serde(default)]
     pub context: ContextSummary,
+    /// Minutes awake in the 30 min after the night's cramps (overlapping
+    /// windows counted once); `None` without a hypnogram.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cramp_wake_min: Option<f64>,
+    /// Cramps followed by wake within 120 s; `None` without a hypnogram.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_cramp_awakenings: Option<usize>,
     /// The scoring file (NSRR XML, Luna `.annot`) used, when one was.
     #[serde(default)]
     pub scoring: Option<String>,
@@ -1169,6 +1176,8 @@ fn summarise(episodes: &[Episode], s: &Scored, duration_s: f64) -> NightSummary 
         )
         .into(),
         scoring: s.scoring.as_ref().map(|s| display(&s.path)),
+        cramp_wake_min: None,
+        n_cramp_awakenings: None,
     };
     if let Some(h) = &s.hypnogram {
         // Sleep counted inside the recording only.
@@ -1179,6 +1188,9 @@ fn summarise(episodes: &[Episode], s: &Scored, duration_s: f64) -> NightSummary 
         summary.lms_index = per_sleep_h(n_lms);
         summary.plms_index = per_sleep_h(n_plms);
         summary.hypnogram = Some(display(&h.path));
+        let (wake_min, woke) = crate::score::context::cramp_wake(episodes, h);
+        summary.cramp_wake_min = Some(wake_min);
+        summary.n_cramp_awakenings = Some(woke);
     }
     summary
 }

@@ -113,6 +113,9 @@ fn the_column_reference_equals_the_headers_the_binary_writes() {
     let data = data.to_str().unwrap();
     // The four tables of a scan, on the sample nights.
     run_ok(t, &["scan", data, "-o", "out"]);
+    // The cohort tables, with the sample diary.
+    let diary = format!("{data}/diary.csv");
+    run_ok(t, &["scan", data, "-o", "out-diary", "--diary", &diary]);
     // Truth, evaluation and leaderboard tables, on two short family nights.
     let hours = MAX_EXAMPLE_HOURS.to_string();
     let nights = MAX_EXAMPLE_NIGHTS.to_string();
@@ -131,6 +134,8 @@ fn the_column_reference_equals_the_headers_the_binary_writes() {
         ("nights.csv", t.join("out/nights.csv")),
         ("cohort.csv", t.join("out/cohort.csv")),
         ("errors.csv", t.join("out/errors.csv")),
+        ("cohort_nights.csv", t.join("out-diary/cohort_nights.csv")),
+        ("cohort_effects.csv", t.join("out-diary/cohort_effects.csv")),
         ("<night>.truth.csv", t.join("sim/night01.truth.csv")),
         ("evaluation.csv", t.join("sim-out/evaluation.csv")),
         (
@@ -151,8 +156,14 @@ fn the_column_reference_equals_the_headers_the_binary_writes() {
         written.keys().copied().collect::<BTreeSet<_>>(),
         "README {COLUMN_SECTION}: the files documented differ from the files checked"
     );
+    // cohort_nights.csv ends with one column per covariate of the diary
+    // (every column of data/diary.csv but its key): documented in prose.
+    let covariates = header(&Path::new(data).join("diary.csv")).len() - 1;
     for (file, path) in &written {
-        let want = header(path);
+        let mut want = header(path);
+        if *file == "cohort_nights.csv" {
+            want.truncate(want.len() - covariates);
+        }
         let have = &documented[*file];
         assert_eq!(
             have,

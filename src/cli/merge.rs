@@ -17,10 +17,13 @@ pub struct MergeArgs {
     /// Output folder for the merged tables.
     #[arg(short, long, value_name = "OUT")]
     pub out: PathBuf,
+    /// Nightly diary joined to the merged nights (as `scan --diary`).
+    #[arg(long, value_name = "FILE")]
+    pub diary: Option<PathBuf>,
 }
 
 pub fn run(a: MergeArgs) -> anyhow::Result<u8> {
-    let report = batch::merge(&a.shards, &a.out)?;
+    let report = batch::merge(&a.shards, &a.out, a.diary.as_deref())?;
     eprintln!(
         "crampscan: merged {} shards: {} nights, {} failed; tables in {}",
         a.shards.len(),
@@ -30,6 +33,7 @@ pub fn run(a: MergeArgs) -> anyhow::Result<u8> {
     );
     outln!("{}", a.out.join("nights.csv").display());
     print_warned(&report, &a.out);
+    super::cohort::print_scan_diary(report.diary.as_ref(), &a.out)?;
     Ok(if report.n_failed > 0 {
         EXIT_SOME_FAILED
     } else {

@@ -23,6 +23,7 @@ macro_rules! outln {
 }
 
 mod bench;
+mod cohort;
 mod evaluate;
 mod inspect;
 mod merge;
@@ -125,6 +126,16 @@ enum Command {
     /// worst family per kind and the body movements reported as cramp, and
     /// writes PRED/families.csv.
     Evaluate(evaluate::EvaluateArgs),
+    /// Rate ratios of cramps per covariate of a nightly diary, within subjects.
+    ///
+    /// For each diary covariate and level (yes against no; a number's >0
+    /// against 0, or its upper tertiles against the lowest; a category's
+    /// levels against its most common one): nights, hours and cramps at
+    /// each, the cramp rate ratio within subjects, pooled, with an exact
+    /// conditional 95 % interval. Prints the table and writes
+    /// OUT/cohort_effects.csv (and, with --diary, OUT/cohort_nights.csv).
+    /// A screening analysis: the full model is scripts/cohort_model.R.
+    Cohort(cohort::CohortArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -257,6 +268,7 @@ fn check_iou(iou: f64) -> anyhow::Result<()> {
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Scan(a) => scan::run(a),
+        Command::Cohort(a) => cohort::run(a),
         Command::Report(a) => report::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Merge(a) => merge::run(a),

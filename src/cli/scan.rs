@@ -92,6 +92,13 @@ pub struct ScanArgs {
     /// Luna), tsv (<night>_events.tsv + _events.json, BIDS), all, or none.
     #[arg(long, value_name = "FORMATS", default_value = "none")]
     pub events: String,
+    /// Nightly diary (CSV): rows keyed by night, or by subject and date
+    /// (the evening's; subjects from the manifest); other columns are
+    /// covariates. Adds diary_<column> to nights.csv and cohort.csv, writes
+    /// OUT/cohort_nights.csv and OUT/cohort_effects.csv, and prints the
+    /// rate ratios (as `crampscan cohort`).
+    #[arg(long, value_name = "FILE")]
+    pub diary: Option<PathBuf>,
 }
 
 pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
@@ -135,6 +142,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         closeup_kinds,
         hypnogram: a.hypnogram,
         events: events::parse_formats(&a.events).map_err(|e| anyhow::anyhow!("--events: {e}"))?,
+        diary: a.diary,
     };
     let report = batch::scan(&opts, &cfg)?;
     eprintln!(
@@ -161,6 +169,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         );
     }
     print_warned(&report, &out);
+    super::cohort::print_scan_diary(report.diary.as_ref(), &out)?;
     Ok(if report.n_failed > 0 {
         EXIT_SOME_FAILED
     } else {

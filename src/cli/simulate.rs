@@ -17,18 +17,31 @@ pub struct SimulateArgs {
     /// Output folder.
     #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Number of nights.
-    #[arg(long, default_value_t = 1)]
-    pub nights: usize,
-    /// Length of each night, hours.
-    #[arg(long, default_value_t = 0.25)]
-    pub hours: f64,
+    /// Number of nights (default 1; with --cohort, per subject: 14).
+    #[arg(long)]
+    pub nights: Option<usize>,
+    /// Length of each night, hours (default 0.25; with --cohort 0.5).
+    #[arg(long)]
+    pub hours: Option<f64>,
+    /// Write a cohort with known effects instead: --subjects subjects ×
+    /// --nights nights, each night's cramps Poisson with a stated rate
+    /// model (exercise_min > 0 rate ratio 2.0, diuretic 1.5, magnesium_mg
+    /// 1.0, a frailty per subject), with diary.csv, manifest.csv (the
+    /// subjects), <night>.hypnogram.csv (cramps followed by awakenings)
+    /// and cohort.json (the model and every draw). Default format wav at
+    /// 256 Hz. Scan with: crampscan scan --manifest DIR/manifest.csv
+    /// --diary DIR/diary.csv -o OUT.
+    #[arg(long)]
+    pub cohort: bool,
+    /// Subjects of a --cohort.
+    #[arg(long, default_value_t = 30, requires = "cohort")]
+    pub subjects: usize,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// File format.
-    #[arg(long, value_enum, default_value_t = SimFormat::Csv)]
-    pub format: SimFormat,
+    /// File format (default csv; with --cohort wav).
+    #[arg(long, value_enum)]
+    pub format: Option<SimFormat>,
     /// EMG sample rate, Hz (default 1000; psg: 256). PSG rates such as
     /// 200, 256 and 500 Hz work; at least 100 Hz.
     #[arg(long, alias = "fs", value_name = "HZ")]
@@ -134,12 +147,45 @@ pub enum SimFormat {
 }
 
 pub fn run(a: SimulateArgs) -> anyhow::Result<u8> {
+    if a.cohort {
+        return run_cohort(a);
+    }
     let opts = options(a)?;
     let truths = simulate::simulate(&opts)?;
     eprintln!(
         "crampscan: wrote {} nights to {}",
         truths.len(),
         opts.out_dir.display()
+    );
+    Ok(EXIT_OK)
+}
+
+/// Nights per subject, hours per night, format and EMG rate of a cohort
+/// when not given.
+const COHORT_NIGHTS: usize = 14;
+const COHORT_HOURS: f64 = 0.5;
+
+fn run_cohort(mut a: SimulateArgs) -> anyhow::Result<u8> {
+    if a.family.is_some() {
+        anyhow::bail!("--cohort and --family cannot be combined");
+    }
+    let nights = a.nights.unwrap_or(COHORT_NIGHTS);
+    a.hours = Some(a.hours.unwrap_or(COHORT_HOURS));
+    a.format = Some(a.format.unwrap_or(SimFormat::Wav));
+    a.emg_fs = Some(a.emg_fs.unwrap_or(simulate::PSG_EMG_FS_HZ));
+    let subjects = a.subjects;
+    let night = options(a)?;
+    let dir = night.out_dir.clone();
+    let manifest = simulate::cohort::simulate_cohort(&simulate::cohort::CohortOptions {
+        night,
+        subjects,
+        nights,
+    })?;
+    eprintln!(
+        "crampscan: wrote a cohort of {subjects} subjects x {nights} nights to {}; scan it with: crampscan scan --manifest {} --diary {} -o OUT",
+        dir.display(),
+        manifest.display(),
+        dir.join("diary.csv").display()
     );
     Ok(EXIT_OK)
 }
@@ -191,10 +237,10 @@ fn options(a: SimulateArgs) -> anyhow::Result<SimOptions> {
     }
     Ok(SimOptions {
         out_dir: a.out,
-        nights: a.nights,
-        hours: a.hours,
+        nights: a.nights.unwrap_or(1),
+        hours: a.hours.unwrap_or(0.25),
         seed: a.seed,
-        format: match a.format {
+        format: match a.format.unwrap_or(SimFormat::Csv) {
             SimFormat::Csv => Format::Csv,
             SimFormat::Wav => Format::Wav,
             SimFormat::Edf => Format::Edf,

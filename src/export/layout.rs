@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! OUT/episodes.csv  nights.csv  cohort.csv  errors.csv  run.json
+//! OUT/cohort_nights.csv  cohort_effects.csv   with a diary (--diary, cohort)
 //! OUT/crampscan.lock                     while a run writes into OUT
 //! OUT/nights/<night>.json                the night in full
 //! OUT/nights/<night>.traces.bin          per-window features (--plots)
@@ -54,6 +55,16 @@ impl Layout {
     /// `OUT/cohort.csv`.
     pub fn cohort_csv(&self) -> PathBuf {
         self.root.join("cohort.csv")
+    }
+
+    /// `OUT/cohort_nights.csv`: one row per subject-night (with a diary).
+    pub fn cohort_nights_csv(&self) -> PathBuf {
+        self.root.join("cohort_nights.csv")
+    }
+
+    /// `OUT/cohort_effects.csv`: rate ratios per covariate and level.
+    pub fn cohort_effects_csv(&self) -> PathBuf {
+        self.root.join("cohort_effects.csv")
     }
 
     /// `OUT/errors.csv`.

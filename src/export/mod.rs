@@ -4,6 +4,7 @@
 //!
 //! - [`layout`]: the one place that knows where each file lives in OUT;
 //! - [`tables`]: `episodes.csv`, `nights.csv`, `cohort.csv`, `errors.csv`;
+//! - [`cohort`]: `cohort_nights.csv` and `cohort_effects.csv` (with a diary);
 //! - [`json`]: `nights/<night>.json` and `run.json`;
 //! - [`events`]: event files per night for review (EDF+, NSRR XML, Luna
 //!   `.annot`, BIDS `events.tsv`), with `scan --events`;
@@ -14,6 +15,7 @@
 //! Adding a format is one new file with a type that implements [`Export`].
 
 pub mod cells;
+pub mod cohort;
 pub mod events;
 pub mod json;
 pub mod layout;

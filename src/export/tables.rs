@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use super::cells::{clock, count, escape_text, fixed, opt, unescape_text};
 use super::json::read_night_episodes;
 use super::{Export, Layout};
+use crate::cohort::CohortTable;
+use crate::diary::{CovariateKind, Value};
 use crate::error::{Error, Result};
 use crate::night::NightResult;
 use crate::summary::{NightDocument, NightEpisodes, NightError};
@@ -33,6 +35,8 @@ pub const EPISODE_COLUMNS: &[&str] = &[
     "ambiguous",
     "stage",
     "wake_within_120s",
+    "wake_after_min",
+    "back_to_sleep_min",
 ];
 
 /// Columns of `nights.csv`.
@@ -70,6 +74,8 @@ pub const NIGHT_COLUMNS: &[&str] = &[
     "plms_rem_index",
     "n_plm_arousal",
     "plm_arousal_index",
+    "cramp_wake_min",
+    "n_cramp_awakenings",
     "q_rest_not_quiet",
     "q_unit_suspect",
     "q_clipped",
@@ -175,6 +181,8 @@ impl<'a> EpisodesTable<'a> {
                 e.wake_within_120s
                     .map(|w| w.to_string())
                     .unwrap_or_default(),
+                opt(e.wake_after_min, 2),
+                opt(e.back_to_sleep_min, 2),
             ])?;
         }
         Ok(())
@@ -189,18 +197,62 @@ impl<'a> EpisodesTable<'a> {
 /// (`status` `ok`) and the failed ones (`failed`, every other cell empty;
 /// the error is in `errors.csv`).
 pub fn nights_csv(nights: &[NightDocument], errors: &[NightError]) -> Vec<u8> {
+    nights_csv_with(nights, errors, None)
+}
+
+/// The diary's cells of each night, for `nights.csv` (`diary_<name>`
+/// columns after the others, empty for a night without a diary row and
+/// for a failed night).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DiaryCells {
+    /// Covariate names, without the `diary_` prefix.
+    pub names: Vec<String>,
+    /// The cells of each night with a diary row.
+    pub by_night: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// Prefix of the diary's columns in `nights.csv` and `cohort.csv`.
+pub const DIARY_PREFIX: &str = "diary_";
+
+/// [`nights_csv`] with the diary's columns when there is a diary; without
+/// one the bytes are those of [`nights_csv`].
+pub fn nights_csv_with(
+    nights: &[NightDocument],
+    errors: &[NightError],
+    diary: Option<&DiaryCells>,
+) -> Vec<u8> {
+    let width = diary.map_or(0, |d| d.names.len());
+    let diary_cells = |night: &str| -> Vec<String> {
+        diary
+            .and_then(|d| d.by_night.get(night))
+            .map(|c| c.iter().map(|x| escape_text(x)).collect())
+            .unwrap_or_else(|| vec![String::new(); width])
+    };
     let mut rows: Vec<(&str, Vec<String>)> = nights
         .iter()
-        .map(|d| (d.night.night.as_str(), night_row(d)))
+        .map(|d| {
+            let mut r = night_row(d);
+            r.extend(diary_cells(&d.night.night));
+            (d.night.night.as_str(), r)
+        })
         .collect();
     let mut failed = std::collections::BTreeSet::new();
     for e in errors {
         if !nights.iter().any(|d| d.night.night == e.night) && failed.insert(&e.night) {
-            rows.push((&e.night, failed_row(e)));
+            let mut r = failed_row(e);
+            r.resize(r.len() + width, String::new());
+            rows.push((&e.night, r));
         }
     }
     rows.sort_by(|a, b| a.0.cmp(b.0));
-    csv_bytes(NIGHT_COLUMNS, rows.into_iter().map(|(_, r)| r))
+    let mut header: Vec<String> = NIGHT_COLUMNS.iter().map(|c| c.to_string()).collect();
+    header.extend(
+        diary
+            .iter()
+            .flat_map(|d| d.names.iter().map(|n| format!("{DIARY_PREFIX}{n}"))),
+    );
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    csv_bytes(&header, rows.into_iter().map(|(_, r)| r))
 }
 
 /// The `nights.csv` row of a night that failed.
@@ -256,6 +308,8 @@ fn night_row(d: &NightDocument) -> Vec<String> {
         opt(s.context.plms_rem_index, 2),
         count(s.context.n_plm_arousal),
         opt(s.context.plm_arousal_index, 2),
+        opt(s.cramp_wake_min, 2),
+        count(s.n_cramp_awakenings),
     ];
     row.extend(quality_cells(&n.quality));
     row
@@ -271,11 +325,77 @@ pub const COHORT_COLUMNS: &[&str] = &[
     "nights_with_cramp",
     "mean_lm_index",
     "mean_plm_index",
+    "sleep_efficiency_cramp_nights",
+    "sleep_efficiency_no_cramp_nights",
 ];
+
+/// Sleep efficiency of a subject's nights: summed time asleep over summed
+/// recording time (time in bed is the recording), over the nights with a
+/// hypnogram; `None` when none has one.
+fn sleep_efficiency<'a>(nights: impl Iterator<Item = &'a NightResult>) -> Option<f64> {
+    let (mut sleep_h, mut bed_h) = (0.0, 0.0);
+    for n in nights {
+        if let Some(s) = n.summary.sleep_h {
+            sleep_h += s;
+            bed_h += n.summary.duration_h;
+        }
+    }
+    (bed_h > 0.0).then(|| sleep_h / bed_h)
+}
+
+/// A subject's summary of one covariate for `cohort.csv`: the mean of a
+/// number, the share of yes nights of a yes/no, the levels seen of a
+/// category (`;`-separated, in text order); empty when no night has it.
+fn covariate_summary(kind: CovariateKind, values: &[&Value]) -> String {
+    match kind {
+        CovariateKind::Number => {
+            let v: Vec<f64> = values
+                .iter()
+                .filter_map(|x| match x {
+                    Value::Number(x) => Some(*x),
+                    _ => None,
+                })
+                .collect();
+            opt(
+                (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64),
+                3,
+            )
+        }
+        CovariateKind::YesNo => {
+            let v: Vec<bool> = values
+                .iter()
+                .filter_map(|x| match x {
+                    Value::YesNo(b) => Some(*b),
+                    _ => None,
+                })
+                .collect();
+            opt(
+                (!v.is_empty()).then(|| v.iter().filter(|b| **b).count() as f64 / v.len() as f64),
+                3,
+            )
+        }
+        CovariateKind::Category => {
+            let levels: std::collections::BTreeSet<&str> = values
+                .iter()
+                .filter_map(|x| match x {
+                    Value::Category(c) => Some(c.as_str()),
+                    _ => None,
+                })
+                .collect();
+            escape_text(&levels.into_iter().collect::<Vec<_>>().join(";"))
+        }
+    }
+}
 
 /// `cohort.csv`: per-subject aggregates over nights (a night without a
 /// subject is its own subject, named by its night id).
 pub fn cohort_csv(nights: &[NightDocument]) -> Vec<u8> {
+    cohort_csv_with(nights, None)
+}
+
+/// [`cohort_csv`] with, when there is a diary, one `diary_<name>` column
+/// per covariate ([`covariate_summary`]).
+pub fn cohort_csv_with(nights: &[NightDocument], diary: Option<&CohortTable>) -> Vec<u8> {
     let mut by_subject: std::collections::BTreeMap<&str, Vec<&NightResult>> = Default::default();
     for d in nights {
         let subject = d.subject.as_deref().unwrap_or(&d.night.night);
@@ -291,7 +411,7 @@ pub fn cohort_csv(nights: &[NightDocument]) -> Vec<u8> {
         } else {
             0.5 * (cramps[m / 2 - 1] + cramps[m / 2]) as f64
         };
-        vec![
+        let mut row = vec![
             escape_text(subject),
             ns.len().to_string(),
             fixed(ns.iter().map(|n| n.summary.analyzed_h).sum::<f64>(), 4),
@@ -303,9 +423,36 @@ pub fn cohort_csv(nights: &[NightDocument]) -> Vec<u8> {
                 .to_string(),
             fixed(ns.iter().map(|n| n.summary.lm_index).sum::<f64>() / k, 2),
             fixed(ns.iter().map(|n| n.summary.plm_index).sum::<f64>() / k, 2),
-        ]
+            opt(
+                sleep_efficiency(ns.iter().copied().filter(|n| n.summary.n_cramps > 0)),
+                4,
+            ),
+            opt(
+                sleep_efficiency(ns.iter().copied().filter(|n| n.summary.n_cramps == 0)),
+                4,
+            ),
+        ];
+        if let Some(t) = diary {
+            for (j, c) in t.covariates.iter().enumerate() {
+                let values: Vec<&Value> = t
+                    .nights
+                    .iter()
+                    .filter(|n| n.subject == subject)
+                    .filter_map(|n| n.values.get(j))
+                    .collect();
+                row.push(covariate_summary(c.kind, &values));
+            }
+        }
+        row
     });
-    csv_bytes(COHORT_COLUMNS, rows)
+    let mut header: Vec<String> = COHORT_COLUMNS.iter().map(|c| c.to_string()).collect();
+    header.extend(diary.iter().flat_map(|t| {
+        t.covariates
+            .iter()
+            .map(|c| format!("{DIARY_PREFIX}{}", c.name))
+    }));
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    csv_bytes(&header, rows)
 }
 
 /// `errors.csv`.
@@ -341,8 +488,13 @@ impl Export for EpisodesCsv<'_> {
     }
 }
 
-/// `nights.csv` of a set of night documents and the nights that failed.
-pub struct NightsCsv<'a>(pub &'a [NightDocument], pub &'a [NightError]);
+/// `nights.csv` of a set of night documents and the nights that failed,
+/// with the diary's columns when there is a diary.
+pub struct NightsCsv<'a>(
+    pub &'a [NightDocument],
+    pub &'a [NightError],
+    pub Option<&'a DiaryCells>,
+);
 
 impl Export for NightsCsv<'_> {
     fn path(&self, out: &Layout) -> PathBuf {
@@ -350,13 +502,14 @@ impl Export for NightsCsv<'_> {
     }
 
     fn write(&self, _: &Layout, path: &Path, w: &mut dyn Write) -> Result<()> {
-        w.write_all(&nights_csv(self.0, self.1))
+        w.write_all(&nights_csv_with(self.0, self.1, self.2))
             .map_err(|e| Error::output(path, e))
     }
 }
 
-/// `cohort.csv` of a set of night documents.
-pub struct CohortCsv<'a>(pub &'a [NightDocument]);
+/// `cohort.csv` of a set of night documents, with the diary's
+/// per-subject summaries when there is a diary.
+pub struct CohortCsv<'a>(pub &'a [NightDocument], pub Option<&'a CohortTable>);
 
 impl Export for CohortCsv<'_> {
     fn path(&self, out: &Layout) -> PathBuf {
@@ -364,7 +517,7 @@ impl Export for CohortCsv<'_> {
     }
 
     fn write(&self, _: &Layout, path: &Path, w: &mut dyn Write) -> Result<()> {
-        w.write_all(&cohort_csv(self.0))
+        w.write_all(&cohort_csv_with(self.0, self.1))
             .map_err(|e| Error::output(path, e))
     }
 }

@@ -54,8 +54,23 @@ pub fn is_recording(path: &Path) -> bool {
     // Output tables of an earlier run found inside an input folder.
     if matches!(
         name.as_str(),
-        "episodes.csv" | "nights.csv" | "errors.csv" | "evaluation.csv" | "cohort.csv"
+        "episodes.csv"
+            | "nights.csv"
+            | "errors.csv"
+            | "evaluation.csv"
+            | "cohort.csv"
+            | "cohort_nights.csv"
+            | "cohort_effects.csv"
     ) {
+        return false;
+    }
+    // A nightly diary or a manifest beside the recordings (`simulate
+    // --cohort` writes both) describes nights; it is none.
+    if name == "diary.csv"
+        || name.ends_with(".diary.csv")
+        || name.ends_with("_diary.csv")
+        || name == "manifest.csv"
+    {
         return false;
     }
     let ext = path

@@ -247,6 +247,8 @@ fn new_episode(
         ambiguous: false,
         stage: None,
         wake_within_120s: None,
+        wake_after_min: None,
+        back_to_sleep_min: None,
     }
 }
 

@@ -11,6 +11,11 @@ use super::{Episode, EpisodeKind};
 /// ICSD-3).
 pub const CRAMP_WAKE_WITHIN_S: f64 = 120.0;
 
+/// Window after a cramp's onset in which wake is counted as sleep the
+/// cramp cost, s (issue 19: "the minutes awake in the 30 minutes after
+/// it"; the sleep lost to an awakening is mostly within it).
+pub const CRAMP_WAKE_WINDOW_S: f64 = 1800.0;
+
 /// Figures per hour of a stage; each `None` without a hypnogram, or without
 /// time in that stage.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -80,14 +85,84 @@ pub fn stage_figures(
 }
 
 /// Sets each episode's stage at onset and, for cramps, whether wake is
-/// scored within [`CRAMP_WAKE_WITHIN_S`] after the onset.
+/// scored within [`CRAMP_WAKE_WITHIN_S`] after the onset, the minutes awake
+/// in the [`CRAMP_WAKE_WINDOW_S`] after it and the latency back to sleep.
 pub fn mark_episodes(episodes: &mut [Episode], h: &Hypnogram) {
     for e in episodes {
         e.stage = h.stage_at(e.start_s).map(|s| s.as_str().to_string());
         if e.kind == EpisodeKind::Cramp {
-            e.wake_within_120s = Some(h.wake_in(e.start_s, e.start_s + CRAMP_WAKE_WITHIN_S));
+            let woke = h.wake_in(e.start_s, e.start_s + CRAMP_WAKE_WITHIN_S);
+            e.wake_within_120s = Some(woke);
+            e.wake_after_min =
+                Some(wake_s_in(h, &[(e.start_s, e.start_s + CRAMP_WAKE_WINDOW_S)]) / 60.0);
+            e.back_to_sleep_min = if woke {
+                back_to_sleep_s(h, e.start_s).map(|s| s / 60.0)
+            } else {
+                None
+            };
         }
     }
+}
+
+/// Time awake by the hypnogram inside the union of `spans`, s.
+fn wake_s_in(h: &Hypnogram, spans: &[(f64, f64)]) -> f64 {
+    let mut spans = spans.to_vec();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut merged: Vec<(f64, f64)> = Vec::new();
+    for (a, b) in spans {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+        .iter()
+        .map(|&(lo, hi)| {
+            h.epochs
+                .iter()
+                .filter(|e| e.2 == Stage::Wake)
+                .map(|&(a, b, _)| (b.min(hi) - a.max(lo)).max(0.0))
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// From a cramp's onset to the first sleep epoch after the wake that
+/// follows it (the first wake scored within [`CRAMP_WAKE_WITHIN_S`]), s;
+/// `None` when sleep does not come back inside the hypnogram.
+fn back_to_sleep_s(h: &Hypnogram, onset_s: f64) -> Option<f64> {
+    let until = onset_s + CRAMP_WAKE_WITHIN_S;
+    let wake_s = h
+        .epochs
+        .iter()
+        .filter(|&&(a, b, s)| s == Stage::Wake && a <= until && b > onset_s)
+        .map(|&(a, _, _)| a.max(onset_s))
+        .min_by(f64::total_cmp)?;
+    h.epochs
+        .iter()
+        .filter(|&&(a, _, s)| s.is_sleep() && a >= wake_s)
+        .map(|&(a, _, _)| a - onset_s)
+        .min_by(f64::total_cmp)
+}
+
+/// The night's sleep lost to cramps: minutes awake in the union of the
+/// [`CRAMP_WAKE_WINDOW_S`] after each cramp's onset (a minute after two
+/// cramps counts once), and the cramps followed by wake within
+/// [`CRAMP_WAKE_WITHIN_S`].
+pub fn cramp_wake(episodes: &[Episode], h: &Hypnogram) -> (f64, usize) {
+    let cramps: Vec<&Episode> = episodes
+        .iter()
+        .filter(|e| e.kind == EpisodeKind::Cramp)
+        .collect();
+    let spans: Vec<(f64, f64)> = cramps
+        .iter()
+        .map(|e| (e.start_s, e.start_s + CRAMP_WAKE_WINDOW_S))
+        .collect();
+    let woke = cramps
+        .iter()
+        .filter(|e| h.wake_in(e.start_s, e.start_s + CRAMP_WAKE_WITHIN_S))
+        .count();
+    (wake_s_in(h, &spans) / 60.0, woke)
 }
 
 #[cfg(test)]
@@ -168,5 +243,68 @@ mod tests {
                 (Some("N1"), None)
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod sleep_lost {
+    use super::*;
+
+    #[test]
+    fn cramp_awakenings_and_wake_minutes_by_hand() {
+        use Stage::*;
+        // 30 s epochs written out as runs: N2 to 600 s, W 600-750,
+        // N2 750-1500, W 1500-1560, N1 1560-1620, N2 1620-3000,
+        // W 3000-3600 (the night ends awake).
+        let h = Hypnogram {
+            path: "h".into(),
+            epochs: vec![
+                (0.0, 600.0, N2),
+                (600.0, 750.0, Wake),
+                (750.0, 1500.0, N2),
+                (1500.0, 1560.0, Wake),
+                (1560.0, 1620.0, N1),
+                (1620.0, 3000.0, N2),
+                (3000.0, 3600.0, Wake),
+            ],
+            start_time: None,
+        };
+        let mut eps = vec![
+            // A: onset 540 s in N2; wake at 600 s (60 s later): woke.
+            Episode::bare("l", EpisodeKind::Cramp, 540.0, 580.0),
+            // B: onset 1400 s in N2; wake at 1500 s (100 s later): woke.
+            Episode::bare("l", EpisodeKind::Cramp, 1400.0, 1430.0),
+            // C: onset 2000 s in N2; next wake at 3000 s: did not wake.
+            Episode::bare("l", EpisodeKind::Cramp, 2000.0, 2030.0),
+            Episode::bare("l", EpisodeKind::Lm, 100.0, 102.0),
+        ];
+        mark_episodes(&mut eps, &h);
+        // A: window 540-2340 holds W 600-750 (150 s) and 1500-1560 (60 s):
+        // 3.5 min; back asleep at 750 s, 210 s after onset: 3.5 min.
+        // B: window 1400-3200: W 1500-1560 (60 s) and 3000-3200 (200 s):
+        // 260 s = 4.333 min; back asleep (N1) at 1560 s: 160 s = 2.667 min.
+        // C: window 2000-3800: W 3000-3600 (600 s) = 10 min; no awakening
+        // within 2 min, so no latency.
+        let got: Vec<(Option<bool>, Option<f64>, Option<f64>)> = eps
+            .iter()
+            .map(|e| (e.wake_within_120s, e.wake_after_min, e.back_to_sleep_min))
+            .collect();
+        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-9;
+        assert_eq!(got[0].0, Some(true));
+        assert!(close(got[0].1, 3.5) && close(got[0].2, 3.5), "{:?}", got[0]);
+        assert_eq!(got[1].0, Some(true));
+        assert!(
+            close(got[1].1, 260.0 / 60.0) && close(got[1].2, 160.0 / 60.0),
+            "{:?}",
+            got[1]
+        );
+        assert_eq!(got[2].0, Some(false));
+        assert!(close(got[2].1, 10.0) && got[2].2.is_none(), "{:?}", got[2]);
+        assert_eq!(got[3], (None, None, None));
+        // The night: the union 540-3800 holds W 150 + 60 + 600 s = 13.5 min
+        // (not 3.5 + 4.333 + 10); two cramps woke the sleeper.
+        let (wake_min, n) = cramp_wake(&eps, &h);
+        assert!((wake_min - 13.5).abs() < 1e-9, "{wake_min}");
+        assert_eq!(n, 2);
     }
 }

@@ -98,6 +98,15 @@ pub struct Episode {
     /// ([`context::CRAMP_WAKE_WITHIN_S`]); `None` without a hypnogram.
     #[serde(default)]
     pub wake_within_120s: Option<bool>,
+    /// Cramps only: minutes awake by the hypnogram in the 30 min after the
+    /// onset ([`context::CRAMP_WAKE_WINDOW_S`]); `None` without a hypnogram.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_after_min: Option<f64>,
+    /// Cramps that woke the sleeper: minutes from the onset to the first
+    /// sleep epoch after that wake; `None` without a hypnogram, without an
+    /// awakening, or when sleep does not come back inside the hypnogram.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_to_sleep_min: Option<f64>,
 }
 
 fn yes() -> bool {
@@ -182,6 +191,8 @@ impl Episode {
             ambiguous: false,
             stage: None,
             wake_within_120s: None,
+            wake_after_min: None,
+            back_to_sleep_min: None,
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::score::EpisodeKind;
 
 mod artifacts;
+pub mod cohort;
 pub mod families;
 mod night;
 mod physiology;

@@ -17,7 +17,32 @@ pub fn simulate(opts: &SimOptions) -> Result<Vec<PathBuf>> {
 }
 
 fn simulate_night(opts: &SimOptions, k: usize) -> Result<PathBuf> {
-    let mut plan = Plan::draw(opts, k)?;
+    simulate_night_with(opts, k, None).map(|(p, _)| p)
+}
+
+/// What a cohort night sets itself instead of drawing it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct NightOverride {
+    pub id: String,
+    /// Start time written to the files (`YYYY-MM-DDTHH:MM:SS`).
+    pub start: String,
+    pub n_cramps: usize,
+}
+
+/// Writes night `k` (its random streams seeded by `k`), with what `ov`
+/// sets; returns its truth file and its scheduled events.
+pub(super) fn simulate_night_with(
+    opts: &SimOptions,
+    k: usize,
+    ov: Option<&NightOverride>,
+) -> Result<(PathBuf, Vec<TruthEvent>)> {
+    let mut plan = Plan::draw(opts, k, ov)?;
+    let events = plan.events.clone();
+    let truth = write_night_files(&mut plan)?;
+    Ok((truth, events))
+}
+
+fn write_night_files(plan: &mut Plan) -> Result<PathBuf> {
     let truth_path = plan.write_truth()?;
     let emg_path = plan.write_emg()?;
     let o = &plan.opts;
@@ -69,7 +94,7 @@ struct Plan {
 }
 
 impl Plan {
-    fn draw(opts: &SimOptions, k: usize) -> Result<Plan> {
+    fn draw(opts: &SimOptions, k: usize, ov: Option<&NightOverride>) -> Result<Plan> {
         let mut rng = stream(opts.seed, 0x9E37_79B9_7F4A_7C15, 0, k);
         let duration_s = opts.hours * 3600.0;
         // A family edits this night's options and draws from a fourth stream.
@@ -87,6 +112,7 @@ impl Plan {
             cramp_s: opts.cramp_s,
             cramp_uv: opts.cramp_uv,
             plm_series_fraction: r.plm_series_fraction,
+            n_cramps: ov.map(|o| o.n_cramps),
         };
         let mut events = schedule(&mut rng, duration_s, &spec);
         // Confounders draw from their own stream so the easy night is unchanged.
@@ -108,7 +134,7 @@ impl Plan {
             family.as_mut(),
         )?;
         Ok(Plan {
-            id: format!("{}{:02}", opts.prefix, k + 1),
+            id: ov.map_or_else(|| format!("{}{:02}", opts.prefix, k + 1), |o| o.id.clone()),
             k,
             opts,
             family,
@@ -118,7 +144,10 @@ impl Plan {
             art,
             mains_hz,
             duration_s,
-            start: format!("2026-01-{:02}T23:00:00", (k % 28) + 1),
+            start: ov.map_or_else(
+                || format!("2026-01-{:02}T23:00:00", (k % 28) + 1),
+                |o| o.start.clone(),
+            ),
         })
     }
 

@@ -25,6 +25,9 @@ pub struct ScheduleSpec {
     pub cramp_uv: (f64, f64),
     /// Share of LM groups that are periodic series; 0 keeps the easy series.
     pub plm_series_fraction: f64,
+    /// Exactly this many cramps (none allowed), instead of `cramps_per_h`
+    /// (at least one): a cohort night's Poisson draw.
+    pub n_cramps: Option<usize>,
 }
 
 impl ScheduleSpec {
@@ -35,6 +38,7 @@ impl ScheduleSpec {
             cramp_s: (20.0, 90.0),
             cramp_uv: (50.0, 120.0),
             plm_series_fraction: 0.0,
+            n_cramps: None,
         }
     }
 }
@@ -57,7 +61,9 @@ pub fn schedule(rng: &mut ChaCha8Rng, duration_s: f64, spec: &ScheduleSpec) -> V
     let cramps_per_h = spec.cramps_per_h;
     let mut events = Vec::new();
     // Cramps first, spread over the night, each with room for the stretch after it.
-    let n_cramps = ((duration_s / 3600.0 * cramps_per_h).round() as usize).max(1);
+    let n_cramps = spec
+        .n_cramps
+        .unwrap_or_else(|| ((duration_s / 3600.0 * cramps_per_h).round() as usize).max(1));
     for k in 0..n_cramps {
         let dur = rng
             .random_range(spec.cramp_s.0..spec.cramp_s.1)
