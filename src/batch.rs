@@ -862,6 +862,74 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
     cfg.validate()?;
     let plans = PlanCache::new();
     let detector_name = detect::from_config(cfg, &plans)?.name().to_string();
+    let items = work_items(opts)?;
+    let diary = read_diary(opts.diary.as_deref())?;
+    prepare_output(&opts.out_dir)?;
+    // Held to the end of the scan (report included), removed on return.
+    let _lock = OutputLock::acquire(&opts.out_dir)?;
+    let items = shard_items(items, opts.shard);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))?;
+    let jobs: Vec<&NightJob> = items
+        .iter()
+        .filter_map(|it| match it {
+            WorkItem::Night(j) => Some(j),
+            WorkItem::Failed(_) => None,
+        })
+        .collect();
+    let outcomes = run_nights(&jobs, cfg, opts, &plans, &pool);
+    let mut g = gather(opts, &items, &jobs, outcomes)?;
+    let (stage, diary_error) = join_diary(diary.as_ref(), &mut g.docs);
+    // Tables, errors.csv and run.json are written whatever failed before
+    // them (as far as they can be), so the run says what happened.
+    if let Err(e) = write_tables(&opts.out_dir, &mut g.docs, &mut g.errors, stage.as_ref()) {
+        g.output_error.get_or_insert(e);
+    }
+    let nights_with_warnings = warned(&g.docs);
+    let run = RunRecord {
+        tool: "crampscan".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        detector: detector_name,
+        threads: pool.current_num_threads(),
+        started_unix_s: unix_s(started),
+        finished_unix_s: unix_s(SystemTime::now()),
+        shard: opts.shard,
+        n_nights: g.docs.len() + g.errors.len(),
+        n_failed: g.errors.len(),
+        n_resumed: g.n_resumed,
+        inputs: g.inputs,
+        config: cfg.clone(),
+        merged_from: Vec::new(),
+        output_error: g.output_error.as_ref().map(|e| e.to_string()),
+        working_dir: std::env::current_dir()
+            .ok()
+            .map(|d| d.display().to_string()),
+        diary: stage.as_ref().map(|s| s.record.clone()),
+    };
+    let written = write_run(&opts.out_dir, &run);
+    if let Some(e) = g.output_error.or(diary_error) {
+        return Err(e);
+    }
+    written?;
+    let (report_index, closeup_failures) = scan_report(opts, &pool)?;
+    Ok(ScanReport {
+        n_nights: run.n_nights,
+        n_failed: run.n_failed,
+        n_resumed: run.n_resumed,
+        out_dir: opts.out_dir.clone(),
+        report_index,
+        closeup_failures,
+        nights_with_warnings,
+        diary: stage.map(|s| (s.record, s.effects)),
+    })
+}
+
+/// The run's nights (and the inputs that are not nights, as failures),
+/// from the folders or the manifest; refuses one hypnogram file for many
+/// nights.
+fn work_items(opts: &ScanOptions) -> Result<Vec<WorkItem>> {
     let items: Vec<WorkItem> = match &opts.inputs {
         Inputs::Paths(paths) => {
             let (nights, errors) = discover_except(paths, Some(&opts.out_dir));
@@ -886,30 +954,18 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
             ));
         }
     }
-    let diary = read_diary(opts.diary.as_deref())?;
-    prepare_output(&opts.out_dir)?;
-    // Held to the end of the scan (report included), removed on return.
-    let _lock = OutputLock::acquire(&opts.out_dir)?;
-    let items = shard_items(items, opts.shard);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))?;
-    let threads = pool.current_num_threads();
-    let jobs: Vec<&NightJob> = items
-        .iter()
-        .filter_map(|it| match it {
-            WorkItem::Night(j) => Some(j),
-            WorkItem::Failed(_) => None,
-        })
-        .collect();
-    let mut errors: Vec<NightError> = items
-        .iter()
-        .filter_map(|it| match it {
-            WorkItem::Failed(e) => Some(e.clone()),
-            WorkItem::Night(_) => None,
-        })
-        .collect();
+    Ok(items)
+}
+
+/// Each night's outcome, in `jobs` order, processed in parallel on `pool`
+/// with a progress bar when asked for.
+fn run_nights(
+    jobs: &[&NightJob],
+    cfg: &Config,
+    opts: &ScanOptions,
+    plans: &PlanCache,
+    pool: &rayon::ThreadPool,
+) -> Vec<Outcome> {
     let bar = (opts.progress && jobs.len() > 1).then(|| {
         let b = indicatif::ProgressBar::new(jobs.len() as u64);
         b.set_style(
@@ -923,14 +979,14 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
     // After an output failure the remaining nights are not started: the
     // run ends with exit 1 whatever they give.
     let output_failed = std::sync::atomic::AtomicBool::new(false);
-    let outcomes: Vec<Outcome> = pool.install(|| {
+    let outcomes = pool.install(|| {
         jobs.par_iter()
             .map(|job| {
                 use std::sync::atomic::Ordering::Relaxed;
                 if output_failed.load(Relaxed) {
                     return Outcome::Skipped;
                 }
-                let o = run_job(job, cfg, opts, &plans);
+                let o = run_job(job, cfg, opts, plans);
                 if matches!(o, Outcome::OutputFailed(_)) {
                     output_failed.store(true, Relaxed);
                 }
@@ -944,94 +1000,94 @@ pub fn scan(opts: &ScanOptions, cfg: &Config) -> Result<ScanReport> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut docs = Vec::new();
-    let mut n_resumed = 0;
-    let mut output_error: Option<Error> = None;
+    outcomes
+}
+
+/// What the nights of a scan gave, for the tables and `run.json`.
+struct Gathered {
+    docs: Vec<NightDocument>,
+    errors: Vec<NightError>,
+    /// Every input file with its hash: the manifest first, then each
+    /// night's files, then the diary.
+    inputs: Vec<InputRecord>,
+    n_resumed: usize,
+    /// The first output failure in night order.
+    output_error: Option<Error>,
+}
+
+/// The nights' outcomes sorted into documents, errors and provenance.
+fn gather(
+    opts: &ScanOptions,
+    items: &[WorkItem],
+    jobs: &[&NightJob],
+    outcomes: Vec<Outcome>,
+) -> Result<Gathered> {
+    let errors = items
+        .iter()
+        .filter_map(|it| match it {
+            WorkItem::Failed(e) => Some(e.clone()),
+            WorkItem::Night(_) => None,
+        })
+        .collect();
     // The manifest decides which nights there are and their options: it
     // is the run's first input.
-    let mut inputs = match &opts.inputs {
+    let inputs = match &opts.inputs {
         Inputs::Manifest(path) => input_records(std::slice::from_ref(path))?,
         Inputs::Paths(_) => Vec::new(),
+    };
+    let mut g = Gathered {
+        docs: Vec::new(),
+        errors,
+        inputs,
+        n_resumed: 0,
+        output_error: None,
     };
     for (job, o) in jobs.iter().zip(outcomes) {
         match o {
             Outcome::Done(doc, resumed) => {
-                n_resumed += resumed as usize;
-                inputs.extend(doc.inputs.iter().cloned());
-                docs.push(*doc);
+                g.n_resumed += resumed as usize;
+                g.inputs.extend(doc.inputs.iter().cloned());
+                g.docs.push(*doc);
             }
             Outcome::Failed(e) => {
                 // Provenance lists the failed nights' files too, where readable.
-                inputs.extend(input_records(&job.provenance_files(None)).unwrap_or_default());
-                errors.push(e);
+                g.inputs
+                    .extend(input_records(&job.provenance_files(None)).unwrap_or_default());
+                g.errors.push(e);
             }
             // The first in night order, so the message does not depend on
             // the thread count.
             Outcome::OutputFailed(e) => {
-                output_error.get_or_insert(e);
+                g.output_error.get_or_insert(e);
             }
             Outcome::Skipped => {}
         }
     }
     if let Some(p) = &opts.diary {
-        inputs.extend(input_records(std::slice::from_ref(p))?);
+        g.inputs.extend(input_records(std::slice::from_ref(p))?);
     }
-    let (stage, diary_error) = join_diary(diary.as_ref(), &mut docs);
-    // Tables, errors.csv and run.json are written whatever failed before
-    // them (as far as they can be), so the run says what happened.
-    if let Err(e) = write_tables(&opts.out_dir, &mut docs, &mut errors, stage.as_ref()) {
-        output_error.get_or_insert(e);
+    Ok(g)
+}
+
+/// Nights whose close-ups could not be drawn, with why.
+type CloseupFailures = Vec<(String, String)>;
+
+/// With `--plots`, the report (`report/index.html` and the nights whose
+/// close-ups could not be drawn).
+fn scan_report(
+    opts: &ScanOptions,
+    pool: &rayon::ThreadPool,
+) -> Result<(Option<PathBuf>, CloseupFailures)> {
+    if !opts.plots {
+        return Ok((None, Vec::new()));
     }
-    let nights_with_warnings = warned(&docs);
-    let run = RunRecord {
-        tool: "crampscan".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        detector: detector_name,
-        threads,
-        started_unix_s: unix_s(started),
-        finished_unix_s: unix_s(SystemTime::now()),
-        shard: opts.shard,
-        n_nights: docs.len() + errors.len(),
-        n_failed: errors.len(),
-        n_resumed,
-        inputs,
-        config: cfg.clone(),
-        merged_from: Vec::new(),
-        output_error: output_error.as_ref().map(|e| e.to_string()),
-        working_dir: std::env::current_dir()
-            .ok()
-            .map(|d| d.display().to_string()),
-        diary: stage.as_ref().map(|s| s.record.clone()),
-    };
-    let written = write_run(&opts.out_dir, &run);
-    if let Some(e) = output_error.or(diary_error) {
-        return Err(e);
-    }
-    written?;
-    let report = if opts.plots {
-        let ropts = ReportOptions {
-            out_dir: opts.out_dir.clone(),
-            closeup_kinds: opts.closeup_kinds.clone(),
-            recordings_dir: None,
-        };
-        Some(pool.install(|| report::write_report(&ropts))?)
-    } else {
-        None
-    };
-    let (report_index, closeup_failures) = match report {
-        Some(r) => (Some(r.index), r.closeup_failures),
-        None => (None, Vec::new()),
-    };
-    Ok(ScanReport {
-        n_nights: run.n_nights,
-        n_failed: run.n_failed,
-        n_resumed,
+    let ropts = ReportOptions {
         out_dir: opts.out_dir.clone(),
-        report_index,
-        closeup_failures,
-        nights_with_warnings,
-        diary: stage.map(|s| (s.record, s.effects)),
-    })
+        closeup_kinds: opts.closeup_kinds.clone(),
+        recordings_dir: None,
+    };
+    let r = pool.install(|| report::write_report(&ropts))?;
+    Ok((Some(r.index), r.closeup_failures))
 }
 
 /// The nights with warnings and their counts (the `n_warnings` column).

@@ -95,14 +95,15 @@ fn no_import_circle_between_top_level_modules() {
 const MAX_FN_LINES: usize = 150;
 
 /// Functions still longer than [`MAX_FN_LINES`], as (file under the
-/// repository, name): each entry is work left, not a licence.
-/// `src/batch.rs` `scan` is in code another change is reworking (the
-/// writers behind one trait, issue 17 item 3); split it there.
-const KNOWN_LONG: &[(&str, &str)] = &[("src/batch.rs", "scan")];
+/// repository, name): each entry is work left, not a licence. None left.
+const KNOWN_LONG: &[(&str, &str)] = &[];
 
 /// Functions that read as a short sequence of named stages (issue 17),
 /// held to STYLE's usual length, lines.
-const STAGED: &[(&str, &str)] = &[("src/night.rs", "process_night_with")];
+const STAGED: &[(&str, &str)] = &[
+    ("src/night.rs", "process_night_with"),
+    ("src/batch.rs", "scan"),
+];
 /// STYLE: functions rarely longer than this, lines.
 const STAGED_MAX_LINES: usize = 80;
 
