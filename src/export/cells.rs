@@ -78,9 +78,39 @@ pub fn fixed(x: f64, decimals: usize) -> String {
     }
 }
 
+/// Duration of `[start_s, end_s]` to the millisecond, s, as the difference
+/// of the two times as the tables write them (`fixed(_, 3)`), so that an
+/// onset plus this duration reads back exactly the table's end, not a
+/// millisecond off from rounding the difference on its own.
+pub fn duration_ms(start_s: f64, end_s: f64) -> String {
+    let ms = |x: f64| fixed(x, 3).replace('.', "").parse::<i64>().ok();
+    match (ms(start_s), ms(end_s)) {
+        (Some(a), Some(b)) if b >= a => format!("{}.{:03}", (b - a) / 1000, (b - a) % 1000),
+        _ => fixed((end_s - start_s).max(0.0), 3),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn onset_plus_duration_is_the_tables_end() {
+        // 0.1235 and 0.4245 round to .124 / .425 (or thereabouts in binary);
+        // the difference on its own would round to 0.301.
+        for (a, b) in [
+            (12.1235, 12.4245),
+            (0.0004, 0.3006),
+            (5.0, 5.0),
+            (1.9996, 2.5004),
+        ] {
+            let d = duration_ms(a, b);
+            let sum: f64 = fixed(a, 3).parse::<f64>().unwrap() + d.parse::<f64>().unwrap();
+            assert_eq!(format!("{sum:.3}"), fixed(b, 3), "{a} {b} {d}");
+        }
+        assert_eq!(duration_ms(1.0, 2.5), "1.500");
+        assert_eq!(duration_ms(3.0, 2.0), "0.000");
+    }
 
     #[test]
     fn formula_cells_are_quoted_and_read_back_exactly() {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::{event_path, EventFormat, NightEvents};
 use crate::error::{Error, Result};
-use crate::export::cells::fixed;
+use crate::export::cells::{duration_ms, fixed};
 use crate::export::{Export, Layout};
 
 /// The suffix of the events table after the night id.
@@ -77,7 +77,7 @@ pub fn tsv_text(n: &NightEvents) -> String {
         s.push_str(&format!(
             "{}\t{}\t{}\t{}\n",
             fixed(e.start_s, 3),
-            fixed(e.end_s - e.start_s, 3),
+            duration_ms(e.start_s, e.end_s),
             e.kind.as_str(),
             cell(&e.channel)
         ));

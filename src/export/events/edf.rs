@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::{event_path, EventFormat, NightEvents};
 use crate::error::{Error, Result};
-use crate::export::cells::fixed;
+use crate::export::cells::{duration_ms, fixed};
 use crate::export::{Export, Layout};
 
 /// Bytes of the annotation signal per data record (2 bytes a "sample"):
@@ -42,11 +42,11 @@ impl Export for EdfEvents<'_> {
 }
 
 /// The TAL of one event: `+onset␕duration␔text␔␀`.
-fn tal(onset_s: f64, duration_s: f64, text: &str) -> Vec<u8> {
+fn tal(onset_s: f64, end_s: f64, text: &str) -> Vec<u8> {
     format!(
         "+{}\x15{}\x14{text}\x14\x00",
         fixed(onset_s, 3),
-        fixed(duration_s.max(0.0), 3)
+        duration_ms(onset_s, end_s)
     )
     .into_bytes()
 }
@@ -72,7 +72,7 @@ fn records(n: &NightEvents) -> (usize, Vec<Vec<u8>>) {
         .iter()
         .map(|e| {
             let text = format!("{}@@{}", e.kind.as_str(), clean(&e.channel));
-            tal(e.start_s, e.end_s - e.start_s, &text)
+            tal(e.start_s, e.end_s, &text)
         })
         .collect();
     let longest = tals.iter().map(Vec::len).max().unwrap_or(0);

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use super::{event_path, Event, EventFormat, NightEvents};
 use crate::error::{Error, Result};
-use crate::export::cells::fixed;
+use crate::export::cells::{duration_ms, fixed};
 use crate::export::{Export, Layout};
 use crate::score::EpisodeKind;
 
@@ -109,7 +109,7 @@ pub fn xml_text(n: &NightEvents) -> String {
              <Start>{}</Start>\n<Duration>{}</Duration>\n<SignalLocation>{}</SignalLocation>\n\
              </ScoredEvent>\n",
             fixed(e.start_s, 3),
-            fixed(e.end_s - e.start_s, 3),
+            duration_ms(e.start_s, e.end_s),
             escape(&e.channel)
         ));
     }
