@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{crampscan, stderr};
+use common::{crampscan, read_table, stderr};
 use crampscan::cohort::{effects, Effect};
 use crampscan::simulate::cohort::{
     drawn_table, CohortOptions, RR_DIURETIC, RR_EXERCISE, RR_MAGNESIUM,
@@ -87,20 +87,6 @@ fn run(args: &[&str]) -> String {
     stderr(&o)
 }
 
-fn rows(p: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(p).unwrap();
-    let h = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            h.iter()
-                .zip(rec.iter())
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
 /// Simulates a cohort, scans it with its manifest, hypnograms and diary,
 /// and checks what the tables say against the draws in `cohort.json`.
 fn end_to_end(dir: &Path, subjects: usize, nights: usize, hours: f64) -> Vec<Effect> {
@@ -135,7 +121,7 @@ fn end_to_end(dir: &Path, subjects: usize, nights: usize, hours: f64) -> Vec<Eff
     let model: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sim.join("cohort.json")).unwrap()).unwrap();
     let draws = model["night_draws"].as_array().unwrap();
-    let table = rows(&out.join("cohort_nights.csv"));
+    let table = read_table(&out.join("cohort_nights.csv"));
     assert_eq!(table.len(), subjects * nights);
     let mut after_midnight = 0;
     for (d, r) in draws.iter().zip(&table) {
@@ -159,7 +145,7 @@ fn end_to_end(dir: &Path, subjects: usize, nights: usize, hours: f64) -> Vec<Eff
     }
     assert!(after_midnight > 0, "no recording started after midnight");
     // Cramp nights sleep worse: the hypnograms wake the sleeper after cramps.
-    for c in rows(&out.join("cohort.csv")) {
+    for c in read_table(&out.join("cohort.csv")) {
         if let (Ok(with), Ok(without)) = (
             c["sleep_efficiency_cramp_nights"].parse::<f64>(),
             c["sleep_efficiency_no_cramp_nights"].parse::<f64>(),

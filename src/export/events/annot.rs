@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{event_path, EventFormat, NightEvents};
+use super::{event_path, one_field, EventFormat, NightEvents};
 use crate::error::{Error, Result};
 use crate::export::cells::fixed;
 use crate::export::{Export, Layout};
@@ -37,25 +37,6 @@ impl Export for LunaAnnot<'_> {
     }
 }
 
-/// A channel label as one field: no tabs or line breaks.
-fn one_field(s: &str) -> String {
-    let s: String = s
-        .chars()
-        .map(|c| {
-            if matches!(c, '\t' | '\n' | '\r') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    if s.trim().is_empty() {
-        ".".into()
-    } else {
-        s
-    }
-}
-
 /// The class of an episode kind.
 pub fn class(kind: EpisodeKind) -> &'static str {
     match kind {
@@ -77,7 +58,7 @@ pub fn annot_text(n: &NightEvents) -> String {
         s.push_str(&format!(
             "{}\t.\t{}\t{}\t{}\t{periodic}confidence={}\n",
             class(e.kind),
-            one_field(&e.channel),
+            one_field(&e.channel, "."),
             fixed(e.start_s, 3),
             fixed(e.end_s, 3),
             fixed(e.confidence, 3)

@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{event_path, EventFormat, NightEvents};
+use super::{event_path, one_field, EventFormat, NightEvents};
 use crate::error::{Error, Result};
 use crate::export::cells::{duration_ms, fixed};
 use crate::export::{Export, Layout};
@@ -50,25 +50,6 @@ impl Export for EventsJson<'_> {
     }
 }
 
-/// A cell: no tabs or line breaks, `n/a` when empty.
-fn cell(s: &str) -> String {
-    let s: String = s
-        .chars()
-        .map(|c| {
-            if matches!(c, '\t' | '\n' | '\r') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    if s.trim().is_empty() {
-        "n/a".into()
-    } else {
-        s
-    }
-}
-
 /// The table.
 pub fn tsv_text(n: &NightEvents) -> String {
     let mut s = TSV_COLUMNS.join("\t");
@@ -79,7 +60,7 @@ pub fn tsv_text(n: &NightEvents) -> String {
             fixed(e.start_s, 3),
             duration_ms(e.start_s, e.end_s),
             e.kind.as_str(),
-            cell(&e.channel)
+            one_field(&e.channel, "n/a")
         ));
     }
     s

@@ -194,6 +194,27 @@ pub fn write_events(out: &Layout, night: &str, formats: &[EventFormat]) -> Resul
 }
 
 /// A night's event file of one format as an [`Export`]: the path from
+/// A label as one field of a tab-separated file (Luna's `.annot`, the
+/// BIDS `events.tsv`): tabs and line breaks become spaces, and a blank
+/// label is written as `empty`, the format's placeholder.
+fn one_field(s: &str, empty: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| {
+            if matches!(c, '\t' | '\n' | '\r') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    if s.trim().is_empty() {
+        empty.into()
+    } else {
+        s
+    }
+}
+
 /// [`EventFormat::paths`] (`index` picks among several).
 fn event_path(out: &Layout, n: &NightEvents, format: EventFormat, index: usize) -> PathBuf {
     format.paths(out, &n.night).swap_remove(index)
