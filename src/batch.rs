@@ -769,8 +769,14 @@ fn run_job(job: &NightJob, base: &Config, opts: &ScanOptions, plans: &PlanCache)
         Ok((doc, resumed)) => Outcome::Done(Box::new(doc.without_episodes()), resumed),
         Err(e @ Error::Output { .. }) => Outcome::OutputFailed(e),
         Err(e) => {
-            // A stale document from an earlier run must not outlive a failure.
+            // A stale document from an earlier run must not outlive a
+            // failure, nor its event files.
             let _ = std::fs::remove_file(night_path(&opts.out_dir, &job.input.id));
+            let _ = events::remove_events(
+                &Layout::new(&opts.out_dir),
+                &job.input.id,
+                events::ALL_FORMATS,
+            );
             Outcome::Failed(fail(e))
         }
     }

@@ -77,6 +77,20 @@ fn check_night(out: &Path, night: &str, rows: &[BTreeMap<String, String>]) {
     assert!(nights.join(format!("{night}_events.json")).is_file());
 }
 
+/// Copies a folder tree.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let q = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &q);
+        } else {
+            std::fs::copy(&p, &q).unwrap();
+        }
+    }
+}
+
 fn event_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(out.join("nights"))
         .unwrap()
@@ -125,6 +139,14 @@ fn every_event_file_holds_the_episodes_of_episodes_csv() {
     }
     scan(&["scan", inp, "-o", o, "--events", "all", "--resume"]);
     assert_eq!(event_bytes(&out), all);
+    // A resumed run with fewer formats leaves none of the others behind.
+    let again = dir.path().join("again");
+    copy_dir(&out, &again);
+    let a = again.to_str().unwrap();
+    scan(&["scan", inp, "-o", a, "--events", "edf", "--resume"]);
+    let kept: Vec<String> = event_bytes(&again).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert!(kept.iter().all(|n| n.ends_with(".events.edf")), "{kept:?}");
 
     // Shards merged carry the same bytes; a thread count changes nothing.
     let mut shards = Vec::new();

@@ -175,6 +175,14 @@ pub fn read_night_events(path: &Path) -> Result<NightEvents> {
 /// Writes the night's event files of `formats` (its document must be
 /// written already).
 pub fn write_events(out: &Layout, night: &str, formats: &[EventFormat]) -> Result<()> {
+    // A format not asked for this time must not be left from an earlier
+    // run (`--resume` with other `--events`): it would hold old episodes.
+    let others: Vec<EventFormat> = ALL_FORMATS
+        .iter()
+        .copied()
+        .filter(|f| !formats.contains(f))
+        .collect();
+    remove_events(out, night, &others)?;
     if formats.is_empty() {
         return Ok(());
     }
@@ -193,7 +201,20 @@ pub fn write_events(out: &Layout, night: &str, formats: &[EventFormat]) -> Resul
     Ok(())
 }
 
-/// A night's event file of one format as an [`Export`]: the path from
+/// Removes the night's event files of `formats` from OUT, where they are
+/// (a failed night's, or those of formats no longer asked for).
+pub fn remove_events(out: &Layout, night: &str, formats: &[EventFormat]) -> Result<()> {
+    for path in formats.iter().flat_map(|f| f.paths(out, night)) {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::output(&path, e))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// A label as one field of a tab-separated file (Luna's `.annot`, the
 /// BIDS `events.tsv`): tabs and line breaks become spaces, and a blank
 /// label is written as `empty`, the format's placeholder.
