@@ -20,6 +20,8 @@ pub mod export;
 pub mod inspect;
 pub mod io;
 pub mod night;
+#[cfg(feature = "python")]
+pub mod python;
 pub mod quality;
 pub mod recording;
 pub mod report;
