@@ -20,11 +20,13 @@ use pyo3::types::{PyDict, PyList};
 use crate::batch::{self, Inputs, ScanOptions};
 use crate::config::Config as RustConfig;
 use crate::export::events;
-use crate::Error;
+use crate::export::tables::read_errors_csv;
+use crate::export::Layout;
 
 pyo3::create_exception!(crampscan, CrampscanError, PyException);
 
-fn err(e: Error) -> PyErr {
+/// Any error as a `CrampscanError` carrying its message.
+fn err(e: impl std::fmt::Display) -> PyErr {
     CrampscanError::new_err(e.to_string())
 }
 
@@ -65,11 +67,7 @@ impl Config {
         let (section, field) = key.split_once('.').ok_or_else(|| {
             CrampscanError::new_err(format!("config key \"{key}\": expected section.field"))
         })?;
-        let text = format!("[{section}]\n{field} = {}\n", toml_value(value)?);
-        let mut table: toml::Table = toml::from_str(&self.inner.to_toml())
-            .map_err(|e| CrampscanError::new_err(e.to_string()))?;
-        let patch: toml::Table =
-            toml::from_str(&text).map_err(|e| CrampscanError::new_err(format!("{key}: {e}")))?;
+        let mut table: toml::Table = toml::from_str(&self.inner.to_toml()).map_err(err)?;
         let known = table
             .get_mut(section)
             .and_then(|s| s.as_table_mut())
@@ -77,7 +75,7 @@ impl Config {
             .ok_or_else(|| {
                 CrampscanError::new_err(format!("config key \"{key}\" does not exist"))
             })?;
-        known.insert(field.into(), patch[section][field].clone());
+        known.insert(field.into(), toml_value(value)?);
         Config::from_toml(&toml::to_string(&table).expect("a table serialises"))
     }
 
@@ -90,23 +88,23 @@ impl Config {
 }
 
 /// A Python value as a TOML value.
-fn toml_value(v: &Bound<'_, PyAny>) -> PyResult<String> {
+fn toml_value(v: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
     if let Ok(b) = v.extract::<bool>() {
-        return Ok(b.to_string());
+        return Ok(toml::Value::Boolean(b));
     }
     if let Ok(i) = v.extract::<i64>() {
-        return Ok(i.to_string());
+        return Ok(toml::Value::Integer(i));
     }
     if let Ok(f) = v.extract::<f64>() {
-        return Ok(format!("{f:?}"));
+        return Ok(toml::Value::Float(f));
     }
     if let Ok(s) = v.extract::<String>() {
-        return Ok(toml::Value::String(s).to_string());
+        return Ok(toml::Value::String(s));
     }
     if let Ok(l) = v.extract::<Vec<String>>() {
-        return Ok(
-            toml::Value::Array(l.into_iter().map(toml::Value::String).collect()).to_string(),
-        );
+        return Ok(toml::Value::Array(
+            l.into_iter().map(toml::Value::String).collect(),
+        ));
     }
     Err(CrampscanError::new_err(
         "config value: expected a bool, number, string or list of strings",
@@ -127,9 +125,14 @@ fn table_from_text<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAn
 
 /// The tables of a scan's output folder as DataFrames.
 fn scan_tables<'py>(py: Python<'py>, out: &Path) -> PyResult<Bound<'py, PyDict>> {
+    let out = Layout::new(out);
     let d = PyDict::new(py);
-    for name in ["nights", "episodes", "errors", "cohort"] {
-        let p = out.join(format!("{name}.csv"));
+    for (name, p) in [
+        ("nights", out.nights_csv()),
+        ("episodes", out.episodes_csv()),
+        ("errors", out.errors_csv()),
+        ("cohort", out.cohort_csv()),
+    ] {
         if p.exists() {
             d.set_item(name, read_table(py, &p)?)?;
         }
@@ -153,7 +156,7 @@ fn scan<'py>(
     hypnogram: Option<PathBuf>,
     diary: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let tmp = tempfile::tempdir().map_err(|e| CrampscanError::new_err(e.to_string()))?;
+    let tmp = tempfile::tempdir().map_err(err)?;
     let out_dir = out.unwrap_or_else(|| tmp.path().join("out"));
     let mut opts = ScanOptions::new(Inputs::Paths(inputs), out_dir.clone());
     opts.threads = threads;
@@ -305,11 +308,6 @@ fn detect(
     night: &str,
     start_time: Option<String>,
 ) -> PyResult<Night> {
-    let emg_rows = rows(emg, channel_names.as_ref().map(Vec::len), "emg")?;
-    let names = names_or(channel_names, emg_rows.len(), true);
-    let tmp = tempfile::tempdir().map_err(|e| CrampscanError::new_err(e.to_string()))?;
-    let dir = tmp.path().join("in");
-    std::fs::create_dir_all(&dir).map_err(|e| CrampscanError::new_err(e.to_string()))?;
     if night.is_empty()
         || !night
             .chars()
@@ -319,12 +317,16 @@ fn detect(
             "night \"{night}\": expected letters, digits, '.', '_' or '-'"
         )));
     }
+    let emg_rows = rows(emg, channel_names.as_ref().map(Vec::len), "emg")?;
+    let names = names_or(channel_names, emg_rows.len(), true);
+    let tmp = tempfile::tempdir().map_err(err)?;
+    let dir = tmp.path().join("in");
+    std::fs::create_dir_all(&dir).map_err(err)?;
     let emg_path = dir.join(format!("{night}_emg.wav"));
     write_wav(&emg_path, &emg_rows, &names, "EMG", "uV", fs_hz)?;
     if let Some(t) = start_time {
         let json = serde_json::json!({ "start_time": t }).to_string();
-        std::fs::write(emg_path.with_extension("json"), json)
-            .map_err(|e| CrampscanError::new_err(e.to_string()))?;
+        std::fs::write(emg_path.with_extension("json"), json).map_err(err)?;
     }
     if let Some(a) = accel {
         let acc_rows = rows(a, None, "accel")?;
@@ -344,19 +346,15 @@ fn detect(
 
 /// The [`Night`] of a one-night output folder; its error as an exception.
 fn night_from(py: Python<'_>, out: &Path) -> PyResult<Night> {
-    let errors = std::fs::read_to_string(out.join("errors.csv")).unwrap_or_default();
-    if let Some(row) = errors.lines().nth(1) {
-        let msg = row
-            .split_once(',')
-            .map_or(row, |(_, m)| m)
-            .trim_matches('"');
-        return Err(CrampscanError::new_err(msg.replace("\"\"", "\"")));
+    let out = Layout::new(out);
+    if let Some(e) = read_errors_csv(&out.errors_csv()).map_err(err)?.first() {
+        return Err(CrampscanError::new_err(e.error.clone()));
     }
-    let summary = read_table(py, &out.join("nights.csv"))?;
+    let summary = read_table(py, &out.nights_csv())?;
     let id: String = summary.get_item("night")?.get_item(0)?.extract()?;
-    let doc_path = out.join("nights").join(format!("{id}.json"));
+    let doc_path = out.night_json(&id);
     let doc_text = std::fs::read_to_string(&doc_path)
-        .map_err(|e| CrampscanError::new_err(format!("{}: {e}", doc_path.display())))?;
+        .map_err(|e| err(format!("{}: {e}", doc_path.display())))?;
     let doc = py.import("json")?.call_method1("loads", (doc_text,))?;
     let pd = py.import("pandas")?;
     let moves = doc.get_item("leg_movements")?.get_item("movements")?;
@@ -371,7 +369,7 @@ fn night_from(py: Python<'_>, out: &Path) -> PyResult<Night> {
         })
         .unwrap_or_default();
     Ok(Night {
-        episodes: read_table(py, &out.join("episodes.csv"))?.unbind(),
+        episodes: read_table(py, &out.episodes_csv())?.unbind(),
         summary: summary.unbind(),
         leg_movements: pd.call_method1("DataFrame", (moves,))?.unbind(),
         quality: PyList::new(py, quality)?.into_any().unbind(),
