@@ -28,7 +28,7 @@ use crate::export::json::{parse_night_json, read_night_json, NightJson, RunJson}
 use crate::export::tables::{
     read_errors_csv, read_night_ids, CohortCsv, EpisodesCsv, ErrorsCsv, NightsCsv,
 };
-use crate::export::{self, write_atomic, Export, Layout};
+use crate::export::{self, remove_if_present, write_atomic, Export, Layout};
 use crate::io;
 use crate::night::{process_night_with, NightInput, NightOptions};
 use crate::report::{self, traces, ReportOptions};
@@ -1116,10 +1116,7 @@ fn merge_traces(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
             traces::parse(&from, &bytes, id)?;
             write_atomic(&to, &bytes)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::remove_file(&to) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::output(&to, e)),
-            _ => Ok(()),
-        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => remove_if_present(&to),
         Err(e) => Err(Error::io(&from, e)),
     }
 }
@@ -1133,14 +1130,7 @@ fn merge_events(shard_dir: &Path, out_dir: &Path, id: &str) -> Result<()> {
         for (a, b) in from.event_files(id, *f).iter().zip(to.event_files(id, *f)) {
             match std::fs::read(a) {
                 Ok(bytes) => write_atomic(&b, &bytes)?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    match std::fs::remove_file(&b) {
-                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                            return Err(Error::output(&b, e))
-                        }
-                        _ => {}
-                    }
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => remove_if_present(&b)?,
                 Err(e) => return Err(Error::io(a, e)),
             }
         }

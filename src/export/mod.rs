@@ -45,6 +45,15 @@ pub fn export(out: &Layout, file: &dyn Export) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Removes the output file `path` if it is there: a file that should not
+/// outlive this run (a stale event file, a merged night's old features).
+pub fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::output(path, e)),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename, so a
 /// reader, or a run resumed after a kill, never sees a half-written file.
 /// No fsync: that would guard against power loss, not against an

@@ -204,15 +204,10 @@ pub fn write_events(out: &Layout, night: &str, formats: &[EventFormat]) -> Resul
 /// Removes the night's event files of `formats` from OUT, where they are
 /// (a failed night's, or those of formats no longer asked for).
 pub fn remove_events(out: &Layout, night: &str, formats: &[EventFormat]) -> Result<()> {
-    for path in formats.iter().flat_map(|f| f.paths(out, night)) {
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::output(&path, e))
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+    formats
+        .iter()
+        .flat_map(|f| f.paths(out, night))
+        .try_for_each(|p| super::remove_if_present(&p))
 }
 
 /// A label as one field of a tab-separated file (Luna's `.annot`, the
