@@ -9,7 +9,7 @@
 use std::sync::Once;
 
 use chrono::{NaiveDateTime, Timelike};
-use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint};
+use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -410,6 +410,18 @@ pub fn overview_height_px(n_emg: usize, has_accel: bool) -> u32 {
         + if has_accel { ENMO_PANEL_HEIGHT_PX } else { 0 }
 }
 
+/// How one panel labels its axes ([`Frame::draw_axes`]).
+struct Axes<'a> {
+    /// Title of the y axis, with its unit.
+    y_desc: &'a str,
+    /// Number of y labels; plotters' default when `None`.
+    y_labels: Option<usize>,
+    /// Whether the time axis title is drawn (under the last panel).
+    time_title: bool,
+    /// Grid lines (off where they would cover an image).
+    grid: bool,
+}
+
 /// The time axis a figure's panels share.
 struct Frame {
     x_range: (f64, f64),
@@ -475,6 +487,38 @@ impl Frame {
             .caption(caption, (FONT, 14))
             .build_cartesian_2d(self.axis(), y)
             .map_err(pe)
+    }
+
+    /// Draws a panel's axes as every panel has them: the light grid (or
+    /// none), the time ticks, the y ticks and the fonts, with `y_desc` as
+    /// the y title and the time axis title when `time_title`.
+    fn draw_axes<DB: DrawingBackend, Y>(
+        &self,
+        chart: &mut ChartContext<DB, Cartesian2d<TimeAxis, Y>>,
+        axes: Axes,
+    ) -> Fig<()>
+    where
+        Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    {
+        let fmt_x = |t: &f64| self.tick(t);
+        let mut mesh = chart.configure_mesh();
+        if axes.grid {
+            mesh.light_line_style(GRID_RGB).bold_line_style(GRID_RGB);
+        } else {
+            mesh.disable_mesh();
+        }
+        mesh.x_label_formatter(&fmt_x)
+            .y_label_formatter(&y_tick)
+            .y_desc(axes.y_desc)
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13));
+        if let Some(n) = axes.y_labels {
+            mesh.y_labels(n);
+        }
+        if axes.time_title {
+            mesh.x_desc(self.desc());
+        }
+        mesh.draw().map_err(pe)
     }
 
     /// The min–max envelope of samples `v` (first at `t0_s`, `dt_s` apart)
@@ -660,19 +704,13 @@ fn overview_emg_panel<DB: DrawingBackend>(
         if last { 44 } else { 22 },
         (y_lo..y_hi).log_scale(),
     )?;
-    let fmt_x = |t: &f64| frame.tick(t);
-    let mut mesh = chart.configure_mesh();
-    mesh.light_line_style(GRID_RGB)
-        .bold_line_style(GRID_RGB)
-        .x_label_formatter(&fmt_x)
-        .y_label_formatter(&y_tick)
-        .y_desc("band RMS (µV, log)")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13));
-    if last {
-        mesh.x_desc(frame.desc());
-    }
-    mesh.draw().map_err(pe)?;
+    let axes = Axes {
+        y_desc: "band RMS (µV, log)",
+        y_labels: None,
+        time_title: last,
+        grid: true,
+    };
+    frame.draw_axes(&mut chart, axes)?;
     let (px, py) = chart.plotting_area().get_pixel_range();
     layout.plot_x_px = (px.start, px.end);
     layout
@@ -742,20 +780,13 @@ fn overview_accel_panel<DB: DrawingBackend>(
         .fold(0.0, f64::max);
     let y_hi = nice_ceil((hi * 1.1).max(0.01));
     let mut chart = frame.chart(area, "accelerometer movement", 44, 0.0..y_hi)?;
-    let fmt_x = |t: &f64| frame.tick(t);
-    chart
-        .configure_mesh()
-        .light_line_style(GRID_RGB)
-        .bold_line_style(GRID_RGB)
-        .x_label_formatter(&fmt_x)
-        .y_label_formatter(&y_tick)
-        .y_labels(4)
-        .x_desc(frame.desc())
-        .y_desc("ENMO (g)")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .draw()
-        .map_err(pe)?;
+    let axes = Axes {
+        y_desc: "ENMO (g)",
+        y_labels: Some(4),
+        time_title: true,
+        grid: true,
+    };
+    frame.draw_axes(&mut chart, axes)?;
     draw_paths(&mut chart, zigzag(&env, 0.0), TRACE_RGB)
 }
 

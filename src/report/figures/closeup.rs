@@ -103,19 +103,13 @@ pub(super) fn closeup_emg_panel<DB: DrawingBackend>(
         .fold(0.0, f64::max);
     let y = nice_ceil((amp * 1.05).max(1.0));
     let mut chart = frame.chart(area, &format!("raw EMG, {}", e.channel), 22, -y..y)?;
-    let fmt_x = |t: &f64| frame.tick(t);
-    chart
-        .configure_mesh()
-        .light_line_style(GRID_RGB)
-        .bold_line_style(GRID_RGB)
-        .x_label_formatter(&fmt_x)
-        .y_label_formatter(&y_tick)
-        .y_labels(5)
-        .y_desc("EMG (µV)")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .draw()
-        .map_err(pe)?;
+    let axes = Axes {
+        y_desc: "EMG (µV)",
+        y_labels: Some(5),
+        time_title: false,
+        grid: true,
+    };
+    frame.draw_axes(&mut chart, axes)?;
     chart
         .draw_series(std::iter::once(Rectangle::new(
             [(e.start_s, y), (e.end_s, -y)],
@@ -155,18 +149,13 @@ pub(super) fn closeup_spectrogram_panel<DB: DrawingBackend>(
             }))
             .map_err(pe)?;
     }
-    let fmt_x = |t: &f64| frame.tick(t);
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_label_formatter(&fmt_x)
-        .y_label_formatter(&y_tick)
-        .y_labels(5)
-        .y_desc("frequency (Hz)")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .draw()
-        .map_err(pe)?;
+    let axes = Axes {
+        y_desc: "frequency (Hz)",
+        y_labels: Some(5),
+        time_title: false,
+        grid: false,
+    };
+    frame.draw_axes(&mut chart, axes)?;
     // Episode bounds as lines, so the spectrum itself stays readable.
     for t in [e.start_s, e.end_s] {
         chart
@@ -262,20 +251,13 @@ pub(super) fn closeup_accel_panel<DB: DrawingBackend>(
     };
     let r = accel_range(d);
     let mut chart = frame.chart(area, caption, 44, r.clone())?;
-    let fmt_x = |t: &f64| frame.tick(t);
-    chart
-        .configure_mesh()
-        .light_line_style(GRID_RGB)
-        .bold_line_style(GRID_RGB)
-        .x_label_formatter(&fmt_x)
-        .y_label_formatter(&y_tick)
-        .y_labels(5)
-        .x_desc(frame.desc())
-        .y_desc("acceleration (g)")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .draw()
-        .map_err(pe)?;
+    let axes = Axes {
+        y_desc: "acceleration (g)",
+        y_labels: Some(5),
+        time_title: true,
+        grid: true,
+    };
+    frame.draw_axes(&mut chart, axes)?;
     chart
         .draw_series(std::iter::once(Rectangle::new(
             [(e.start_s, r.end), (e.end_s, r.start)],
