@@ -28,10 +28,14 @@ ANNOT_CLASS = {"cramp": "cramp", "lm": "lm", "sustained": "sustained", "movement
 XML_OWN_CONCEPT = {"Leg cramp|Cramp (crampscan)": "cramp",
                    "Sustained leg muscle contraction|Sustained (crampscan)": "sustained",
                    "Body movement|Movement (crampscan)": "movement"}
-# Luna's class names for them (spaces and brackets become underscores).
-LUNA_OWN_CLASS = {"Leg_cramp|Cramp_crampscan": "cramp",
-                  "Sustained_leg_muscle_contraction|Sustained_crampscan": "sustained",
-                  "Body_movement|Movement_crampscan": "movement"}
+
+
+def luna_class(concept):
+    """The class name Luna gives an XML concept: brackets dropped, spaces to underscores."""
+    return concept.replace(" (", "_").replace(")", "").replace(" ", "_")
+
+
+LUNA_OWN_CLASS = {luna_class(c): k for c, k in XML_OWN_CONCEPT.items()}
 
 
 def lm_or(concept, own):
@@ -61,7 +65,7 @@ def same_events(name, want, got, tol_s):
     check(True, f"{name}: kinds, channels, onsets and ends within {tol_s * 1000:.1f} ms")
 
 
-def luna_table(lp, proj, ident, recording, annot=None):
+def luna_table(proj, ident, recording, annot=None):
     p = proj.inst(ident)
     p.attach_edf(str(recording))
     if annot is not None:
@@ -136,13 +140,13 @@ def main():
         return
     proj = lp.proj()
     classes = {v: k for k, v in ANNOT_CLASS.items()}
-    tab = luna_table(lp, proj, "annot", recording, nights / f"{night}.events.annot")
+    tab = luna_table(proj, "annot", recording, nights / f"{night}.events.annot")
     got = [(classes.get(r.ANNOT, r.ANNOT), r.CH, r.START, r.STOP) for r in tab.itertuples()]
     same_events(f"{night}.events.annot (lunapi)", want, got, tol_s)
-    tab = luna_table(lp, proj, "xml", recording, xml)
+    tab = luna_table(proj, "xml", recording, xml)
     got = [(lm_or(r.ANNOT, LUNA_OWN_CLASS), r.CH, r.START, r.STOP) for r in tab.itertuples()]
     same_events(f"{xml.name} (lunapi)", want, got, tol_s)
-    tab = luna_table(lp, proj, "edf", edf)
+    tab = luna_table(proj, "edf", edf)
     got = [(*r.INST.split("_", 1), r.START, r.STOP) for r in tab.itertuples() if r.ANNOT == "edf_annot"]
     same_events(f"{edf.name} (lunapi, kind_channel instances)", want, got, tol_s)
 
