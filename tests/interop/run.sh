@@ -10,17 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=target/interop
 venv="$work/venv"
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "skipped: tests/interop needs python3, which is not installed"
-  exit 0
-fi
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mne, pandas' >/dev/null 2>&1; then
-  rm -rf "$venv"
-  if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q mne lunapi numpy pandas; } >"$work.pip.log" 2>&1; then
-    echo "skipped: tests/interop could not install mne, lunapi, numpy and pandas from PyPI (see $work.pip.log)"
-    exit 0
-  fi
-fi
+. tests/python_env.sh
+python_env tests/interop "$venv" mne lunapi numpy pandas || exit 0
 cargo build --release -q
 bin=target/release/crampscan
 for fs in 200 256 500; do

@@ -8,18 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=target/python
 venv="$work/venv"
-mkdir -p "$work"
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "skipped: tests/python needs python3, which is not installed"
-  exit 0
-fi
-if [ ! -x "$venv/bin/pytest" ]; then
-  rm -rf "$venv"
-  if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q maturin numpy pandas pytest mne; } >"$work/pip.log" 2>&1; then
-    echo "skipped: tests/python could not install maturin, numpy, pandas, pytest and mne from PyPI (see $work/pip.log)"
-    exit 0
-  fi
-fi
+. tests/python_env.sh
+python_env tests/python "$venv" maturin numpy pandas pytest mne || exit 0
 cargo build --release -q
 rm -rf "$work/wheels"
 "$venv/bin/maturin" build --release -q -o "$work/wheels"
