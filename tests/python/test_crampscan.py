@@ -18,6 +18,11 @@ import crampscan
 BIN = os.environ.get("CRAMPSCAN_BIN", "target/release/crampscan")
 
 
+def channels(path, kind):
+    """The channels of `path` of one kind, as crampscan.read gives them."""
+    return [c for c in crampscan.read(path) if c["kind"] == kind]
+
+
 def cli(*args):
     r = subprocess.run([BIN, *map(str, args)], capture_output=True, text=True)
     return r
@@ -45,8 +50,8 @@ def test_scan_gives_the_cli_tables(wav_night):
 
 
 def test_detect_on_arrays_equals_the_cli_on_the_file(wav_night):
-    emg = [c for c in crampscan.read(wav_night / "in" / "night01_emg.wav") if c["kind"] == "emg"]
-    acc = [c for c in crampscan.read(wav_night / "in" / "night01_acc.wav") if c["kind"] == "accel"]
+    emg = channels(wav_night / "in" / "night01_emg.wav", "emg")
+    acc = channels(wav_night / "in" / "night01_acc.wav", "accel")
     x = np.stack([c["samples"] for c in emg])  # channels x samples, µV
     a = np.stack([c["samples"] for c in acc]).T  # samples x channels, g
     n = crampscan.detect(x, emg[0]["fs_hz"], channel_names=[c["name"] for c in emg], accel=a,
@@ -112,7 +117,7 @@ def test_config_round_trips_through_toml():
 def test_mne_recipe(wav_night):
     """README recipe: an mne.io.Raw in volts into detect, episodes back as Annotations."""
     mne = pytest.importorskip("mne")
-    emg = [c for c in crampscan.read(wav_night / "in" / "night01_emg.wav") if c["kind"] == "emg"]
+    emg = channels(wav_night / "in" / "night01_emg.wav", "emg")
     info = mne.create_info([c["name"] for c in emg], emg[0]["fs_hz"], ch_types="emg")
     raw = mne.io.RawArray(np.stack([c["samples"] for c in emg]) * 1e-6, info, verbose="error")
     # The recipe.
