@@ -68,6 +68,15 @@ pub const MIN_RUN_S: f64 = 0.1;
 /// low offset level a 60 µV QRS's filtered tail lasts about 0.1 s; the
 /// shortest burst kept, 0.5 s.
 pub const MIN_OFFSET_RUN_S: f64 = 0.2;
+/// A lasting run shorter than this is a transient when the envelope falls
+/// below the offset level within [`TRANSIENT_QUIET_S`] of its end, s: a
+/// QRS complex with its filter ringing reads up to about 0.12 s over the
+/// onset level (emgGO ch2, 2048 Hz) and is quiet straight after, while
+/// the first tenth of a second of a burst, however it flickers, is
+/// followed by more of the burst.
+pub const TRANSIENT_MAX_S: f64 = 0.15;
+/// See [`TRANSIENT_MAX_S`], s.
+pub const TRANSIENT_QUIET_S: f64 = 0.05;
 /// Dips of the envelope below the onset level shorter than this are
 /// bridged within a run, s (the envelope of a burst flickers on its
 /// rising ramp). Runs at the offset level are not bridged: there a dip is
@@ -91,7 +100,7 @@ pub const SLACK_WINDOWS: usize = 3;
 pub fn margin_windows(hop_s: f64) -> usize {
     let reach_s = (ONSET_SEARCH_BEFORE_S + FINE_RMS_S)
         .max(OFFSET_SEARCH_AFTER_S + FINE_RMS_S)
-        .max(ONSET_SEARCH_AFTER_S + MIN_RUN_S + FINE_RMS_S);
+        .max(ONSET_SEARCH_AFTER_S + TRANSIENT_MAX_S + TRANSIENT_QUIET_S + FINE_RMS_S);
     (reach_s / hop_s).ceil() as usize + 1
 }
 
@@ -247,7 +256,8 @@ pub fn refine_span(
     };
     let cells = |s: f64| ((s / cell_s).round() as usize).max(1);
     let gap = (RUN_GAP_S / cell_s).round() as usize;
-    let onset = refine_onset(&fine, &levels, series.time_s(start), cells(MIN_RUN_S), gap)?;
+    let window_times = (series.time_s(start), series.time_s(end));
+    let onset = refine_onset(&fine, &levels, window_times, cells(MIN_RUN_S), gap)?;
     let onset = settle_onset(&fine, onset).unwrap_or(onset);
     let backward = (series.fine_offset_uv2.len() == series.fine_power_uv2.len()).then_some(Fine {
         cells: &series.fine_offset_uv2,
@@ -345,15 +355,51 @@ fn excess_over(fine: &Fine, relative: bool, a: usize, b: usize) -> Vec<f32> {
 }
 
 /// Refined onset near the window-level onset at `t_s`: the start of the
-/// first lasting run at the onset level that begins in the search range.
-fn refine_onset(fine: &Fine, lv: &Levels, t_s: f64, min_run: usize, gap: usize) -> Option<f64> {
+/// first lasting run at the onset level that begins in the search range;
+/// where none does, the first that begins before the window-level end
+/// `end_s`. A window can cross the onset level on a transient the fine
+/// cells clean away (a QRS whose energy below the band leaks into the
+/// window's lowest bins, half a second before the muscle activity on the
+/// emgGO recording); the activity then begins at its first lasting run.
+fn refine_onset(
+    fine: &Fine,
+    lv: &Levels,
+    (t_s, end_s): (f64, f64),
+    min_run: usize,
+    gap: usize,
+) -> Option<f64> {
     let a = fine.cell_at(t_s - ONSET_SEARCH_BEFORE_S);
-    let hi = fine.cell_at(t_s + ONSET_SEARCH_AFTER_S);
-    let b = (hi + min_run + 1).min(fine.len());
+    let near = fine.cell_at(t_s + ONSET_SEARCH_AFTER_S);
+    first_lasting_run(fine, lv, (a, near), min_run, gap).or_else(|| {
+        let far = fine.cell_at(end_s);
+        (far > near).then(|| first_lasting_run(fine, lv, (a, far), min_run, gap))?
+    })
+}
+
+/// Onset of the first lasting run at the onset level that begins in cells
+/// `a..=hi`, s, interpolated between cells: at least `min_run` cells long
+/// (or reaching the end of what is read) and not a transient
+/// ([`TRANSIENT_MAX_S`]).
+fn first_lasting_run(
+    fine: &Fine,
+    lv: &Levels,
+    (a, hi): (usize, usize),
+    min_run: usize,
+    gap: usize,
+) -> Option<f64> {
+    let cells = |s: f64| (s / fine.cell_s).round() as usize;
+    let (short, quiet) = (cells(TRANSIENT_MAX_S), cells(TRANSIENT_QUIET_S));
+    let b = (hi + short.max(min_run) + quiet + 1).min(fine.len());
     let x = excess_over(fine, lv.relative, a, b);
-    let run = runs(&x, lv.onset, gap)
-        .into_iter()
-        .find(|&(s, e)| a + s <= hi && (e + 1 - s >= min_run || a + e + 1 >= b))?;
+    let transient = |e: usize| {
+        x[e + 1..(e + 1 + quiet).min(x.len())]
+            .iter()
+            .any(|&v| v < lv.offset)
+    };
+    let run = runs(&x, lv.onset, gap).into_iter().find(|&(s, e)| {
+        let len = e + 1 - s;
+        a + s <= hi && (a + e + 1 >= b || (len >= min_run && (len >= short || !transient(e))))
+    })?;
     let s = run.0;
     if s == 0 {
         // Already at the level where the search begins.
@@ -470,6 +516,31 @@ mod tests {
         s.fine_power_uv2[c + 1] = 1600.0;
         let (on, _) = refine_span(&s, &b, (29, 36), &Config::default()).unwrap();
         assert!((on - 3.013).abs() <= 0.026, "{on}");
+    }
+
+    #[test]
+    fn a_wide_transient_that_starts_the_windows_does_not_start_the_burst() {
+        let (mut s, b) = series(100, 3.513, 4.137, 30.0);
+        // A 0.12 s hump of 40 µV (a QRS with its ringing) 0.6 s before the
+        // burst, quiet after it; the windows cross the onset level on it.
+        for c in 0..s.fine_power_uv2.len() {
+            let t = 0.075 + (c as f64 + 0.5) * 0.01;
+            if (2.9..3.02).contains(&t) {
+                s.fine_power_uv2[c] = 1600.0;
+            }
+        }
+        let (on, off) = refine_span(&s, &b, (28, 41), &Config::default()).unwrap();
+        assert!((on - 3.513).abs() <= 0.026, "{on}");
+        assert!((off - 4.137).abs() <= 0.026, "{off}");
+        // A hump that lasts past TRANSIENT_MAX_S is activity.
+        for c in 0..s.fine_power_uv2.len() {
+            let t = 0.075 + (c as f64 + 0.5) * 0.01;
+            if (2.9..3.1).contains(&t) {
+                s.fine_power_uv2[c] = 1600.0;
+            }
+        }
+        let (on, _) = refine_span(&s, &b, (28, 41), &Config::default()).unwrap();
+        assert!((on - 2.9).abs() <= 0.03, "{on}");
     }
 
     #[test]
