@@ -49,6 +49,16 @@ const LEAD_IN_S: f64 = 30.0;
 const GAP_S: f64 = 3.5;
 
 const ONSET_TOLERANCE_S: f64 = 0.05;
+/// Sample rates of the recordings, Hz.
+const RATES_HZ: [f64; 4] = [200.0, 256.0, 500.0, 1000.0];
+/// Each rate is recorded clean, with heartbeats, with 50 Hz hum, and with
+/// heartbeats and 60 Hz hum.
+const CONDITIONS: [(bool, Option<u32>); 4] = [
+    (false, None),
+    (true, None),
+    (false, Some(50)),
+    (true, Some(60)),
+];
 const DURATION_TOLERANCE_S: f64 = 0.1;
 
 struct Rng(u64);
@@ -250,13 +260,8 @@ fn check(fs: f64, heart: bool, hum: Option<u32>) -> Outcome {
 fn run_all() -> (Vec<String>, usize) {
     let mut failures = Vec::new();
     let mut n = 0;
-    for fs in [200.0, 256.0, 500.0, 1000.0] {
-        for (heart, hum) in [
-            (false, None),
-            (true, None),
-            (false, Some(50)),
-            (true, Some(60)),
-        ] {
+    for fs in RATES_HZ {
+        for (heart, hum) in CONDITIONS {
             let what = format!("fs={fs} heart={heart} hum={hum:?}");
             let o = check(fs, heart, hum);
             n += schedule().0.len();
@@ -344,13 +349,8 @@ fn reference_onsets_on_the_same_bursts() {
     use crampscan::dsp::design::iirnotch;
     use crampscan::dsp::filter::sosfiltfilt;
     let mut outside = Vec::new();
-    for fs in [200.0, 256.0, 500.0, 1000.0] {
-        for (heart, hum) in [
-            (false, None),
-            (true, None),
-            (false, Some(50)),
-            (true, Some(60)),
-        ] {
+    for fs in RATES_HZ {
+        for (heart, hum) in CONDITIONS {
             let (bursts, len_s) = schedule();
             let x = record(fs, &bursts, len_s, heart, hum, 17 + fs as u64);
             let high = 150f64.min(0.45 * fs);
