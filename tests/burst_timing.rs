@@ -288,8 +288,9 @@ fn run_all() -> (Vec<String>, usize) {
 /// when written) are within the 0.05 s onset and 0.1 s duration
 /// errors, every duration within 0.1 s and every onset within 0.08 s. The
 /// misses are onsets: a heartbeat 55 ms before a burst's rise (onset
-/// -0.055 s) and ramps whose first tens of milliseconds happen to be weak
-/// (up to +0.076 s at 256 Hz). Run with `--nocapture` for the figures.
+/// -0.055 s) and ramps whose first strong cells the transient cleaning
+/// replaces by its running median (up to +0.076 s at 256 Hz; README,
+/// "Burst timing off the window grid"). Run with `--nocapture` for the figures.
 #[test]
 fn bursts_are_found_and_timed_at_every_grid_offset() {
     let (failures, n) = run_all();
