@@ -8,6 +8,7 @@ use realfft::RealToComplex;
 
 use super::backward::{same_gaps, BackwardCells};
 use super::commit::Commitment;
+use super::heartbeat::BeatRemover;
 use super::refine::FINE_CELL_S;
 use super::timedomain::{
     noise_median_over_mean, robust_share, segment_mean, share_of_segments, variant, FilterBank,
@@ -109,6 +110,8 @@ impl FftBand {
                     window.iter().map(|w| w * w / ms).collect()
                 },
                 squares: Vec::new(),
+                beats: BeatRemover::new(fs_hz).filter(|b| 2 * b.delay() <= win_n - hop_n),
+                fine_squares: Vec::new(),
                 scratch: Vec::new(),
             })
         } else {
@@ -165,6 +168,13 @@ struct Robust {
     /// Hann window squared, scaled to mean 1.
     weights: Vec<f32>,
     squares: Vec<f32>,
+    /// Heartbeat removal for the fine cells, where the window leaves room
+    /// for its delay: the fine cells read the middle hop of a window, so
+    /// up to `(win_n - hop_n) / 2` samples of lag are free.
+    beats: Option<BeatRemover>,
+    /// `squares` with heartbeats taken out (with `beats`), aligned with it
+    /// and shorter by the remover's delay.
+    fine_squares: Vec<f32>,
     scratch: Vec<f32>,
 }
 
@@ -286,8 +296,13 @@ impl FftBandAnalyzer {
         };
         let band_ms = band_mean_square(&parts, mains_hz);
         if let Some(r) = &self.robust {
+            let fine = match r.beats {
+                Some(_) => &r.fine_squares[start..],
+                None => &r.squares[start..],
+            };
             let scale = push_fine_cells(
                 &r.squares[start..start + self.win_n],
+                fine,
                 &r.weights,
                 band_ms,
                 self.hop_n,
@@ -321,6 +336,13 @@ impl FftBandAnalyzer {
                 ));
             }
             filter.process_f32(&self.pending[from..], out);
+            if let Some(b) = &mut r.beats {
+                let old = r.fine_squares.len();
+                b.process(out, &mut r.fine_squares);
+                for v in r.fine_squares[old..].iter_mut() {
+                    *v *= *v;
+                }
+            }
             for v in out.iter_mut() {
                 *v *= *v;
             }
@@ -350,6 +372,9 @@ impl FftBandAnalyzer {
         self.pending.drain(..start);
         if let Some(r) = &mut self.robust {
             r.squares.drain(..start);
+            if r.beats.is_some() {
+                r.fine_squares.drain(..start);
+            }
             // `start` is a whole number of hops, so of cells.
             if let Some(cell_n) = r.cell_n {
                 r.cells.drain(..start / cell_n);
@@ -366,13 +391,15 @@ const FINE_SCALE_MAX: f32 = 2.0;
 /// Fine scale of a window whose filtered power is 0 (a flat stretch).
 const FINE_SCALE_FLAT: f32 = 1.0;
 
-/// Appends the `k` fine cells of one window, the mean squares of the
-/// filtered `squares` over the hop around the window's centre cut into `k`
-/// parts of whole samples, and returns the window's fine scale: its band
-/// mean square over its Hann-weighted filtered power (`weights`: Hann
-/// squared, mean 1).
+/// Appends the `k` fine cells of one window, the mean squares of `fine`
+/// (the filtered squares from the window's start, heartbeats taken out)
+/// over the hop around the window's centre cut into `k` parts of whole
+/// samples, and returns the window's fine scale: its band mean square over
+/// its Hann-weighted filtered power (`squares`; `weights`: Hann squared,
+/// mean 1).
 fn push_fine_cells(
     squares: &[f32],
+    fine: &[f32],
     weights: &[f32],
     band_ms: f32,
     hop_n: usize,
@@ -389,7 +416,7 @@ fn push_fine_cells(
     let c0 = (win_n - hop_n) / 2;
     for j in 0..k {
         let (a, b) = (c0 + j * hop_n / k, c0 + (j + 1) * hop_n / k);
-        let ms = squares[a..b].iter().sum::<f32>() / (b - a) as f32;
+        let ms = fine[a..b].iter().sum::<f32>() / (b - a) as f32;
         out.push(ms);
     }
     scale

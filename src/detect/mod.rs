@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod commit;
 pub mod envelope;
 pub mod fft_band;
+pub mod heartbeat;
 pub mod hysteresis;
 pub mod refine;
 pub mod stream;
