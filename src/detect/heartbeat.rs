@@ -25,10 +25,10 @@ pub const BEAT_SHIFT_S: f64 = 0.008;
 /// A candidate beat's peak over the resting RMS: rest noise exceeds five
 /// times its RMS about once in two million samples.
 pub const BEAT_PEAK_K: f32 = 5.0;
-/// Cells of the running resting level, [`SCALE_CELL_S`] each (1 s).
-const SCALE_CELLS: usize = 50;
+/// Cells of the running resting level, [`SCALE_CELL_S`] each (1.1 s).
+const SCALE_CELLS: usize = 11;
 /// Length of one cell of the running resting level, s.
-const SCALE_CELL_S: f64 = 0.02;
+const SCALE_CELL_S: f64 = 0.1;
 /// Candidates that must agree before a template is learned.
 const LOCK_BEATS: usize = 4;
 /// Range of beat-to-beat intervals, s (30–180 beats per minute).
@@ -66,17 +66,18 @@ pub struct BeatRemover {
     shift: usize,
     /// Samples held back: `2 * (half + shift)`.
     delay: usize,
-    /// Held samples; `held[0]` is absolute sample `seen - held.len()`.
+    /// Held samples, from absolute sample `base`.
     held: Vec<f32>,
-    seen: u64,
+    base: u64,
     cell_n: usize,
     cell_sum: f64,
     cell_count: usize,
     /// Mean squares of the last [`SCALE_CELLS`] finite cells (ring).
     levels: Vec<f32>,
     level_next: usize,
-    /// Median of `levels`, µV², once it is full.
-    rest_ms: f32,
+    /// [`BEAT_PEAK_K`]² times the median of `levels`, µV², once it is
+    /// full (NaN before: no sample is loud then).
+    loud_ms: f32,
     scratch: Vec<f32>,
     /// Recent candidates (absolute peak index, segment) while learning.
     candidates: Vec<(u64, Vec<f32>)>,
@@ -99,13 +100,13 @@ impl BeatRemover {
             shift,
             delay: 2 * (half + shift),
             held: Vec::new(),
-            seen: 0,
+            base: 0,
             cell_n: ((SCALE_CELL_S * fs_hz).round() as usize).max(1),
             cell_sum: 0.0,
             cell_count: 0,
             levels: Vec::with_capacity(SCALE_CELLS),
             level_next: 0,
-            rest_ms: f32::NAN,
+            loud_ms: f32::NAN,
             scratch: Vec::with_capacity(SCALE_CELLS),
             candidates: Vec::new(),
             template: None,
@@ -122,36 +123,51 @@ impl BeatRemover {
     /// Takes `input` and appends to `out` every sample that no later beat
     /// can change: all but the last [`Self::delay`] received.
     pub fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
-        for &x in input {
-            self.held.push(x);
-            self.seen += 1;
-            self.track_level(x);
-            if self.held.len() > 2 * (self.half + self.shift) {
-                self.examine();
+        let start = self.held.len();
+        self.held.extend_from_slice(input);
+        let mut i = start;
+        while i < self.held.len() {
+            // Up to the end of the current level cell: the level changes
+            // only after a cell's last sample.
+            let n = (self.cell_n - self.cell_count).min(self.held.len() - i);
+            let piece = &self.held[i..i + n];
+            self.cell_sum += piece.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>();
+            self.cell_count += n;
+            self.examine_range(i, i + n - 1);
+            if self.cell_count == self.cell_n {
+                self.end_cell();
             }
-            if self.held.len() > self.delay {
-                // Everything before the next candidate's reach is final.
-                let n = self.held.len() - self.delay;
-                out.extend_from_slice(&self.held[..n]);
-                self.held.drain(..n);
+            self.examine_range(i + n - 1, i + n);
+            i += n;
+        }
+        // Everything before the next candidate's reach is final.
+        let n = self.held.len().saturating_sub(self.delay);
+        out.extend_from_slice(&self.held[..n]);
+        self.held.drain(..n);
+        self.base += n as u64;
+    }
+
+    /// Judges, for each newest held sample `i` in `a..b`, the sample
+    /// `half + shift` before it: by then every sample a fitted template
+    /// can touch around it is held.
+    fn examine_range(&mut self, a: usize, b: usize) {
+        let reach = self.half + self.shift;
+        for i in a.max(2 * reach)..b {
+            let p = i - reach;
+            let v = self.held[p];
+            // False for NaN, and while no level is known.
+            if v * v >= self.loud_ms {
+                self.examine(p);
             }
         }
     }
 
-    /// Keeps the running resting level: the median cell mean square over
-    /// the last second.
-    fn track_level(&mut self, x: f32) {
-        if x.is_finite() {
-            self.cell_sum += (x as f64) * (x as f64);
-        } else {
-            self.cell_sum = f64::NAN;
-        }
-        self.cell_count += 1;
-        if self.cell_count < self.cell_n {
-            return;
-        }
+    /// Closes a level cell: the resting level is the median cell mean
+    /// square over the last [`SCALE_CELLS`].
+    fn end_cell(&mut self) {
         let ms = (self.cell_sum / self.cell_count as f64) as f32;
         (self.cell_sum, self.cell_count) = (0.0, 0);
+        // A cell holding NaN or infinity is left out.
         if !ms.is_finite() {
             return;
         }
@@ -166,28 +182,27 @@ impl BeatRemover {
             self.scratch.extend_from_slice(&self.levels);
             let m = SCALE_CELLS / 2;
             let (_, &mut v, _) = self.scratch.select_nth_unstable_by(m, f32::total_cmp);
-            self.rest_ms = v;
+            self.loud_ms = if v > 0.0 {
+                BEAT_PEAK_K * BEAT_PEAK_K * v
+            } else {
+                f32::NAN
+            };
         }
     }
 
-    /// Looks at the held sample `half + shift` before the newest: a candidate
-    /// where it is the largest magnitude within `half` either side and
-    /// over [`BEAT_PEAK_K`] times the resting RMS.
-    fn examine(&mut self) {
+    /// Takes the loud held sample `p` for a candidate beat where it is the
+    /// largest magnitude within `half` either side.
+    fn examine(&mut self, p: usize) {
         let h = self.half;
-        let len = self.held.len();
-        let p = len - 1 - h - self.shift;
         let seg = &self.held[p - h..=p + h];
         let peak = seg[h].abs();
-        // (Comparisons are false for NaN: a NaN level or peak is no beat.)
-        let loud = peak.is_finite() && peak * peak >= BEAT_PEAK_K * BEAT_PEAK_K * self.rest_ms;
         // The largest magnitude, the first of equals.
         let largest =
             seg[..h].iter().all(|v| v.abs() < peak) && seg[h + 1..].iter().all(|v| v.abs() <= peak);
-        if !(loud && largest) {
+        if !largest {
             return;
         }
-        let at = self.seen - 1 - (h + self.shift) as u64;
+        let at = self.base + p as u64;
         if self
             .template
             .as_ref()
