@@ -208,15 +208,19 @@ pub fn may_end_burst(cells: &[f32], (before, after): (usize, usize), buf: &mut V
     if cells.len() < before + after || cells.iter().any(|v| !v.is_finite()) {
         return true;
     }
-    let mut median = |xs: &[f32]| {
-        buf.clear();
-        buf.extend_from_slice(xs);
-        let m = buf.len() / 2;
-        *buf.select_nth_unstable_by(m, f32::total_cmp).1
-    };
+    // The median of `before` cells (element `before / 2` in order) is over
+    // a level exactly when `before - before / 2` of them are: one count
+    // instead of a second selection at each point.
+    let need = before - before / 2;
     (before..=cells.len() - after)
         .step_by(END_STRIDE_CELLS)
-        .any(|i| median(&cells[i - before..i]) > END_DROP * median(&cells[i..i + after]))
+        .any(|i| {
+            buf.clear();
+            buf.extend_from_slice(&cells[i..i + after]);
+            let m = buf.len() / 2;
+            let level = END_DROP * *buf.select_nth_unstable_by(m, f32::total_cmp).1;
+            cells[i - before..i].iter().filter(|&&v| v > level).count() >= need
+        })
 }
 
 /// Backward cells marked NaN where the forward cells of the same windows
@@ -234,6 +238,67 @@ mod tests {
     use super::*;
     use crate::dsp::design::{butter, ButterType};
     use crate::dsp::filter::Sos;
+
+    /// The test as first written: both medians selected.
+    fn may_end_burst_by_medians(cells: &[f32], (before, after): (usize, usize)) -> bool {
+        if cells.len() < before + after || cells.iter().any(|v| !v.is_finite()) {
+            return true;
+        }
+        let median = |xs: &[f32]| {
+            let mut b = xs.to_vec();
+            let m = b.len() / 2;
+            *b.select_nth_unstable_by(m, f32::total_cmp).1
+        };
+        (before..=cells.len() - after)
+            .step_by(END_STRIDE_CELLS)
+            .any(|i| median(&cells[i - before..i]) > END_DROP * median(&cells[i..i + after]))
+    }
+
+    /// Counting cells over the level gives the medians' answer, on cells
+    /// whose drops lie near the threshold (and with ties) as well.
+    #[test]
+    fn the_counted_end_test_is_the_median_test() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let mut buf = Vec::new();
+        let (mut yes, mut no) = (0, 0);
+        for trial in 0..2000 {
+            let n = 50 + trial % 40;
+            let drop_at = trial % n;
+            let scale = 1.0 + 4.0 * next();
+            let cells: Vec<f32> = (0..n)
+                .map(|c| {
+                    // Coarse values, so that ties occur.
+                    let v = (8.0 * next()).floor() + 1.0;
+                    if c < drop_at {
+                        v * scale
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            for ctx in [(30, 20), (31, 21), (4, 3)] {
+                let want = may_end_burst_by_medians(&cells, ctx);
+                assert_eq!(
+                    may_end_burst(&cells, ctx, &mut buf),
+                    want,
+                    "{cells:?} {ctx:?}"
+                );
+                if want {
+                    yes += 1
+                } else {
+                    no += 1
+                }
+            }
+        }
+        // Both answers were exercised.
+        assert!(yes > 500 && no > 500, "{yes} {no}");
+    }
 
     fn lowpass(fs: f64) -> SosFilter {
         let sos: Sos = butter(2, ButterType::Lowpass { cutoff_hz: 20.0 }, fs).unwrap();
