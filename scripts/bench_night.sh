@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whole-run benchmark: crampscan against the I/O floor and the scipy way.
 #
-#   bash scripts/bench_night.sh [--quick] [--no-scipy] [--no-48h]
+#   bash scripts/bench_night.sh [--quick] [--no-scipy] [--no-48h] [--no-psg]
 #
 # Generates (once, cached in $CRAMPSCAN_BENCH_DIR, default /tmp/crampscan-bench)
 # an 8-hour night (2 EMG channels at 1 kHz, 3 accelerometer axes at 50 Hz) as
@@ -14,18 +14,24 @@
 # reference (scripts/bench_scipy.py, in a virtualenv under /tmp with numpy,
 # scipy and soundfile installed on first use). Each figure is the best of 3
 # runs. --quick uses a 1-hour night and skips the 48-hour recording.
+# Unless --no-psg, also a night shaped like a clinical PSG export (EDF+C, 22
+# signals at 1-512 Hz with the two legs at 512 Hz, written by pyedflib with
+# scripts/make_psg_edf.py), against cat and against pyedflib reading only
+# the two leg channels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 hours=8
 scipy=1
 long=1
+psg=1
 for a in "$@"; do
     case $a in
         --quick) hours=1; long=0 ;;
         --no-scipy) scipy=0 ;;
         --no-48h) long=0 ;;
-        *) echo "usage: $0 [--quick] [--no-scipy] [--no-48h]" >&2; exit 2 ;;
+        --no-psg) psg=0 ;;
+        *) echo "usage: $0 [--quick] [--no-scipy] [--no-48h] [--no-psg]" >&2; exit 2 ;;
     esac
 done
 cargo build --release --quiet --bins
@@ -99,14 +105,36 @@ floor_csv=$(measure bash -c "$floor csv $csv/night01_emg.csv && $floor csv $csv/
 row "CSV: csv crate + fast-float2 parse of every number" "$floor_csv"
 scan_csv=$(measure "$bin" scan "$csv" -o "$nights_out/csv")
 row "CSV: crampscan scan" "$scan_csv"
-if [ $scipy -eq 1 ]; then
-    venv=/tmp/crampscan-bench-venv
-    if [ ! -x $venv/bin/python ]; then
+venv=/tmp/crampscan-bench-venv
+if [ $scipy -eq 1 ] || [ $psg -eq 1 ]; then
+    if [ ! -x $venv/bin/python ] || ! $venv/bin/python -c "import scipy, soundfile, pyedflib" 2>/dev/null; then
         python3 -m venv $venv
-        $venv/bin/pip install --quiet numpy scipy soundfile
+        $venv/bin/pip install --quiet numpy scipy soundfile pyedflib
     fi
+fi
+if [ $scipy -eq 1 ]; then
     scipy_wav=$(measure $venv/bin/python scripts/bench_scipy.py "$wav/night01_emg.wav")
     row "WAV: scipy reference (EMG only)" "$scipy_wav"
+fi
+if [ $psg -eq 1 ]; then
+    psgdir=$work/psg$hours
+    if [ ! -f "$psgdir/.done" ]; then
+        rm -rf "$psgdir" && mkdir -p "$psgdir"
+        echo "generating $psgdir ..." >&2
+        $venv/bin/python scripts/make_psg_edf.py "$psgdir/psg01.edf" "$hours"
+        touch "$psgdir/.done"
+    fi
+    cat_psg=$(measure bash -c "cat $psgdir/psg01.edf > /dev/null")
+    row "PSG EDF (22 signals): cat to /dev/null" "$cat_psg"
+    scan_psg=$(measure "$bin" scan "$psgdir/psg01.edf" -o "$nights_out/psg")
+    row "PSG EDF: crampscan scan (2 legs at 512 Hz)" "$scan_psg"
+    pyedf_psg=$(measure $venv/bin/python -c "
+import sys, pyedflib
+f = pyedflib.EdfReader(sys.argv[1])
+labels = f.getSignalLabels()
+print(sum(float(f.readSignal(labels.index(l)).sum()) for l in ('LAT', 'RAT')))
+" "$psgdir/psg01.edf")
+    row "PSG EDF: pyedflib reading the 2 leg channels" "$pyedf_psg"
 fi
 if [ $long -eq 1 ]; then
     gen "$work/wav48" --hours 48 --format wav --seed 2 --cramps-per-h 0.5
@@ -132,3 +160,7 @@ echo "crampscan CSV / fastest CSV parse (target <= 2):   $(ratio "$(first "$scan
 echo "peak RSS, ${hours} h WAV (target < 100 MB):            $(first "$scan_wav" 3) MB"
 [ $long -eq 1 ] && echo "peak RSS 48 h / ${hours} h (target < 1.5):               $(ratio "$(first "$scan48" 3)" "$(first "$scan_wav" 3)")"
 echo "throughput 2 threads / 1 thread (target >= 1.8):   $(ratio "$(first "$t1" 1)" "$(first "$t2" 1)")"
+if [ $psg -eq 1 ]; then
+    echo "crampscan PSG EDF / cat (target <= 3):             $(ratio "$(first "$scan_psg" 1)" "$(first "$cat_psg" 1)")"
+    echo "pyedflib legs / crampscan PSG EDF (target > 1):    $(ratio "$(first "$pyedf_psg" 1)" "$(first "$scan_psg" 1)")"
+fi
