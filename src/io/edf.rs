@@ -1093,9 +1093,9 @@ impl SampleSource for EdfSource {
             let k = (self.spr - self.pos_in_record).min(cap - block.len);
             for c in 0..n {
                 let src = &self.decoded[c * self.spr + self.pos_in_record..][..k];
-                for (i, v) in src.iter().enumerate() {
-                    block.data[[c, block.len + i]] = *v;
-                }
+                let mut row = block.data.row_mut(c);
+                let out = row.as_slice_mut().expect("block rows are contiguous");
+                out[block.len..block.len + k].copy_from_slice(src);
             }
             block.len += k;
             self.pos_in_record += k;
