@@ -19,6 +19,7 @@
 
 use super::timedomain::segment_mean;
 use crate::dsp::filter::SosFilter;
+use crate::dsp::stats::percentile_in_place;
 
 /// Hops per backward block: 5 s at the 0.1 s hop, so the warm-up adds a
 /// tenth to the backward pass.
@@ -217,8 +218,7 @@ pub fn may_end_burst(cells: &[f32], (before, after): (usize, usize), buf: &mut V
         .any(|i| {
             buf.clear();
             buf.extend_from_slice(&cells[i..i + after]);
-            let m = buf.len() / 2;
-            let level = END_DROP * *buf.select_nth_unstable_by(m, f32::total_cmp).1;
+            let level = END_DROP * percentile_in_place(buf, 50.0).expect("after > 0 cells");
             cells[i - before..i].iter().filter(|&&v| v > level).count() >= need
         })
 }
@@ -244,11 +244,7 @@ mod tests {
         if cells.len() < before + after || cells.iter().any(|v| !v.is_finite()) {
             return true;
         }
-        let median = |xs: &[f32]| {
-            let mut b = xs.to_vec();
-            let m = b.len() / 2;
-            *b.select_nth_unstable_by(m, f32::total_cmp).1
-        };
+        let median = |xs: &[f32]| crate::dsp::stats::median(xs).unwrap();
         (before..=cells.len() - after)
             .step_by(END_STRIDE_CELLS)
             .any(|i| median(&cells[i - before..i]) > END_DROP * median(&cells[i..i + after]))

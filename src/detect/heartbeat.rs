@@ -16,6 +16,8 @@
 //! only, with a fixed delay of two template half-widths, so its output
 //! depends on the samples alone, not on how they were cut into blocks.
 
+use crate::dsp::stats::percentile_in_place;
+
 /// Half-width of the beat template, s: a band-passed QRS residue lasts
 /// about 30–50 ms.
 pub const BEAT_HALF_S: f64 = 0.025;
@@ -47,6 +49,11 @@ const TEMPLATE_WEIGHT: f32 = 0.125;
 const REFRACTORY: f64 = 0.6;
 /// Silence after which the template is forgotten, s.
 const FORGET_S: f64 = 60.0;
+
+/// Sum of the products of `a` and `b`, pairwise.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
 
 /// Index of the first of `x` whose square is at least `loud` (never for
 /// NaN): eight at a time without early exit, so that the test vectorises.
@@ -201,8 +208,7 @@ impl BeatRemover {
         if self.levels.len() == SCALE_CELLS {
             self.scratch.clear();
             self.scratch.extend_from_slice(&self.levels);
-            let m = SCALE_CELLS / 2;
-            let (_, &mut v, _) = self.scratch.select_nth_unstable_by(m, f32::total_cmp);
+            let v = percentile_in_place(&mut self.scratch, 50.0).expect("a full ring");
             self.loud_ms = if v > 0.0 {
                 BEAT_PEAK_K * BEAT_PEAK_K * v
             } else {
@@ -249,25 +255,18 @@ impl BeatRemover {
         if (at.saturating_sub(t.last) as f64) < REFRACTORY * t.rr {
             return;
         }
-        let dot_at = |q: usize| -> f32 {
-            self.held[q - h..=q + h]
-                .iter()
-                .zip(&t.shape)
-                .map(|(a, b)| a * b)
-                .sum()
-        };
+        let dot_at = |q: usize| dot(&self.held[q - h..=q + h], &t.shape);
         let mut q = p - j;
-        let mut dot = dot_at(q);
+        let mut best = dot_at(q);
         for c in p - j + 1..=p + j {
             let d = dot_at(c);
-            if d > dot {
-                (q, dot) = (c, d);
+            if d > best {
+                (q, best) = (c, d);
             }
         }
         let seg = &self.held[q - h..=q + h];
-        let e: f32 = seg.iter().map(|a| a * a).sum();
-        let corr = dot / (e * t.energy).sqrt();
-        let fit = dot / t.energy;
+        let corr = best / (dot(seg, seg) * t.energy).sqrt();
+        let fit = best / t.energy;
         if !(corr >= BEAT_MATCH && (FIT_RANGE.0..=FIT_RANGE.1).contains(&fit)) {
             return;
         }
@@ -283,7 +282,7 @@ impl BeatRemover {
             t.rr += TEMPLATE_WEIGHT as f64 * (interval - t.rr);
         }
         t.last = at;
-        t.energy = t.shape.iter().map(|a| a * a).sum();
+        t.energy = dot(&t.shape, &t.shape);
     }
 
     /// Adds a candidate while no template is held, and learns one when the
@@ -316,12 +315,11 @@ impl BeatRemover {
                 *m += v / LOCK_BEATS as f32;
             }
         }
-        let energy: f32 = mean.iter().map(|a| a * a).sum();
-        let alike = self.candidates.iter().all(|(_, s)| {
-            let dot: f32 = s.iter().zip(&mean).map(|(a, b)| a * b).sum();
-            let e: f32 = s.iter().map(|a| a * a).sum();
-            dot / (e * energy).sqrt() >= BEAT_MATCH
-        });
+        let energy = dot(&mean, &mean);
+        let alike = self
+            .candidates
+            .iter()
+            .all(|(_, s)| dot(s, &mean) / (dot(s, s) * energy).sqrt() >= BEAT_MATCH);
         if alike && energy > 0.0 {
             let last = self.candidates[LOCK_BEATS - 1].0;
             self.candidates.clear();
@@ -399,21 +397,26 @@ mod tests {
         (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt()
     }
 
-    #[test]
-    fn regular_beats_are_taken_out_and_rest_is_kept() {
-        let fs = 1000.0;
-        let (rest, beats) = night(fs, 0.85, 60.0);
-        let x: Vec<f32> = rest.iter().zip(&beats).map(|(a, b)| a + b).collect();
-        let out = run(&x, fs, 4096);
-        // After the first seconds, what is left is the rest noise.
+    /// RMS of what the remover left of the beats after the first 10 s
+    /// (its output less the rest noise), and the beats' own RMS there.
+    fn left_over(out: &[f32], rest: &[f32], beats: &[f32], fs: f64) -> (f32, f32) {
         let from = (10.0 * fs) as usize;
         let left: Vec<f32> = out[from..]
             .iter()
             .zip(&rest[from..])
             .map(|(o, r)| o - r)
             .collect();
-        let beat_rms = rms(&beats[from..out.len()]);
-        assert!(rms(&left) < 0.2 * beat_rms, "{} vs {beat_rms}", rms(&left));
+        (rms(&left), rms(&beats[from..out.len()]))
+    }
+
+    #[test]
+    fn regular_beats_are_taken_out_and_rest_is_kept() {
+        let fs = 1000.0;
+        let (rest, beats) = night(fs, 0.85, 60.0);
+        let x: Vec<f32> = rest.iter().zip(&beats).map(|(a, b)| a + b).collect();
+        let out = run(&x, fs, 4096);
+        let (left, beat_rms) = left_over(&out, &rest, &beats, fs);
+        assert!(left < 0.2 * beat_rms, "{left} vs {beat_rms}");
     }
 
     #[test]
@@ -433,18 +436,8 @@ mod tests {
             let beats = beats_at(fs, n, &times);
             let x: Vec<f32> = rest.iter().zip(&beats).map(|(a, b)| a + b).collect();
             let out = run(&x, fs, 1000);
-            let from = (10.0 * fs) as usize;
-            let left: Vec<f32> = out[from..]
-                .iter()
-                .zip(&rest[from..])
-                .map(|(o, r)| o - r)
-                .collect();
-            let beat_rms = rms(&beats[from..out.len()]);
-            assert!(
-                rms(&left) < most * beat_rms,
-                "{fs} Hz: {} vs {beat_rms}",
-                rms(&left)
-            );
+            let (left, beat_rms) = left_over(&out, &rest, &beats, fs);
+            assert!(left < most * beat_rms, "{fs} Hz: {left} vs {beat_rms}");
         }
     }
 

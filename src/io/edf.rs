@@ -962,8 +962,11 @@ fn read_time_keeping(
         for s in &ann {
             buf.resize(s.samples_per_record * bps, 0);
             let at = header.header_bytes as u64 + r as u64 * rb + s.offset_in_record as u64;
-            let step = i64::try_from(at as i128 - pos as i128).expect("offsets within a file");
-            rd.seek_relative(step).map_err(|e| Error::io(path, e))?;
+            match i64::try_from(at as i128 - pos as i128) {
+                Ok(step) => rd.seek_relative(step),
+                Err(_) => rd.seek(SeekFrom::Start(at)).map(|_| ()),
+            }
+            .map_err(|e| Error::io(path, e))?;
             rd.read_exact(&mut buf).map_err(|e| Error::io(path, e))?;
             pos = at + buf.len() as u64;
             let (k, a) = parse_tals(&buf, r, warnings);
