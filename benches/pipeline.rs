@@ -13,9 +13,7 @@ use crampscan::config::Config;
 use crampscan::detect::stream::{Exclusion, SpanStream};
 use crampscan::detect::{self, ActivitySeries, Detector, MainsPlan};
 use crampscan::dsp::PlanCache;
-use crampscan::io::{self, BLOCK_FRAMES};
 use crampscan::night::{process_night, NightInput};
-use crampscan::recording::Block;
 use crampscan::score::classify::classify_group;
 use crampscan::score::plm;
 use crampscan::simulate::{simulate, Format, SimOptions};
@@ -78,20 +76,7 @@ fn read(c: &mut Criterion) {
             (opts.hours * 3600.0 * 2.0 * opts.emg_fs_hz) as u64,
         ));
         g.bench_function(format!("15 min EMG {ext}"), |b| {
-            b.iter(|| {
-                let mut total = 0usize;
-                for mut src in io::open(&path, &cfg).unwrap() {
-                    let mut block = Block::new(src.info().channels.len(), BLOCK_FRAMES);
-                    loop {
-                        src.read_block(&mut block).unwrap();
-                        if block.len == 0 {
-                            break;
-                        }
-                        total += block.len;
-                    }
-                }
-                black_box(total)
-            })
+            b.iter(|| black_box(support::read_all(&path, &cfg)))
         });
     }
     g.finish();

@@ -21,37 +21,29 @@ mod support;
 
 use crampscan::batch::{self, Inputs, ScanOptions};
 use crampscan::config::Config;
-use crampscan::io::{self, BLOCK_FRAMES};
-use crampscan::recording::Block;
 
 /// Length of the night, s.
 const NIGHT_S: usize = 8 * 3600;
 
-/// (label, unit, samples per 1 s record, physical range) of each signal.
-const SIGNALS: &[(&str, &str, usize, f64)] = &[
-    ("EEG C3-M2", "uV", 256, 500.0),
-    ("EEG C4-M1", "uV", 256, 500.0),
-    ("EEG F3-M2", "uV", 256, 500.0),
-    ("EEG F4-M1", "uV", 256, 500.0),
-    ("EEG O1-M2", "uV", 256, 500.0),
-    ("EEG O2-M1", "uV", 256, 500.0),
-    ("EOG E1-M2", "uV", 256, 500.0),
-    ("EOG E2-M2", "uV", 256, 500.0),
-    ("Chin1-Chin2", "uV", 512, 500.0),
-    ("ECG II", "mV", 256, 5.0),
-    ("LAT", "uV", 512, 3276.7),
-    ("RAT", "uV", 512, 3276.7),
-    ("Snore", "uV", 512, 500.0),
-    ("Airflow", "", 32, 100.0),
-    ("Nasal Pressure", "cmH2O", 32, 100.0),
-    ("Thor", "uV", 32, 1000.0),
-    ("Abdo", "uV", 32, 1000.0),
-    ("SpO2", "%", 1, 100.0),
-    ("Pulse", "bpm", 1, 250.0),
-    ("Position", "", 1, 10.0),
-    ("Light", "", 1, 10.0),
-    ("Pleth", "", 32, 100.0),
-];
+/// The signals, one per line after a header: label, unit, samples per
+/// 1 s record, physical range (±); tab-separated. scripts/make_psg_edf.py
+/// writes the same layout from this file.
+const LAYOUT_TSV: &str = include_str!("support/psg_layout.tsv");
+
+/// A data signal: label, unit, samples per record, physical range (±).
+type Signal = (&'static str, &'static str, usize, f64);
+
+fn signals() -> Vec<Signal> {
+    LAYOUT_TSV
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0], f[1], f[2].parse().unwrap(), f[3].parse().unwrap())
+        })
+        .collect()
+}
 /// Bytes of the annotation signal per record (time-keeping TAL only).
 const ANN_SAMPLES: usize = 30;
 
@@ -64,74 +56,43 @@ fn field(out: &mut Vec<u8>, s: &str, width: usize) {
 /// Writes the PSG-shaped EDF+C night to `path`: low-amplitude noise on
 /// every signal (legs about 3 µV RMS), time-keeping TALs.
 fn write_psg(path: &Path) {
-    let ns = SIGNALS.len() + 1;
+    let data = signals();
+    let mut all = data.clone();
+    all.push(("EDF Annotations", "", ANN_SAMPLES, 1.0));
     let mut h = Vec::new();
     field(&mut h, "0", 8);
     field(&mut h, "X X X X", 80);
     field(&mut h, "Startdate 04-DEC-2026 X X X", 80);
     field(&mut h, "04.12.26", 8);
     field(&mut h, "22.00.00", 8);
-    field(&mut h, &(256 * (ns + 1)).to_string(), 8);
+    field(&mut h, &(256 * (all.len() + 1)).to_string(), 8);
     field(&mut h, "EDF+C", 44);
     field(&mut h, &NIGHT_S.to_string(), 8);
     field(&mut h, "1", 8);
-    field(&mut h, &ns.to_string(), 4);
-    let ann = ("EDF Annotations", "", ANN_SAMPLES, 1.0);
-    let all: Vec<_> = SIGNALS.iter().copied().chain([ann]).collect();
-    let is_ann = |i: usize| i == SIGNALS.len();
-    for &(l, ..) in &all {
-        field(&mut h, l, 16);
-    }
-    for _ in &all {
-        field(&mut h, "", 80);
-    }
-    for &(_, u, ..) in &all {
-        field(&mut h, u, 8);
-    }
-    for (i, &(.., r)) in all.iter().enumerate() {
-        field(
-            &mut h,
-            &if is_ann(i) {
-                "-1".into()
-            } else {
-                format!("{}", -r)
-            },
-            8,
-        );
-    }
-    for (i, &(.., r)) in all.iter().enumerate() {
-        field(
-            &mut h,
-            &if is_ann(i) {
-                "1".into()
-            } else {
-                format!("{r}")
-            },
-            8,
-        );
-    }
-    for _ in &all {
-        field(&mut h, "-32768", 8);
-    }
-    for _ in &all {
-        field(&mut h, "32767", 8);
-    }
-    for _ in &all {
-        field(&mut h, "", 80);
-    }
-    for &(_, _, spr, _) in &all {
-        field(&mut h, &spr.to_string(), 8);
-    }
-    for _ in &all {
-        field(&mut h, "", 32);
-    }
+    field(&mut h, &all.len().to_string(), 4);
+    // The signal fields, each for every signal in turn.
+    let mut column = |width: usize, value: &dyn Fn(&Signal) -> String| {
+        for s in &all {
+            field(&mut h, &value(s), width);
+        }
+    };
+    column(16, &|s| s.0.into());
+    column(80, &|_| String::new());
+    column(8, &|s| s.1.into());
+    column(8, &|s| format!("{}", -s.3));
+    column(8, &|s| format!("{}", s.3));
+    column(8, &|_| "-32768".into());
+    column(8, &|_| "32767".into());
+    column(80, &|_| String::new());
+    column(8, &|s| s.2.to_string());
+    column(32, &|_| String::new());
     let mut w = BufWriter::new(File::create(path).unwrap());
     w.write_all(&h).unwrap();
     let mut state = 2026u64;
     let mut record = Vec::new();
     for r in 0..NIGHT_S {
         record.clear();
-        for &(_, _, spr, range) in SIGNALS {
+        for &(_, _, spr, range) in &data {
             // About 3 µV RMS on the legs: 0.1 µV per step at ±3276.7 µV.
             let scale = if range > 3000.0 { 30.0 } else { 300.0 };
             for _ in 0..spr {
@@ -176,20 +137,7 @@ fn psg_edf(c: &mut Criterion) {
         })
     });
     g.bench_function("crampscan read (legs)", |b| {
-        b.iter(|| {
-            let mut total = 0usize;
-            for mut src in io::open(&path, &cfg).unwrap() {
-                let mut block = Block::new(src.info().channels.len(), BLOCK_FRAMES);
-                loop {
-                    src.read_block(&mut block).unwrap();
-                    if block.len == 0 {
-                        break;
-                    }
-                    total += block.len;
-                }
-            }
-            black_box(total)
-        })
+        b.iter(|| black_box(support::read_all(&path, &cfg)))
     });
     g.bench_function("crampscan scan", |b| {
         b.iter(|| {

@@ -7,40 +7,30 @@ EDF+C, 1 s records, 22 signals plus the annotation signal: six EEG and two
 EOG at 256 Hz, chin EMG 512, ECG 256, both legs (LAT, RAT) at 512, snore
 512, airflow, nasal pressure, thorax, abdomen and pleth at 32 Hz, SpO2,
 pulse, position and light at 1 Hz; low-amplitude noise (legs about 3 uV
-RMS). The same layout as benches/psg_edf.rs. Written a minute at a time,
+RMS). The layout is benches/support/psg_layout.tsv, as for
+benches/psg_edf.rs. Written a minute at a time,
 so memory stays small.
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyedflib
 
-# (label, unit, Hz, physical range +-)
-SIGNALS = [
-    ("EEG C3-M2", "uV", 256, 500.0),
-    ("EEG C4-M1", "uV", 256, 500.0),
-    ("EEG F3-M2", "uV", 256, 500.0),
-    ("EEG F4-M1", "uV", 256, 500.0),
-    ("EEG O1-M2", "uV", 256, 500.0),
-    ("EEG O2-M1", "uV", 256, 500.0),
-    ("EOG E1-M2", "uV", 256, 500.0),
-    ("EOG E2-M2", "uV", 256, 500.0),
-    ("Chin1-Chin2", "uV", 512, 500.0),
-    ("ECG II", "mV", 256, 5.0),
-    ("LAT", "uV", 512, 3276.7),
-    ("RAT", "uV", 512, 3276.7),
-    ("Snore", "uV", 512, 500.0),
-    ("Airflow", "", 32, 100.0),
-    ("Nasal Pressure", "cmH2O", 32, 100.0),
-    ("Thor", "uV", 32, 1000.0),
-    ("Abdo", "uV", 32, 1000.0),
-    ("SpO2", "%", 1, 100.0),
-    ("Pulse", "bpm", 1, 250.0),
-    ("Position", "", 1, 10.0),
-    ("Light", "", 1, 10.0),
-    ("Pleth", "", 32, 100.0),
-]
+# (label, unit, Hz, physical range +-), shared with benches/psg_edf.rs
+LAYOUT = Path(__file__).resolve().parent.parent / "benches" / "support" / "psg_layout.tsv"
+
+
+def signals():
+    rows = LAYOUT.read_text().splitlines()[1:]
+    out = []
+    for row in filter(None, rows):
+        label, unit, hz, r = row.split("\t")
+        out.append((label, unit, int(hz), float(r)))
+    return out
+
+
 CHUNK_S = 60
 
 
@@ -48,9 +38,10 @@ def main():
     out = sys.argv[1]
     hours = float(sys.argv[2]) if len(sys.argv) > 2 else 8.0
     total_s = int(hours * 3600)
-    w = pyedflib.EdfWriter(out, len(SIGNALS), file_type=pyedflib.FILETYPE_EDFPLUS)
+    layout = signals()
+    w = pyedflib.EdfWriter(out, len(layout), file_type=pyedflib.FILETYPE_EDFPLUS)
     headers = []
-    for label, unit, fs, r in SIGNALS:
+    for label, unit, fs, r in layout:
         headers.append(
             {
                 "label": label,
@@ -69,7 +60,7 @@ def main():
     for start in range(0, total_s, CHUNK_S):
         n_s = min(CHUNK_S, total_s - start)
         data = []
-        for _, _, fs, r in SIGNALS:
+        for _, _, fs, r in layout:
             # About 3 uV RMS on the legs (0.1 uV per step), 10x elsewhere.
             sd = 30.0 if r > 3000 else 300.0
             d = np.clip(rng.normal(0.0, sd, fs * n_s), -32768, 32767).astype(np.int32)
