@@ -16,7 +16,7 @@ use super::timedomain::{
 use super::{ActivitySeries, ChannelAnalyzer, Detector, MainsPlan};
 use crate::config::DetectorConfig;
 use crate::dsp::band::{band_mean_square, BandLayout};
-use crate::dsp::filter::SosFilter;
+use crate::dsp::stretch::StretchFilter;
 use crate::dsp::window::hann_periodic;
 use crate::dsp::PlanCache;
 use crate::error::{Error, Result};
@@ -159,8 +159,9 @@ struct Robust {
     /// Mean square of each whole grid cell of `squares` (with `cell_n`).
     cells: Vec<f32>,
     bank: FilterBank,
-    /// The bank's cascade for the committed mains decision.
-    filter: Option<SosFilter>,
+    /// The bank's cascade for the committed mains decision, in stretches
+    /// across lanes.
+    filter: Option<StretchFilter>,
     /// The same cascade run backwards, for the offset cells.
     backward: Option<BackwardCells>,
     n_segments: usize,
@@ -318,24 +319,24 @@ impl FftBandAnalyzer {
     /// analyses every whole window in `pending`, and drops what no later
     /// window needs.
     fn advance(&mut self, from: usize, mains_hz: Option<u32>) {
+        let fs_hz = self.fs_hz;
         if let Some(r) = &mut self.robust {
-            let filter = r
-                .filter
-                .get_or_insert_with(|| r.bank.variant_filter(variant(mains_hz)));
+            let filter = r.filter.get_or_insert_with(|| {
+                StretchFilter::new(r.bank.variant_filter(variant(mains_hz)), fs_hz)
+            });
             let old = r.squares.len();
             r.squares.resize(old + self.pending.len() - from, 0.0);
             let out = &mut r.squares[old..];
             if r.backward.is_none() {
-                // `filter` is still at rest here.
                 r.backward = Some(BackwardCells::new(
-                    filter.clone(),
+                    filter.rest().clone(),
                     self.win_n,
                     self.hop_n,
                     self.fine_per_window,
                     self.fs_hz,
                 ));
             }
-            filter.process_f32(&self.pending[from..], out);
+            filter.process(&self.pending[from..], out);
             if let Some(b) = &mut r.beats {
                 let old = r.fine_squares.len();
                 b.process(out, &mut r.fine_squares);

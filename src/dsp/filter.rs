@@ -5,7 +5,8 @@
 //!
 //! This is the only filter implementation in crampscan: designs come from
 //! [`super::design`], and every caller (the simulator's noise shaping, the
-//! comparison detectors) runs them through [`SosFilter`].
+//! comparison detectors) runs them through [`SosFilter`], directly or in
+//! fixed stretches across SIMD lanes ([`super::stretch`]).
 //!
 //! Samples may be `f32` or `f64`; the arithmetic and the state are always
 //! `f64`, each section in transposed direct form II exactly as scipy's
@@ -139,8 +140,8 @@ pub fn sosfilt_zi(sos: &Sos) -> Result<Vec<[f64; 2]>> {
 /// blocks of any sizes gives bit-for-bit the output of filtering it whole.
 #[derive(Debug, Clone)]
 pub struct SosFilter {
-    sections: Vec<[f64; 6]>,
-    state: Vec<[f64; 2]>,
+    pub(super) sections: Vec<[f64; 6]>,
+    pub(super) state: Vec<[f64; 2]>,
 }
 
 impl SosFilter {

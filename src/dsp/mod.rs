@@ -9,6 +9,7 @@ pub mod filter;
 pub mod mains;
 pub mod spectral;
 pub mod stats;
+pub mod stretch;
 pub mod window;
 
 use std::collections::HashMap;
