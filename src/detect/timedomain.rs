@@ -107,7 +107,7 @@ pub fn noise_median_over_mean(bandwidth_hz: f64, segment_s: f64) -> f64 {
 /// Σ x (or Σ x·w) in f64 with four independent accumulators, so that the
 /// adds do not wait on each other and the compiler can vectorise them.
 #[inline]
-fn sum_f64(x: &[f32], w: Option<&[f32]>) -> f64 {
+pub(crate) fn sum_f64(x: &[f32], w: Option<&[f32]>) -> f64 {
     let mut acc = [0f64; 4];
     let chunks = x.chunks_exact(4);
     let tail = chunks.remainder();
