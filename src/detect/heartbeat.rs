@@ -16,7 +16,7 @@
 //! only, with a fixed delay of two template half-widths, so its output
 //! depends on the samples alone, not on how they were cut into blocks.
 
-use crate::dsp::stats::percentile_in_place;
+use crate::dsp::stats::SortedWindow;
 
 /// Half-width of the beat template, s: a band-passed QRS residue lasts
 /// about 30–50 ms.
@@ -101,7 +101,8 @@ pub struct BeatRemover {
     /// [`BEAT_PEAK_K`]² times the median of `levels`, µV², once it is
     /// full (NaN before: no sample is loud then).
     loud_ms: f32,
-    scratch: Vec<f32>,
+    /// `levels` in order, for their median.
+    sorted_levels: SortedWindow,
     /// Recent candidates (absolute peak index, segment) while learning.
     candidates: Vec<(u64, Vec<f32>)>,
     template: Option<Template>,
@@ -130,7 +131,7 @@ impl BeatRemover {
             levels: Vec::with_capacity(SCALE_CELLS),
             level_next: 0,
             loud_ms: f32::NAN,
-            scratch: Vec::with_capacity(SCALE_CELLS),
+            sorted_levels: SortedWindow::new(),
             candidates: Vec::new(),
             template: None,
             forget_n: (FORGET_S * fs_hz) as u64,
@@ -202,13 +203,16 @@ impl BeatRemover {
         if self.levels.len() < SCALE_CELLS {
             self.levels.push(ms);
         } else {
+            self.sorted_levels.remove(self.levels[self.level_next]);
             self.levels[self.level_next] = ms;
             self.level_next = (self.level_next + 1) % SCALE_CELLS;
         }
+        self.sorted_levels.insert(ms);
         if self.levels.len() == SCALE_CELLS {
-            self.scratch.clear();
-            self.scratch.extend_from_slice(&self.levels);
-            let v = percentile_in_place(&mut self.scratch, 50.0).expect("a full ring");
+            let v = self
+                .sorted_levels
+                .finite_percentile(50.0)
+                .expect("a full ring");
             self.loud_ms = if v > 0.0 {
                 BEAT_PEAK_K * BEAT_PEAK_K * v
             } else {

@@ -12,6 +12,56 @@ pub fn percentile_in_place(values: &mut [f32], p: f64) -> Option<f32> {
     Some(*v)
 }
 
+/// The values of a sliding window kept in `f32::total_cmp` order, for
+/// running order statistics: a step costs a search and a shift of the
+/// window, not a selection.
+#[derive(Debug, Clone, Default)]
+pub struct SortedWindow {
+    sorted: Vec<f32>,
+    non_finite: usize,
+}
+
+impl SortedWindow {
+    pub fn new() -> SortedWindow {
+        SortedWindow::default()
+    }
+
+    pub fn clear(&mut self) {
+        self.sorted.clear();
+        self.non_finite = 0;
+    }
+
+    pub fn insert(&mut self, v: f32) {
+        let i = self.sorted.partition_point(|u| u.total_cmp(&v).is_lt());
+        self.sorted.insert(i, v);
+        self.non_finite += !v.is_finite() as usize;
+    }
+
+    /// Takes out one value with the bits of `v` (nothing if none is held).
+    pub fn remove(&mut self, v: f32) {
+        let i = self.sorted.partition_point(|u| u.total_cmp(&v).is_lt());
+        if self
+            .sorted
+            .get(i)
+            .is_some_and(|u| u.to_bits() == v.to_bits())
+        {
+            self.sorted.remove(i);
+            self.non_finite -= !v.is_finite() as usize;
+        }
+    }
+
+    /// What [`percentile_in_place`] gives for the held values, or `None`
+    /// when empty or when any of them is not finite.
+    pub fn finite_percentile(&self, p: f64) -> Option<f32> {
+        if self.sorted.is_empty() || self.non_finite > 0 {
+            return None;
+        }
+        let n = self.sorted.len();
+        let k = (((p / 100.0) * (n - 1) as f64).round() as usize).min(n - 1);
+        Some(self.sorted[k])
+    }
+}
+
 /// Median of `values` (copied); `None` when empty.
 pub fn median(values: &[f32]) -> Option<f32> {
     let mut v = values.to_vec();
@@ -59,6 +109,42 @@ pub fn kth_smallest_of(k: usize, replay: impl Fn(&mut dyn FnMut(f32))) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sliding window's percentile is, bit for bit, the selection over
+    /// the same values (ties, signed zeros; non-finite values give None).
+    #[test]
+    fn sorted_window_matches_selection() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let x: Vec<f32> = (0..5000)
+            .map(|i| match rng.random_range(0..40) {
+                0 => f32::NAN,
+                1 => -0.0,
+                2 => 0.0,
+                3 => 1.0,
+                _ => rng.random_range(0.0..10.0f32) * (i % 7) as f32,
+            })
+            .collect();
+        for w in [1, 10, 21] {
+            let mut win = SortedWindow::new();
+            for (i, &v) in x.iter().enumerate() {
+                win.insert(v);
+                if i >= w {
+                    win.remove(x[i - w]);
+                }
+                if i + 1 >= w {
+                    let held = &x[i + 1 - w..=i];
+                    let want = if held.iter().all(|v| v.is_finite()) {
+                        percentile_in_place(&mut held.to_vec(), 50.0)
+                    } else {
+                        None
+                    };
+                    let got = win.finite_percentile(50.0);
+                    assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits), "w {w} i {i}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn percentiles_of_known_sets() {
