@@ -20,7 +20,7 @@ use realfft::RealToComplex;
 use crampscan::config::{DetectorConfig, FILTER_ORDER, NOTCH_Q};
 use crampscan::detect::fft_band::effective_band;
 use crampscan::detect::timedomain::{variant, FilterBank};
-use crampscan::dsp::filter::SosFilter;
+use crampscan::dsp::stretch::StretchFilter;
 use crampscan::dsp::window::hann_periodic;
 use crampscan::dsp::PlanCache;
 
@@ -89,7 +89,7 @@ const BLOCK_FRAMES: usize = 65536;
 
 /// One channel's stages: the rejection cascade and the windowed FFT.
 struct Lane {
-    filter: SosFilter,
+    filter: StretchFilter,
     plan: Arc<dyn RealToComplex<f32>>,
     window: Vec<f32>,
     hop_n: usize,
@@ -107,7 +107,7 @@ struct Lane {
 impl Lane {
     fn run(&mut self) {
         self.filtered.resize(self.block.len(), 0.0);
-        self.filter.process_f32(&self.block, &mut self.filtered);
+        self.filter.process(&self.block, &mut self.filtered);
         self.sum += self.filtered.iter().map(|&v| (v * v) as f64).sum::<f64>();
         self.pending.extend_from_slice(&self.block);
         let win_n = self.window.len();
@@ -145,7 +145,7 @@ fn stages(path: &str) -> (u64, f64) {
         .map(|_| {
             let plan = plans.forward(win_n);
             Lane {
-                filter: bank.variant_filter(variant(Some(50))),
+                filter: StretchFilter::new(bank.variant_filter(variant(Some(50))), fs_hz),
                 window: hann_periodic(win_n),
                 hop_n: (cfg.hop_s * fs_hz).round() as usize,
                 block: Vec::with_capacity(BLOCK_FRAMES),
