@@ -102,6 +102,12 @@ fn all_finite(x: &[f32]) -> bool {
 /// lanes; false (nothing done) for a section count without a lane kernel.
 #[inline(always)]
 fn lanes_for(group: &mut [Job<'_>], n: usize) -> bool {
+    debug_assert!(
+        group
+            .iter()
+            .all(|j| j.filter.sections == group[0].filter.sections),
+        "the lanes share one cascade"
+    );
     match group[0].filter.sections.len() {
         1 => lanes_run::<1>(group, n),
         2 => lanes_run::<2>(group, n),
