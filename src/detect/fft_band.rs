@@ -334,7 +334,7 @@ impl FftBandAnalyzer {
                     self.win_n,
                     self.hop_n,
                     self.fine_per_window,
-                    self.fs_hz,
+                    fs_hz,
                 ));
             }
             filter.process(&self.pending[from..], out);

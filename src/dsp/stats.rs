@@ -6,10 +6,15 @@ pub fn percentile_in_place(values: &mut [f32], p: f64) -> Option<f32> {
     if values.is_empty() {
         return None;
     }
-    let k = ((p / 100.0) * (values.len() - 1) as f64).round() as usize;
-    let k = k.min(values.len() - 1);
+    let k = percentile_rank(values.len(), p);
     let (_, v, _) = values.select_nth_unstable_by(k, f32::total_cmp);
     Some(*v)
+}
+
+/// The element (from 0, in order) that is the `p`-th percentile of `n > 0`
+/// values by nearest rank.
+fn percentile_rank(n: usize, p: f64) -> usize {
+    (((p / 100.0) * (n - 1) as f64).round() as usize).min(n - 1)
 }
 
 /// The values of a sliding window kept in `f32::total_cmp` order, for
@@ -24,11 +29,6 @@ pub struct SortedWindow {
 impl SortedWindow {
     pub fn new() -> SortedWindow {
         SortedWindow::default()
-    }
-
-    pub fn clear(&mut self) {
-        self.sorted.clear();
-        self.non_finite = 0;
     }
 
     pub fn insert(&mut self, v: f32) {
@@ -56,9 +56,7 @@ impl SortedWindow {
         if self.sorted.is_empty() || self.non_finite > 0 {
             return None;
         }
-        let n = self.sorted.len();
-        let k = (((p / 100.0) * (n - 1) as f64).round() as usize).min(n - 1);
-        Some(self.sorted[k])
+        Some(self.sorted[percentile_rank(self.sorted.len(), p)])
     }
 }
 

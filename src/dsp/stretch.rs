@@ -48,7 +48,7 @@ pub struct Job<'a> {
 /// bit for bit, up to [`LANES`] at a time. All filters have the same
 /// sections. Jobs with a non-finite input sample run alone (their filter
 /// restarts there).
-pub fn process_jobs(jobs: &mut [Job<'_>]) {
+pub fn process_jobs(jobs: Vec<Job<'_>>) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has just been found to support AVX2.
@@ -62,16 +62,21 @@ pub fn process_jobs(jobs: &mut [Job<'_>]) {
 /// fused multiply-add), so the output is the same on every x86-64 CPU.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn process_jobs_avx2(jobs: &mut [Job<'_>]) {
+unsafe fn process_jobs_avx2(jobs: Vec<Job<'_>>) {
     process_jobs_portable(jobs);
 }
 
 #[inline(always)]
-fn process_jobs_portable(jobs: &mut [Job<'_>]) {
+fn process_jobs_portable(jobs: Vec<Job<'_>>) {
     // Finite jobs first, longest first, so that each group's lanes are of
-    // about one length; the rest alone.
-    jobs.sort_by_cached_key(|j| (!all_finite(j.x), std::cmp::Reverse(j.x.len())));
-    let finite = jobs.partition_point(|j| all_finite(j.x));
+    // about one length; the rest alone. Each input is scanned once.
+    let mut keyed: Vec<_> = jobs
+        .into_iter()
+        .map(|j| (!all_finite(j.x), std::cmp::Reverse(j.x.len()), j))
+        .collect();
+    keyed.sort_by_key(|&(bad, len, _)| (bad, len));
+    let finite = keyed.iter().filter(|k| !k.0).count();
+    let mut jobs: Vec<Job<'_>> = keyed.into_iter().map(|k| k.2).collect();
     let (lanes, alone) = jobs.split_at_mut(finite);
     for group in lanes.chunks_mut(LANES) {
         let n = group.iter().map(|j| j.x.len()).min().unwrap_or(0);
@@ -264,6 +269,12 @@ pub fn warmup_n(filter: &SosFilter, eps: f64, limit_n: usize) -> Option<usize> {
     Some(0)
 }
 
+/// Whether sample `a` begins a stretch after the first (stretch 0 goes on
+/// from the filter's given state).
+fn starts_stretch(a: usize, stretch_n: usize) -> bool {
+    a > 0 && a % stretch_n == 0
+}
+
 /// Largest pole magnitude of 1 + a1 z⁻¹ + a2 z⁻².
 fn pole_radius(a1: f64, a2: f64) -> f64 {
     let disc = a1 * a1 - 4.0 * a2;
@@ -355,8 +366,7 @@ impl StretchFilter {
         for f in &mut self.pool[..np] {
             f.reset();
         }
-        let starts = |a: usize, s: usize| a > 0 && a % s == 0;
-        if !starts(self.at, self.stretch_n) {
+        if !starts_stretch(self.at, self.stretch_n) {
             std::mem::swap(&mut self.pool[0], &mut self.current);
         }
         self.warm_up(base);
@@ -371,7 +381,7 @@ impl StretchFilter {
                 y: head,
             });
         }
-        process_jobs(&mut jobs);
+        process_jobs(jobs);
         std::mem::swap(&mut self.current, &mut self.pool[np - 1]);
         let keep = self.warmup_n.min(self.buf.len());
         self.buf.drain(..self.buf.len() - keep);
@@ -397,7 +407,7 @@ impl StretchFilter {
         let starting = self
             .pieces
             .iter()
-            .filter(|&&(a, _)| a > 0 && a % self.stretch_n == 0)
+            .filter(|&&(a, _)| starts_stretch(a, self.stretch_n))
             .count();
         if w == 0 || starting == 0 {
             return;
@@ -406,7 +416,7 @@ impl StretchFilter {
         let mut outs = self.throwaway.chunks_mut(w);
         let mut jobs = Vec::with_capacity(starting);
         for (f, &(a, _)) in self.pool.iter_mut().zip(&self.pieces) {
-            if a > 0 && a % self.stretch_n == 0 {
+            if starts_stretch(a, self.stretch_n) {
                 jobs.push(Job {
                     filter: f,
                     x: &self.buf[a - w - base..a - base],
@@ -414,7 +424,7 @@ impl StretchFilter {
                 });
             }
         }
-        process_jobs(&mut jobs);
+        process_jobs(jobs);
     }
 }
 
@@ -471,13 +481,13 @@ mod tests {
             }
             let mut lane_f: Vec<SosFilter> = (0..count).map(|_| f.clone()).collect();
             let mut got: Vec<Vec<f32>> = inputs.iter().map(|x| vec![0.0; x.len()]).collect();
-            let mut jobs: Vec<Job> = lane_f
+            let jobs: Vec<Job> = lane_f
                 .iter_mut()
                 .zip(&inputs)
                 .zip(&mut got)
                 .map(|((filter, x), y)| Job { filter, x, y })
                 .collect();
-            process_jobs(&mut jobs);
+            process_jobs(jobs);
             for j in 0..count {
                 let same = want[j]
                     .iter()
